@@ -1,0 +1,107 @@
+/**
+ * Shared record shapes of s3-synth. Types are derived from zod schemas so that
+ * artifacts read back from disk are validated with the same definition.
+ *
+ * Pure module: safe to import from workflows (no I/O, no clocks, no randomness).
+ */
+import { z } from 'zod';
+
+/** A labeled example. Single-text tasks use `text`; sentence-pair tasks (NLI) put the
+ * context (premise) in `text` and the synthesized/target sentence in `text_pair`. */
+export const ExampleSchema = z.object({
+  id: z.string().min(1),
+  text: z.string(),
+  text_pair: z.string().optional(),
+  label: z.string().min(1),
+});
+export type Example = z.infer<typeof ExampleSchema>;
+
+/** Sampling parameters sent to the teacher (S3 §3: nucleus sampling, temperature 0.9). */
+export const SamplingParamsSchema = z.object({
+  temperature: z.number().min(0).max(2),
+  topP: z.number().gt(0).max(1),
+  maxTokens: z.number().int().positive(),
+});
+export type SamplingParams = z.infer<typeof SamplingParamsSchema>;
+
+/** Where a synthetic example came from (written on every synthetic example). */
+export const ProvenanceSchema = z.object({
+  origin: z.enum(['seed', 'ees']),
+  /** 0 for seed data; q for data added in EES round q (S3 Alg. 2 D_add^(q)). */
+  round: z.number().int().min(0),
+  rationales: z.array(z.string()),
+  /** id of the gold validation example this one extrapolates (EES only). */
+  misclassifiedId: z.string().nullable(),
+  templateId: z.string(),
+  prompt: z.string(),
+  teacherModel: z.string(),
+  sampling: SamplingParamsSchema,
+  sampleIndex: z.number().int().min(0),
+  rawOutput: z.string(),
+});
+export type Provenance = z.infer<typeof ProvenanceSchema>;
+
+export const SyntheticExampleSchema = ExampleSchema.extend({ provenance: ProvenanceSchema });
+export type SyntheticExample = z.infer<typeof SyntheticExampleSchema>;
+
+/** A teacher output that was not kept, with the reason (kept for inspection). */
+export const RejectionSchema = z.object({
+  id: z.string(),
+  label: z.string(),
+  reason: z.string(),
+  prompt: z.string(),
+  rawOutput: z.string(),
+});
+export type Rejection = z.infer<typeof RejectionSchema>;
+
+/**
+ * Reference to a JSONL artifact in the run directory. This, never the rows, is what
+ * travels through workflow history. `path` is absolute; `sha256` is the hex digest of
+ * the file bytes; `count` the number of lines (records).
+ */
+export const DatasetRefSchema = z.object({
+  path: z.string(),
+  sha256: z.string(),
+  count: z.number().int().min(0),
+  labelCounts: z.record(z.string(), z.number().int().min(0)),
+});
+export type DatasetRef = z.infer<typeof DatasetRefSchema>;
+
+/** Classification quality on one gold split. Accuracy and macro-F1 in [0, 1]. */
+export interface SplitMetrics {
+  count: number;
+  accuracy: number;
+  macroF1: number;
+  misclassified: number;
+}
+
+/** Teacher usage of one activity. Tokens as reported by the provider (or counted by the tokenizer). */
+export interface TeacherUsage {
+  calls: number;
+  cachedCalls: number;
+  promptTokens: number;
+  completionTokens: number;
+  rejected: number;
+  /** wall time spent waiting for the teacher, ms */
+  teacherMs: number;
+}
+
+export const emptyUsage = (): TeacherUsage => ({
+  calls: 0,
+  cachedCalls: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  rejected: 0,
+  teacherMs: 0,
+});
+
+export function addUsage(a: TeacherUsage, b: TeacherUsage): TeacherUsage {
+  return {
+    calls: a.calls + b.calls,
+    cachedCalls: a.cachedCalls + b.cachedCalls,
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    rejected: a.rejected + b.rejected,
+    teacherMs: a.teacherMs + b.teacherMs,
+  };
+}
