@@ -16,6 +16,8 @@ export const PromptsSchema = z.object({
   query: z.string().min(1).optional(),
   /** T_mis(x, y) (Alg. 2 line 9) or T_mis^(2)(c, x, y) (Alg. 3 line 2). */
   mis: z.string().min(1).optional(),
+  /** plain query without rationales (synthesis.useRationales=false; ZeroGen-style). */
+  queryPlain: z.string().min(1).optional(),
 });
 export type PromptOverrides = z.infer<typeof PromptsSchema>;
 
@@ -107,10 +109,14 @@ export const SynthesisSchema = z
     seedSize: z.number().int().positive().default(200),
     /** R: number of EES rounds (Alg. 2 line 2; paper: 2) */
     rounds: z.number().int().min(0).default(2),
-    /** stop EES early when validation accuracy improves by no more than this (absolute, in [0,1]) */
-    epsilon: z.number().min(0).default(0),
-    /** cap on misclassified examples extrapolated per round (budget); default: all */
+    /** stop EES early when validation accuracy improves by no more than this (absolute, in
+     * [0,1]); unset = run all R rounds unless no validation example is misclassified */
+    epsilon: z.number().min(0).optional(),
+    /** cap on misclassified examples extrapolated per round (budget; the highest-loss ones are
+     * kept, the loss acquisition function of Kessler et al.); default: all */
     maxPerRound: z.number().int().positive().optional(),
+    /** teacher attempts per wanted example when outputs are rejected (empty, copy, duplicate) */
+    maxAttempts: z.number().int().positive().default(3),
   })
   .prefault({});
 
@@ -150,6 +156,14 @@ export const S3ConfigSchema = z.object({
   teacher: TeacherSchema,
   synthesis: SynthesisSchema,
   student: StudentSchema,
+  /** activity timeouts (seconds). A teacher activity that stops heartbeating for
+   * `heartbeatSec` (e.g. its worker was killed) is retried on another worker. */
+  timeouts: z
+    .object({
+      heartbeatSec: z.number().int().positive().default(60),
+      activityMin: z.number().int().positive().default(180),
+    })
+    .prefault({}),
   /** upsert S3Phase/S3Round/S3ValAccuracy search attributes (they must be registered on the server) */
   searchAttributes: z.boolean().default(false),
 });

@@ -1,0 +1,83 @@
+/**
+ * prepareTask: loads and checks the gold data, writes it into the run directory, and checks
+ * the teacher — everything that can be wrong with the input fails here, before any teacher call.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { S3Config } from '../config/schema.js';
+import { loadContexts, loadLabeledFile, takeSample } from '../data/gold.js';
+import { writeJsonl } from '../data/jsonl.js';
+import { spamAssassinGoldSplits } from '../data/spamassassin.js';
+import { Rng } from '../domain/rng.js';
+import type { DatasetRef, Example } from '../domain/types.js';
+import { checkTeacher, guard, invalidInput, runDirOf } from './run.js';
+
+/** References to the gold data of a run, as written in its run directory. */
+export interface TaskRefs {
+  runDir: string;
+  /** D_gold^(val): the small human-labeled set whose errors EES extrapolates */
+  validation: DatasetRef;
+  /** D_gold^(test): only scores */
+  test: DatasetRef;
+  /** unlabeled contexts C for sentence-pair seed synthesis (S3 §2.4); null for single-text tasks */
+  contexts: DatasetRef | null;
+}
+
+/**
+ * @returns TaskRefs with absolute paths under <runRoot>/<runId>/gold/
+ * @throws ApplicationFailure InvalidInput (non-retryable) on a missing/malformed/empty file,
+ *   an unknown label (naming file and line), a gold split without some label, or a missing teacher
+ */
+export async function prepareTask(config: S3Config): Promise<TaskRefs> {
+  return guard(async () => {
+    checkTeacher(config);
+    const runDir = runDirOf(config);
+    const goldDir = path.join(runDir, 'gold');
+    await mkdir(goldDir, { recursive: true });
+    await writeFile(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2));
+
+    const { task } = config;
+    const src = task.source;
+    let validation: Example[];
+    let test: Example[];
+    let contexts: string[] = [];
+    if (src.type === 'spamassassin') {
+      ({ validation, test } = await spamAssassinGoldSplits({ seed: config.seed, ...src }));
+    } else {
+      const opts = { fields: src.fields, labels: task.labels, kind: task.kind };
+      validation = await loadLabeledFile(src.validation, opts);
+      test = await loadLabeledFile(src.test, opts);
+      if (src.validationSize) validation = takeSample(validation, src.validationSize, new Rng(config.seed, 'gold-val'));
+      if (src.testSize) test = takeSample(test, src.testSize, new Rng(config.seed, 'gold-test'));
+      if (task.kind === 'pair')
+        contexts = await loadContexts(
+          src.contexts ?? src.validation,
+          src.fields,
+          src.contextsSize,
+          new Rng(config.seed, 'contexts'),
+        );
+    }
+    for (const [name, rows] of [
+      ['validation', validation],
+      ['test', test],
+    ] as const) {
+      const present = new Set(rows.map((r) => r.label));
+      const missing = task.labels.filter((l) => !present.has(l));
+      if (missing.length) throw invalidInput(`gold ${name} split has no example of label(s) ${missing.join(', ')}`);
+    }
+    if (task.kind === 'pair' && contexts.length === 0) throw invalidInput('sentence-pair task has no contexts');
+
+    return {
+      runDir,
+      validation: await writeJsonl(path.join(goldDir, 'validation.jsonl'), validation),
+      test: await writeJsonl(path.join(goldDir, 'test.jsonl'), test),
+      contexts:
+        task.kind === 'pair'
+          ? await writeJsonl(
+              path.join(goldDir, 'contexts.jsonl'),
+              contexts.map((text, i) => ({ id: `ctx-${i}`, text })),
+            )
+          : null,
+    };
+  });
+}

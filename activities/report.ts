@@ -1,0 +1,94 @@
+/**
+ * writeReport: the final synthetic dataset (seed ∪ all EES additions, with provenance) and
+ * report.json + report.md in the run directory.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { S3Config } from '../config/schema.js';
+import { readJsonl, writeJsonl } from '../data/jsonl.js';
+import { SyntheticExampleSchema, type DatasetRef, type SyntheticExample, type TeacherUsage } from '../domain/types.js';
+import type { ReportRefs, RoundResult } from '../workflows/types.js';
+import type { TaskRefs } from './prepare.js';
+import { guard } from './run.js';
+
+const pct = (x: number) => (100 * x).toFixed(1);
+
+/** Markdown table of per-round results (also printed by the CLI). */
+export function roundsMarkdown(rounds: RoundResult[]): string {
+  const head =
+    '| round | added | train size | val acc | val macro-F1 | misclassified | test acc | test macro-F1 | teacher calls (cached) | tokens in/out | rejected | student ms |\n' +
+    '|---|---|---|---|---|---|---|---|---|---|---|---|';
+  const lines = rounds.map((r) =>
+    [
+      r.round === 0 ? '0 (seed)' : `${r.round} (EES)`,
+      r.added,
+      r.trainSize,
+      pct(r.validation.accuracy),
+      pct(r.validation.macroF1),
+      r.validation.misclassified,
+      pct(r.test.accuracy),
+      pct(r.test.macroF1),
+      `${r.teacher.calls} (${r.teacher.cachedCalls})`,
+      `${r.teacher.promptTokens}/${r.teacher.completionTokens}`,
+      r.teacher.rejected,
+      r.studentMs,
+    ].join(' | '),
+  );
+  return [head, ...lines.map((l) => `| ${l} |`)].join('\n');
+}
+
+/**
+ * @param input.train seed ∪ additions (in order); merged into synthetic/final.jsonl
+ * @param input.startedAt workflow start, ms since epoch (for the wall time in the report)
+ * @returns absolute paths of the dataset and reports
+ */
+export async function writeReport(input: {
+  config: S3Config;
+  task: TaskRefs;
+  train: DatasetRef[];
+  rounds: RoundResult[];
+  usage: TeacherUsage;
+  stopReason: string | null;
+  startedAt: number;
+}): Promise<ReportRefs> {
+  return guard(async () => {
+    const { config, task, rounds, usage } = input;
+    const rows: SyntheticExample[] = [];
+    for (const ref of input.train) rows.push(...(await readJsonl(ref.path, SyntheticExampleSchema)));
+    const dataset = await writeJsonl(path.join(task.runDir, 'synthetic', 'final.jsonl'), rows);
+    const wallMs = Date.now() - input.startedAt;
+    const studentMs = rounds.reduce((s, r) => s + r.studentMs, 0);
+    const report = {
+      runId: config.runId,
+      task: { kind: config.task.kind, labels: config.task.labels, item: config.task.item },
+      teacher: { provider: config.teacher.provider, model: config.teacher.model ?? config.teacher.modelPath ?? 'default' },
+      student: config.student.kind,
+      gold: { validation: task.validation, test: task.test },
+      dataset,
+      rounds,
+      usage,
+      stopReason: input.stopReason,
+      timing: { wallMs, teacherMs: usage.teacherMs, studentMs, otherMs: Math.max(0, wallMs - usage.teacherMs - studentMs) },
+    };
+    const reportJson = path.join(task.runDir, 'report.json');
+    const reportMd = path.join(task.runDir, 'report.md');
+    await writeFile(reportJson, JSON.stringify(report, null, 2));
+    const last = rounds[rounds.length - 1];
+    const md = [
+      `# s3-synth run \`${config.runId}\``,
+      '',
+      `Task: ${config.task.kind} classification of ${config.task.item} (${config.task.labels.join(', ')}); student: ${config.student.kind}; teacher: ${report.teacher.provider} ${report.teacher.model}.`,
+      '',
+      roundsMarkdown(rounds),
+      '',
+      `Final student (round ${last.round}, ${last.trainSize} synthetic examples): gold test accuracy ${pct(last.test.accuracy)}%, macro-F1 ${pct(last.test.macroF1)}% on ${last.test.count} examples.`,
+      input.stopReason ? `EES stopped early: ${input.stopReason}.` : '',
+      `Teacher: ${usage.calls} calls (${usage.cachedCalls} from cache), ${usage.promptTokens} prompt / ${usage.completionTokens} completion tokens, ${usage.rejected} outputs rejected.`,
+      `Wall time ${(wallMs / 1000).toFixed(1)} s: teacher ${(usage.teacherMs / 1000).toFixed(1)} s, student ${(studentMs / 1000).toFixed(1)} s, other ${(report.timing.otherMs / 1000).toFixed(1)} s.`,
+      `Dataset: ${dataset.path} (${dataset.count} examples, sha256 ${dataset.sha256.slice(0, 12)}…).`,
+      '',
+    ].join('\n');
+    await writeFile(reportMd, md);
+    return { runDir: task.runDir, dataset, reportJson, reportMd };
+  });
+}

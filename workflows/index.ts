@@ -1,0 +1,2 @@
+/** Workflow entry point bundled by the worker. */
+export { s3Synthesis, progressQuery } from './s3Synthesis.js';

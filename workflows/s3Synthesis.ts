@@ -1,0 +1,121 @@
+/**
+ * The S3 workflow: seed synthesis with rationales (Alg. 1) then error-extrapolation-based
+ * synthesis rounds (Alg. 2; Alg. 3 for sentence pairs), then the final student on
+ * everything, scored on the gold test set.
+ *
+ * Deterministic orchestration only: every side effect (data, teacher, student, files) is an
+ * activity, and only references to JSONL artifacts and counts pass through history.
+ */
+import {
+  ApplicationFailure,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type * as activities from '../activities/index.js';
+import { parseConfig, type S3Config } from '../config/schema.js';
+import { convergenceReason } from '../domain/metrics.js';
+import { addUsage, emptyUsage, type DatasetRef } from '../domain/types.js';
+import { S3_PHASE, S3_ROUND, S3_VAL_ACCURACY, type RoundResult, type S3Progress, type S3Result } from './types.js';
+
+/** Query `progress`: the phase, per-round results so far, and teacher usage. */
+export const progressQuery = defineQuery<S3Progress>('progress');
+
+/**
+ * @param input the run configuration (config/schema.ts), e.g. from `temporal workflow start --input-file`
+ * @returns references to the final synthetic dataset and the report, and the per-round results
+ * @throws ApplicationFailure (non-retryable, type InvalidConfig) on an invalid configuration,
+ *   before any teacher call
+ */
+export async function s3Synthesis(input: unknown): Promise<S3Result> {
+  const config = validate(input);
+  const { prepareTask, trainAndEvaluate, writeReport } = proxyActivities<typeof activities>({
+    startToCloseTimeout: `${config.timeouts.activityMin} minutes`,
+    retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
+  });
+  const { synthesizeRationales, synthesizeSeed, extrapolateErrors } = proxyActivities<typeof activities>({
+    startToCloseTimeout: `${config.timeouts.activityMin} minutes`,
+    heartbeatTimeout: `${config.timeouts.heartbeatSec} seconds`,
+    retry: { initialInterval: '2 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidInput'] },
+  });
+
+  const progress: S3Progress = { phase: 'prepare', round: 0, rounds: [], usage: emptyUsage(), stopReason: null };
+  setHandler(progressQuery, () => progress);
+  const enter = (phase: S3Progress['phase'], round = progress.round) => {
+    progress.phase = phase;
+    progress.round = round;
+    if (config.searchAttributes)
+      upsertSearchAttributes([
+        { key: S3_PHASE, value: phase },
+        { key: S3_ROUND, value: round },
+      ]);
+  };
+
+  // Gold validation (drives EES) and gold test (only scores); checks inputs before any teacher call.
+  const task = await prepareTask(config);
+
+  // Alg. 1 lines 1-2: K rationales per label.
+  enter('rationales');
+  const rationales = await synthesizeRationales({ config, task });
+  // Alg. 1 lines 3-8 (Alg. 3 / §2.4 for pairs): the seed data.
+  enter('seed');
+  const seed = await synthesizeSeed({ config, task, rationales: rationales.ref });
+  let roundUsage = addUsage(rationales.usage, seed.usage);
+  progress.usage = roundUsage;
+
+  const train: DatasetRef[] = [seed.ref];
+  let added = seed.ref.count;
+  for (let q = 0; ; q++) {
+    // Alg. 2 lines 3-6: re-initialise and train the student on seed ∪ additions, predict on gold validation.
+    enter('train', q);
+    const ev = await trainAndEvaluate({ config, task, train, round: q });
+    progress.rounds.push({
+      round: q,
+      origin: q === 0 ? 'seed' : 'ees',
+      added,
+      trainSize: ev.trainSize,
+      validation: ev.validation,
+      test: ev.test,
+      teacher: roundUsage,
+      studentMs: ev.studentMs,
+    } satisfies RoundResult);
+    if (config.searchAttributes) upsertSearchAttributes([{ key: S3_VAL_ACCURACY, value: ev.validation.accuracy }]);
+
+    if (q >= config.synthesis.rounds) break;
+    const history = progress.rounds.map((r) => r.validation.accuracy);
+    progress.stopReason = convergenceReason(history, ev.validation.misclassified, config.synthesis.epsilon);
+    if (progress.stopReason) break;
+
+    // Alg. 2 lines 7-10 (Alg. 3 for pairs): one new example per misclassified gold validation example.
+    enter('extrapolate', q + 1);
+    const extra = await extrapolateErrors({ config, task, round: q + 1, misclassified: ev.misclassified, train });
+    train.push(extra.ref);
+    added = extra.ref.count;
+    roundUsage = extra.usage;
+    progress.usage = addUsage(progress.usage, extra.usage);
+  }
+
+  // Alg. 2 line 11: D_train = seed ∪ all additions; the last round's student was trained on it.
+  enter('report');
+  const report = await writeReport({
+    config,
+    task,
+    train,
+    rounds: progress.rounds,
+    usage: progress.usage,
+    stopReason: progress.stopReason,
+    startedAt: workflowInfo().startTime.getTime(),
+  });
+  enter('done');
+  return { ...report, rounds: progress.rounds, usage: progress.usage, stopReason: progress.stopReason };
+}
+
+function validate(input: unknown): S3Config {
+  try {
+    return parseConfig(input, 'workflow input');
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidConfig');
+  }
+}
