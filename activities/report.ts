@@ -54,7 +54,7 @@ export async function writeReport(input: {
   return guard(async () => {
     const { config, task, rounds, usage } = input;
     const rows: SyntheticExample[] = [];
-    for (const ref of input.train) rows.push(...(await readJsonl(ref.path, SyntheticExampleSchema)));
+    for (const ref of input.train) rows.push(...(await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true })));
     const dataset = await writeJsonl(path.join(task.runDir, 'synthetic', 'final.jsonl'), rows);
     const wallMs = Date.now() - input.startedAt;
     const studentMs = rounds.reduce((s, r) => s + r.studentMs, 0);

@@ -10,7 +10,7 @@ import { argmax, scoreSplit, selectMisclassified } from '../domain/metrics.js';
 import { ExampleSchema, type DatasetRef, type Example, type SplitMetrics } from '../domain/types.js';
 import { createStudent, type FitStats } from '../student/index.js';
 import type { TaskRefs } from './prepare.js';
-import { cacheDirOf, guard, heartbeat } from './run.js';
+import { cacheDirOf, guard, heartbeat, invalidInput } from './run.js';
 import type { MisclassifiedRow } from './synthesize.js';
 
 export interface Evaluation {
@@ -41,10 +41,14 @@ export async function trainAndEvaluate(input: {
     const t0 = Date.now();
     const labels = config.task.labels;
     const train: Example[] = [];
-    for (const ref of input.train) train.push(...(await readJsonl(ref.path, ExampleSchema)));
-    const validation = await readJsonl(task.validation.path, ExampleSchema);
-    const test = await readJsonl(task.test.path, ExampleSchema);
+    for (const ref of input.train) train.push(...(await readJsonl(ref.path, ExampleSchema, { allowEmpty: true })));
+    const validation = await readJsonl(task.validation.path, ExampleSchema, { allowEmpty: true });
+    const test = await readJsonl(task.test.path, ExampleSchema, { allowEmpty: true });
 
+    if (train.length === 0)
+      throw invalidInput(
+        `no synthetic examples to train on in round ${round}: every teacher output was rejected (see ${task.runDir}/synthetic/*.rejected.jsonl)`,
+      );
     heartbeat({ phase: 'fit', round, trainSize: train.length });
     const student = createStudent(config.student, { cacheDir: path.join(cacheDirOf(config), 'embeddings') });
     const fit = await student.fit(train, labels);

@@ -147,8 +147,8 @@ export async function synthesizeSeed(input: {
   return guard(async () => {
     const { config, task } = input;
     const { labels, kind, item, labelWords, prompts } = config.task;
-    const byLabel = new Map((await readJsonl(input.rationales.path, RationaleRowSchema)).map((r) => [r.label, r.rationales]));
-    const contexts = task.contexts ? (await readJsonl(task.contexts.path, ExampleSchema.pick({ id: true, text: true }))).map((c) => c.text) : [];
+    const byLabel = new Map((await readJsonl(input.rationales.path, RationaleRowSchema, { allowEmpty: true })).map((r) => [r.label, r.rationales]));
+    const contexts = task.contexts ? (await readJsonl(task.contexts.path, ExampleSchema.pick({ id: true, text: true }), { allowEmpty: true })).map((c) => c.text) : [];
     const query = getTemplate(kind, 'query', prompts);
     const plain = getTemplate(kind, 'queryPlain', prompts);
     const rng = new Rng(config.seed, 'seed-data');
@@ -188,7 +188,7 @@ export async function extrapolateErrors(input: {
     const { config, task, round } = input;
     const { kind, item, labelWords, prompts } = config.task;
     const mis = getTemplate(kind, 'mis', prompts);
-    const wants: Want[] = (await readJsonl(input.misclassified.path, MisclassifiedRowSchema)).map(({ index, example: x }) => {
+    const wants: Want[] = (await readJsonl(input.misclassified.path, MisclassifiedRowSchema, { allowEmpty: true })).map(({ index, example: x }) => {
       const label = labelWord(x.label, labelWords);
       const target = kind === 'pair' ? (x.text_pair ?? '') : x.text;
       return {
@@ -204,7 +204,7 @@ export async function extrapolateErrors(input: {
       };
     });
     const seen: string[] = [];
-    for (const ref of input.train) for (const r of await readJsonl(ref.path, SyntheticExampleSchema)) seen.push(kind === 'pair' ? (r.text_pair ?? '') : r.text);
+    for (const ref of input.train) for (const r of await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true })) seen.push(kind === 'pair' ? (r.text_pair ?? '') : r.text);
     return synthesizeExamples(config, wants, { origin: 'ees', round, file: path.join(task.runDir, 'synthetic', `ees-round-${round}`), seen });
   });
 }

@@ -13,7 +13,7 @@ import { parse as parseCsv } from 'csv-parse';
 import type { S3Config } from '../config/schema.js';
 import type { Example } from '../domain/types.js';
 import type { Rng } from '../domain/rng.js';
-import { DatasetError, openForRead, parseJsonLine, readLines } from './jsonl.js';
+import { arrayHint, DatasetError, openForRead, parseJsonLine, readLines } from './jsonl.js';
 
 /** Column/field names of a files source (config task.source.fields, defaults filled in). */
 export type SourceFields = Extract<S3Config['task']['source'], { type: 'files' }>['fields'];
@@ -38,17 +38,27 @@ async function* jsonlRecords(path: string): AsyncGenerator<RawRecord> {
   for await (const { line, text } of readLines(path)) {
     const value = parseJsonLine(path, line, text);
     if (value === null || typeof value !== 'object' || Array.isArray(value))
-      throw new DatasetError(path, line, `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+      throw new DatasetError(
+        path,
+        line,
+        `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}${arrayHint(line, value)}`,
+      );
     yield { line, record: value as Record<string, unknown> };
   }
 }
 
 async function* csvRecords(path: string, delimiter: string): AsyncGenerator<RawRecord> {
   const input = (await openForRead(path)).createReadStream();
-  const parser = input.pipe(parseCsv({ columns: true, delimiter, bom: true, skip_empty_lines: true, info: true, raw: true }));
+  const parser = input.pipe(
+    parseCsv({ columns: true, delimiter, bom: true, skip_empty_lines: true, info: true, raw: true }),
+  );
   input.on('error', (err) => parser.destroy(err));
   try {
-    for await (const row of parser as AsyncIterable<{ record: Record<string, string>; raw: string; info: { lines: number } }>) {
+    for await (const row of parser as AsyncIterable<{
+      record: Record<string, string>;
+      raw: string;
+      info: { lines: number };
+    }>) {
       // info.lines is the line the record ends on; step back over newlines inside quoted fields
       const body = row.raw.replace(/^[\r\n]+/, '').replace(/\r?\n$/, '');
       yield { line: row.info.lines - (body.match(/\n/g)?.length ?? 0), record: row.record };
@@ -56,7 +66,9 @@ async function* csvRecords(path: string, delimiter: string): AsyncGenerator<RawR
   } catch (err) {
     if (err instanceof DatasetError) throw err;
     const e = err as { lines?: unknown; message: string };
-    throw new DatasetError(path, typeof e.lines === 'number' ? e.lines : undefined, `invalid CSV: ${e.message}`, { cause: err });
+    throw new DatasetError(path, typeof e.lines === 'number' ? e.lines : undefined, `invalid CSV: ${e.message}`, {
+      cause: err,
+    });
   } finally {
     input.destroy();
   }
@@ -83,17 +95,26 @@ function fieldsHint(record: Record<string, unknown>, field: string): string {
 /** A required non-empty string field; numbers are not accepted as text. */
 function requireText(path: string, line: number, record: Record<string, unknown>, field: string, role: string): string {
   const v = record[field];
-  if (v === undefined || v === null || v === '') throw new DatasetError(path, line, `missing ${role} field "${field}"${fieldsHint(record, field)}`);
-  if (typeof v !== 'string') throw new DatasetError(path, line, `${role} field "${field}" must be a string, got ${typeof v}`);
+  if (v === undefined || v === null || v === '')
+    throw new DatasetError(path, line, `missing ${role} field "${field}"${fieldsHint(record, field)}`);
+  if (typeof v !== 'string')
+    throw new DatasetError(path, line, `${role} field "${field}" must be a string, got ${typeof v}`);
   if (v.trim() === '') throw new DatasetError(path, line, `${role} field "${field}" is blank`);
   return v;
 }
 
 /** A label that must be one of `labels`; a JSON number is accepted only when its decimal form is a label. */
-function requireLabel(path: string, line: number, record: Record<string, unknown>, field: string, labels: readonly string[]): string {
+function requireLabel(
+  path: string,
+  line: number,
+  record: Record<string, unknown>,
+  field: string,
+  labels: readonly string[],
+): string {
   const v = record[field];
   const allowed = labels.map((l) => JSON.stringify(l)).join(', ');
-  if (v === undefined || v === null || v === '') throw new DatasetError(path, line, `missing label field "${field}"${fieldsHint(record, field)}`);
+  if (v === undefined || v === null || v === '')
+    throw new DatasetError(path, line, `missing label field "${field}"${fieldsHint(record, field)}`);
   if (typeof v !== 'string' && typeof v !== 'number')
     throw new DatasetError(path, line, `label field "${field}" must be a string, got ${typeof v}`);
   const label = String(v);
@@ -136,7 +157,8 @@ export async function loadLabeledFile(
     const label = requireLabel(path, line, record, fields.label, labels);
     const id = idOf(path, line, record, fields.id);
     const first = seen.get(id);
-    if (first !== undefined) throw new DatasetError(path, line, `duplicate id ${JSON.stringify(id)} (first on line ${first})`);
+    if (first !== undefined)
+      throw new DatasetError(path, line, `duplicate id ${JSON.stringify(id)} (first on line ${first})`);
     seen.set(id, line);
     out.push(textPair === undefined ? { id, text, label } : { id, text, text_pair: textPair, label });
   }
@@ -162,9 +184,11 @@ export async function loadContexts(
   max: number,
   rng: Rng,
 ): Promise<string[]> {
-  if (!Number.isInteger(max) || max < 1) throw new RangeError(`loadContexts: max must be a positive integer, got ${max}`);
+  if (!Number.isInteger(max) || max < 1)
+    throw new RangeError(`loadContexts: max must be a positive integer, got ${max}`);
   const distinct = new Set<string>();
-  for await (const { line, record } of readRecords(path)) distinct.add(requireText(path, line, record, fields.text, 'text').trim());
+  for await (const { line, record } of readRecords(path))
+    distinct.add(requireText(path, line, record, fields.text, 'text').trim());
   if (distinct.size === 0) throw new DatasetError(path, undefined, 'is empty (no records)');
   const all = [...distinct];
   return all.length <= max ? all : rng.sample(all, max);

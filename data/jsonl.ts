@@ -87,7 +87,12 @@ export async function readJsonl<T>(
   for await (const { line, text } of readLines(path)) {
     const value = parseJsonLine(path, line, text);
     const r = schema.safeParse(value);
-    if (!r.success) throw new DatasetError(path, line, `record does not match the schema: ${describeIssues(r.error)}`);
+    if (!r.success)
+      throw new DatasetError(
+        path,
+        line,
+        `record does not match the schema: ${describeIssues(r.error)}${arrayHint(line, value)}`,
+      );
     rows.push(r.data);
   }
   if (rows.length === 0 && !opts.allowEmpty) throw new DatasetError(path, undefined, 'is empty (no records)');
@@ -102,12 +107,16 @@ export function parseJsonLine(file: string, line: number, text: string): unknown
   try {
     return JSON.parse(text);
   } catch (err) {
-    const hint =
-      line === 1 && text.trimStart().startsWith('[')
-        ? ' (expected JSON Lines: one JSON object per line; a JSON array is not supported)'
-        : '';
+    const hint = text.trimStart().startsWith('[') ? arrayHint(line, []) : '';
     throw new DatasetError(file, line, `invalid JSON: ${(err as Error).message}${hint}`, { cause: err });
   }
+}
+
+/** A hint for a JSON array on line 1 (a .json file holding an array instead of JSON Lines), else "". */
+export function arrayHint(line: number, value: unknown): string {
+  return line === 1 && Array.isArray(value)
+    ? ' (expected JSON Lines: one JSON object per line; a JSON array is not supported)'
+    : '';
 }
 
 /** rows serialized per write() call */
@@ -155,7 +164,8 @@ export async function writeJsonl<T>(
     };
     for (const row of rows) {
       const json = JSON.stringify(row);
-      if (json === undefined) throw new TypeError(`writeJsonl ${basename(abs)}: row ${count + 1} is not JSON-serializable`);
+      if (json === undefined)
+        throw new TypeError(`writeJsonl ${basename(abs)}: row ${count + 1} is not JSON-serializable`);
       chunk.push(json, '\n');
       count++;
       const label = labelOf(row);

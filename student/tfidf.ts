@@ -176,7 +176,12 @@ export class TfidfVectorizer {
     });
     this.vocab = new Map();
     for (const [t, id] of ids) if (col[id] >= 0) this.vocab.set(t, col[id]);
-    return counted.map((c) => this.weigh(c.ids.map((id) => col[id]), c.counts));
+    return counted.map((c) =>
+      this.weigh(
+        c.ids.map((id) => col[id]),
+        c.counts,
+      ),
+    );
   }
 
   /**

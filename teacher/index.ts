@@ -29,7 +29,12 @@ export function createTeacher(cfg: S3Config['teacher'], opts: { defaultModelPath
   if (cfg.provider === 'openai') {
     if (!cfg.baseURL || !cfg.model)
       throw new TeacherConfigError('teacher.provider "openai" needs teacher.baseURL and teacher.model');
-    return new OpenAITeacher({ baseURL: cfg.baseURL, model: cfg.model, apiKeyEnv: cfg.apiKeyEnv, timeoutMs: cfg.timeoutMs });
+    return new OpenAITeacher({
+      baseURL: cfg.baseURL,
+      model: cfg.model,
+      apiKeyEnv: cfg.apiKeyEnv,
+      timeoutMs: cfg.timeoutMs,
+    });
   }
   return new LlamaCppTeacher({
     modelPath: cfg.modelPath ?? opts.defaultModelPath,

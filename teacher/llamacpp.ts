@@ -81,13 +81,14 @@ export class LlamaCppTeacher implements Teacher {
    * machine gives the same text; parallel batching may still change low-order float bits).
    * Tokens are counted with the model's tokenizer: `promptTokens` = the templated
    * conversation evaluated before generation, `completionTokens` = the reply.
-   * @returns the reply with `cached: false`, `ms` = wall time including any wait for a sequence
+   * @returns the reply with `cached: false`, `ms` = generation wall time (excluding model load
+   *   and any wait for a free sequence)
    * @throws TeacherConfigError when the model (or node-llama-cpp's native binary) cannot be loaded
    */
   async complete(call: TeacherCall, params: SamplingParams): Promise<TeacherReply> {
-    const t0 = performance.now();
     const { model, pool } = await this.#use();
     const sequence = await pool.acquire();
+    const t0 = performance.now();
     try {
       await sequence.clearHistory();
       const session = new LlamaChatSession({ contextSequence: sequence, systemPrompt: LLAMA_SYSTEM_PROMPT });
@@ -173,9 +174,13 @@ async function createShared(opts: LlamaCppTeacherOptions): Promise<Shared> {
     llama = await llamaPromise;
   } catch (err) {
     llamaPromise = undefined;
-    throw new TeacherConfigError(`node-llama-cpp could not load its prebuilt binary: ${(err as Error).message}`, undefined, {
-      cause: err,
-    });
+    throw new TeacherConfigError(
+      `node-llama-cpp could not load its prebuilt binary: ${(err as Error).message}`,
+      undefined,
+      {
+        cause: err,
+      },
+    );
   }
   let model: LlamaModel;
   try {

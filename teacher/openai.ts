@@ -95,7 +95,10 @@ export class OpenAITeacher implements Teacher {
  * Maps an error of the `openai` package to a teacher error whose message names the
  * endpoint and the cause. Errors of other kinds are returned unchanged.
  */
-export function toTeacherError(err: unknown, opts: Pick<OpenAITeacherOptions, 'baseURL' | 'model' | 'timeoutMs'>): unknown {
+export function toTeacherError(
+  err: unknown,
+  opts: Pick<OpenAITeacherOptions, 'baseURL' | 'model' | 'timeoutMs'>,
+): unknown {
   const where = `teacher endpoint ${opts.baseURL}`;
   if (err instanceof APIConnectionTimeoutError)
     return new TeacherUnavailableError(`${where} timed out after ${opts.timeoutMs} ms`, undefined, { cause: err });

@@ -9,6 +9,8 @@ import type { TeacherCall } from './types.js';
  * @returns an integer in [0, 2^31 - 1] (fits the `seed` of OpenAI-compatible APIs and llama.cpp)
  */
 export function callSeed(call: TeacherCall): number {
-  const digest = createHash('sha256').update(JSON.stringify([call.prompt, call.sampleIndex])).digest();
+  const digest = createHash('sha256')
+    .update(JSON.stringify([call.prompt, call.sampleIndex]))
+    .digest();
   return digest.readUInt32BE(0) >>> 1;
 }

@@ -82,7 +82,13 @@ test('LR is deterministic, probabilities sum to 1, and bad input throws', () => 
   const b = trainLogReg(sparse, y3, 3, 4, { l2: 1e-3, maxIter: 50 });
   assert.deepEqual(a.model.weights, b.model.weights);
   assert.ok(a.iterations <= 50);
-  for (const row of predictProba(a.model, sparse)) close(row.reduce((s, p) => s + p, 0), 1, 1e-12, 'sum');
+  for (const row of predictProba(a.model, sparse))
+    close(
+      row.reduce((s, p) => s + p, 0),
+      1,
+      1e-12,
+      'sum',
+    );
   assert.throws(() => trainLogReg([], [], 2, 4, { l2: 0, maxIter: 5 }), /no training rows/);
   assert.throws(() => trainLogReg(sparse, y3, 2, 4, { l2: 0, maxIter: 5 }), /not a class index/);
   assert.throws(() => trainLogReg([{ indices: [7], values: [1] }], [0], 2, 4, { l2: 0, maxIter: 5 }), /outside/);
@@ -90,7 +96,7 @@ test('LR is deterministic, probabilities sum to 1, and bad input throws', () => 
 
 test('LR fits 5,000 rows x 100,000 sparse features x 3 classes quickly', () => {
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const n = 5000;
   const dim = 100_000;
   const rows: SparseRow[] = [];
