@@ -54,21 +54,30 @@ export async function writeReport(input: {
   return guard(async () => {
     const { config, task, rounds, usage } = input;
     const rows: SyntheticExample[] = [];
-    for (const ref of input.train) rows.push(...(await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true })));
+    for (const ref of input.train)
+      rows.push(...(await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true })));
     const dataset = await writeJsonl(path.join(task.runDir, 'synthetic', 'final.jsonl'), rows);
     const wallMs = Date.now() - input.startedAt;
     const studentMs = rounds.reduce((s, r) => s + r.studentMs, 0);
     const report = {
       runId: config.runId,
       task: { kind: config.task.kind, labels: config.task.labels, item: config.task.item },
-      teacher: { provider: config.teacher.provider, model: config.teacher.model ?? config.teacher.modelPath ?? 'default' },
+      teacher: {
+        provider: config.teacher.provider,
+        model: config.teacher.model ?? config.teacher.modelPath ?? 'default',
+      },
       student: config.student.kind,
       gold: { validation: task.validation, test: task.test },
       dataset,
       rounds,
       usage,
       stopReason: input.stopReason,
-      timing: { wallMs, teacherMs: usage.teacherMs, studentMs, otherMs: Math.max(0, wallMs - usage.teacherMs - studentMs) },
+      timing: {
+        wallMs,
+        teacherMs: usage.teacherMs,
+        studentMs,
+        otherMs: Math.max(0, wallMs - usage.teacherMs - studentMs),
+      },
     };
     const reportJson = path.join(task.runDir, 'report.json');
     const reportMd = path.join(task.runDir, 'report.md');

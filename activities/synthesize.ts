@@ -37,7 +37,11 @@ export interface SynthesisResult {
 }
 
 /** One rationale list per label, as stored in rationales.jsonl. */
-export const RationaleRowSchema = z.object({ label: z.string(), rationales: z.array(z.string()), raw: z.array(z.string()) });
+export const RationaleRowSchema = z.object({
+  label: z.string(),
+  rationales: z.array(z.string()),
+  raw: z.array(z.string()),
+});
 export type RationaleRow = z.infer<typeof RationaleRowSchema>;
 
 /** Rows of round-q/misclassified.jsonl written by trainAndEvaluate. */
@@ -101,7 +105,13 @@ export async function synthesizeRationales(input: { config: S3Config; task: Task
           const fresh = parseRationales(r.text, K).filter((x) => !seen.has(normalizeForCompare(x)));
           if (!fresh.length) {
             usage.rejected++;
-            rejected.push({ id: `ration-${s.label}-${attempt}`, label: s.label, reason: 'no_rationales', prompt: s.prompt, rawOutput: r.text });
+            rejected.push({
+              id: `ration-${s.label}-${attempt}`,
+              label: s.label,
+              reason: 'no_rationales',
+              prompt: s.prompt,
+              rawOutput: r.text,
+            });
           }
           s.rationales.push(...fresh.slice(0, K - s.rationales.length));
         });
@@ -147,8 +157,17 @@ export async function synthesizeSeed(input: {
   return guard(async () => {
     const { config, task } = input;
     const { labels, kind, item, labelWords, prompts } = config.task;
-    const byLabel = new Map((await readJsonl(input.rationales.path, RationaleRowSchema, { allowEmpty: true })).map((r) => [r.label, r.rationales]));
-    const contexts = task.contexts ? (await readJsonl(task.contexts.path, ExampleSchema.pick({ id: true, text: true }), { allowEmpty: true })).map((c) => c.text) : [];
+    const byLabel = new Map(
+      (await readJsonl(input.rationales.path, RationaleRowSchema, { allowEmpty: true })).map((r) => [
+        r.label,
+        r.rationales,
+      ]),
+    );
+    const contexts = task.contexts
+      ? (await readJsonl(task.contexts.path, ExampleSchema.pick({ id: true, text: true }), { allowEmpty: true })).map(
+          (c) => c.text,
+        )
+      : [];
     const query = getTemplate(kind, 'query', prompts);
     const plain = getTemplate(kind, 'queryPlain', prompts);
     const rng = new Rng(config.seed, 'seed-data');
@@ -158,14 +177,36 @@ export async function synthesizeSeed(input: {
       const word = labelWord(label, labelWords);
       if (kind === 'pair') {
         const context = rng.pick(contexts); // c_curr ~ U_1(C)
-        wants.push({ id: `seed-${i}`, label, prompt: renderPrompt(query, { context, label: word }), templateId: query.id, rationales: [], context, misclassifiedId: null, slot: i });
+        wants.push({
+          id: `seed-${i}`,
+          label,
+          prompt: renderPrompt(query, { context, label: word }),
+          templateId: query.id,
+          rationales: [],
+          context,
+          misclassifiedId: null,
+          slot: i,
+        });
         continue;
       }
       const r = rng.sample(byLabel.get(label) ?? [], config.synthesis.rationalesPerExample); // r_curr ~ U_k(r_y)
       const t = r.length ? query : plain;
-      wants.push({ id: `seed-${i}`, label, prompt: renderPrompt(t, { item, label: word, rationales: r }), templateId: t.id, rationales: r, context: null, misclassifiedId: null, slot: i });
+      wants.push({
+        id: `seed-${i}`,
+        label,
+        prompt: renderPrompt(t, { item, label: word, rationales: r }),
+        templateId: t.id,
+        rationales: r,
+        context: null,
+        misclassifiedId: null,
+        slot: i,
+      });
     }
-    return synthesizeExamples(config, wants, { origin: 'seed', round: 0, file: path.join(task.runDir, 'synthetic', 'seed') });
+    return synthesizeExamples(config, wants, {
+      origin: 'seed',
+      round: 0,
+      file: path.join(task.runDir, 'synthetic', 'seed'),
+    });
   });
 }
 
@@ -188,24 +229,36 @@ export async function extrapolateErrors(input: {
     const { config, task, round } = input;
     const { kind, item, labelWords, prompts } = config.task;
     const mis = getTemplate(kind, 'mis', prompts);
-    const wants: Want[] = (await readJsonl(input.misclassified.path, MisclassifiedRowSchema, { allowEmpty: true })).map(({ index, example: x }) => {
-      const label = labelWord(x.label, labelWords);
-      const target = kind === 'pair' ? (x.text_pair ?? '') : x.text;
-      return {
-        id: `ees${round}-${x.id}`,
-        label: x.label,
-        prompt: renderPrompt(mis, kind === 'pair' ? { context: x.text, example: target, label } : { item, example: target, label }),
-        templateId: mis.id,
-        rationales: [],
-        context: kind === 'pair' ? x.text : null,
-        misclassifiedId: x.id,
-        promptExample: target,
-        slot: round * 1_000_000 + index,
-      };
-    });
+    const wants: Want[] = (await readJsonl(input.misclassified.path, MisclassifiedRowSchema, { allowEmpty: true })).map(
+      ({ index, example: x }) => {
+        const label = labelWord(x.label, labelWords);
+        const target = kind === 'pair' ? (x.text_pair ?? '') : x.text;
+        return {
+          id: `ees${round}-${x.id}`,
+          label: x.label,
+          prompt: renderPrompt(
+            mis,
+            kind === 'pair' ? { context: x.text, example: target, label } : { item, example: target, label },
+          ),
+          templateId: mis.id,
+          rationales: [],
+          context: kind === 'pair' ? x.text : null,
+          misclassifiedId: x.id,
+          promptExample: target,
+          slot: round * 1_000_000 + index,
+        };
+      },
+    );
     const seen: string[] = [];
-    for (const ref of input.train) for (const r of await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true })) seen.push(kind === 'pair' ? (r.text_pair ?? '') : r.text);
-    return synthesizeExamples(config, wants, { origin: 'ees', round, file: path.join(task.runDir, 'synthetic', `ees-round-${round}`), seen });
+    for (const ref of input.train)
+      for (const r of await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true }))
+        seen.push(kind === 'pair' ? (r.text_pair ?? '') : r.text);
+    return synthesizeExamples(config, wants, {
+      origin: 'ees',
+      round,
+      file: path.join(task.runDir, 'synthetic', `ees-round-${round}`),
+      seen,
+    });
   });
 }
 
@@ -245,7 +298,13 @@ async function synthesizeExamples(
       const verdict = judgeOutput(text, { promptExample: w.promptExample, seen });
       if (!verdict.ok) {
         usage.rejected++;
-        rejected.push({ id: `${w.id}#${attempt}`, label: w.label, reason: verdict.reason, prompt: w.prompt, rawOutput: reply.text });
+        rejected.push({
+          id: `${w.id}#${attempt}`,
+          label: w.label,
+          reason: verdict.reason,
+          prompt: w.prompt,
+          rawOutput: reply.text,
+        });
         retry.push(w);
         return;
       }
@@ -278,7 +337,10 @@ async function synthesizeExamples(
   };
 }
 
-function countReply(u: TeacherUsage, r: { cached: boolean; promptTokens: number; completionTokens: number; ms: number }) {
+function countReply(
+  u: TeacherUsage,
+  r: { cached: boolean; promptTokens: number; completionTokens: number; ms: number },
+) {
   u.calls++;
   if (r.cached) u.cachedCalls++;
   u.promptTokens += r.promptTokens;

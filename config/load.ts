@@ -28,10 +28,9 @@ export function loadConfig(file: string, sets: string[] = [], runId?: string): S
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read config ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read config ${file}: ${(err as Error).message}`, { cause: err });
   }
   for (const s of sets) setPath(raw, s);
   if (runId) raw.runId = runId;
   return parseConfig(raw, file);
 }
-

@@ -62,7 +62,11 @@ export interface Misclassified {
  * @param probs class probabilities per example, columns in `labels` order
  * @param goldIdx gold class index per example
  */
-export function selectMisclassified(probs: readonly number[][], goldIdx: readonly number[], max?: number): Misclassified[] {
+export function selectMisclassified(
+  probs: readonly number[][],
+  goldIdx: readonly number[],
+  max?: number,
+): Misclassified[] {
   const wrong: Misclassified[] = [];
   probs.forEach((p, i) => {
     if (argmax(p) !== goldIdx[i]) wrong.push({ index: i, loss: -Math.log(Math.max(p[goldIdx[i]], 1e-12)) });

@@ -14,7 +14,8 @@ export type TaskKind = 'single' | 'pair';
 
 /** Defaults for single-text tasks, generalised from the IMDb row of S3 Table 1. */
 const SINGLE: Record<TemplateName, string> = {
-  ration: 'Imagine you are reading a {item}; consider {K} reasons that may lead to a {label} {item}. List them one per line.',
+  ration:
+    'Imagine you are reading a {item}; consider {K} reasons that may lead to a {label} {item}. List them one per line.',
   query: 'Now imagine that you just read a {item} that has {rationales}. Now you should write a {label} {item}.',
   queryPlain: 'Write a {label} {item}.',
   mis: 'Write a {label} {item} similar to: \n {example}',
@@ -64,15 +65,22 @@ export interface PromptVars {
 
 /**
  * Fills a template's placeholders.
+ * The article "a" becomes "an" before a vowel when the template writes "a {item}" or "a {label}".
  * @throws Error when the template uses a placeholder whose value is not given (a config bug
  *   caught before any teacher call), naming the placeholder and the template.
  */
 export function renderPrompt(template: Template, vars: PromptVars): string {
-  return template.text.replace(/\{(item|label|K|rationales|example|context)\}/g, (_m, key: keyof PromptVars) => {
+  const value = (key: keyof PromptVars): string => {
     const v = vars[key];
     if (v === undefined) throw new Error(`prompt template ${template.id} uses {${key}} but no value was given`);
     return key === 'rationales' ? joinRationales(v as readonly string[]) : String(v);
-  });
+  };
+  return template.text
+    .replace(/\b([Aa]) \{(item|label)\}/g, (_m, a: string, key: keyof PromptVars) => {
+      const v = value(key);
+      return `${/^[aeiou]/i.test(v) ? `${a}n` : a} ${v}`;
+    })
+    .replace(/\{(item|label|K|rationales|example|context)\}/g, (_m, key: keyof PromptVars) => value(key));
 }
 
 /** The word a label is called in prompts (config task.labelWords, default the label itself). */

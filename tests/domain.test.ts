@@ -19,13 +19,24 @@ test('T_query renders the paper’s IMDb example wording (S3 §2.2)', () => {
     'Now imagine that you just read a movie review that has great acting, intriguing plot, and beautiful cinematography. Now you should write a positive movie review.',
   );
   assert.equal(t.id, 'single.query.table1');
+  assert.equal(
+    renderPrompt(getTemplate('single', 'ration'), { item: 'email', label: 'spam', K: 3 }),
+    'Imagine you are reading an email; consider 3 reasons that may lead to a spam email. List them one per line.',
+  );
 });
 
 test('pair templates keep the context and follow the RTE row of Table 1', () => {
   const q = renderPrompt(getTemplate('pair', 'query'), { context: 'A man sleeps.', label: 'correct' });
   assert.equal(q, 'A man sleeps. \nBased on the above description, the following sentence is definitely correct:');
-  const m = renderPrompt(getTemplate('pair', 'mis'), { context: 'A man sleeps.', example: 'He rests.', label: 'wrong' });
-  assert.match(m, /^A man sleeps\. \nBased on the above description, the following sentence: He rests\. is definitely wrong\./);
+  const m = renderPrompt(getTemplate('pair', 'mis'), {
+    context: 'A man sleeps.',
+    example: 'He rests.',
+    label: 'wrong',
+  });
+  assert.match(
+    m,
+    /^A man sleeps\. \nBased on the above description, the following sentence: He rests\. is definitely wrong\./,
+  );
 });
 
 test('prompt overrides win and a missing placeholder value is an error naming the template', () => {
@@ -44,8 +55,26 @@ test('Rng: same seed and stream give the same draws; streams and seeds differ', 
     xs,
     Array.from({ length: 20 }, () => b.next()),
   );
-  assert.notDeepEqual(xs, Array.from({ length: 20 }, (() => { const c = new Rng(43, 'seed-data'); return () => c.next(); })()));
-  assert.notDeepEqual(xs, Array.from({ length: 20 }, (() => { const c = new Rng(42, 'other'); return () => c.next(); })()));
+  assert.notDeepEqual(
+    xs,
+    Array.from(
+      { length: 20 },
+      (() => {
+        const c = new Rng(43, 'seed-data');
+        return () => c.next();
+      })(),
+    ),
+  );
+  assert.notDeepEqual(
+    xs,
+    Array.from(
+      { length: 20 },
+      (() => {
+        const c = new Rng(42, 'other');
+        return () => c.next();
+      })(),
+    ),
+  );
   for (const x of xs) assert.ok(x >= 0 && x < 1);
 });
 
@@ -105,7 +134,11 @@ test('parseConfig fills defaults and lists every invalid field', () => {
   assert.equal(c.synthesis.rounds, 2);
   assert.equal(c.student.kind, 'tfidf-logreg');
   assert.throws(
-    () => parseConfig({ task: { labels: ['x'], source: { type: 'files' } }, student: { kind: 'encoder-logreg' } }, 'my.json'),
+    () =>
+      parseConfig(
+        { task: { labels: ['x'], source: { type: 'files' } }, student: { kind: 'encoder-logreg' } },
+        'my.json',
+      ),
     (e: Error) =>
       /invalid my\.json/.test(e.message) &&
       /task\.labels/.test(e.message) &&

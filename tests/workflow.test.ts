@@ -69,14 +69,24 @@ test('s3Synthesis runs rationales, seed and 2 EES rounds, with provenance, repor
   }
 
   // the final dataset: seed ∪ additions, provenance on every example
-  const rows = readFileSync(result.dataset.path, 'utf8').trim().split('\n').map((l) => SyntheticExampleSchema.parse(JSON.parse(l)));
+  const rows = readFileSync(result.dataset.path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => SyntheticExampleSchema.parse(JSON.parse(l)));
   assert.equal(rows.length, result.rounds[2].trainSize);
   const seed = rows.filter((r) => r.provenance.origin === 'seed');
   const ees = rows.filter((r) => r.provenance.origin === 'ees');
   assert.equal(seed.length, 30);
-  assert.ok(seed.every((r) => r.provenance.rationales.length === 2 && r.provenance.templateId === 'single.query.table1'));
+  assert.ok(
+    seed.every((r) => r.provenance.rationales.length === 2 && r.provenance.templateId === 'single.query.table1'),
+  );
   assert.ok(seed.every((r) => r.provenance.teacherModel.includes('fake-teacher') && r.provenance.rawOutput.length > 0));
-  const valIds = new Set(readFileSync(gold.validation, 'utf8').trim().split('\n').map((l) => JSON.parse(l).id));
+  const valIds = new Set(
+    readFileSync(gold.validation, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id),
+  );
   assert.ok(ees.length > 0 && ees.every((r) => valIds.has(r.provenance.misclassifiedId!) && r.provenance.round >= 1));
   assert.ok(existsSync(result.reportJson) && existsSync(result.reportMd));
   assert.match(readFileSync(result.reportMd, 'utf8'), /\| 2 \(EES\) \|/);
@@ -104,7 +114,16 @@ test('s3Synthesis runs rationales, seed and 2 EES rounds, with provenance, repor
   if (process.env.S3_RECORD_HISTORY) {
     const out = path.join(import.meta.dirname, 'fixtures', 's3Synthesis.history.json');
     // the Temporal CLI's JSON export is the format Worker.runReplayHistory reads
-    const json = execFileSync(temporalBin(), ['workflow', 'show', '--address', env.address, '-w', 'wf-main', '--output', 'json']);
+    const json = execFileSync(temporalBin(), [
+      'workflow',
+      'show',
+      '--address',
+      env.address,
+      '-w',
+      'wf-main',
+      '--output',
+      'json',
+    ]);
     writeFileSync(out, json);
     console.log(`recorded history to ${out}`);
   }

@@ -65,6 +65,14 @@ export interface FakeTeacher {
   mode: FakeMode;
   /** completion requests received for one prompt and seed */
   requestsFor(prompt: string, seed?: number): number;
+  /** completions fully delivered to the client (what a paid endpoint bills) */
+  readonly answered: number;
+  /** completions delivered for one prompt and seed */
+  answeredFor(prompt: string, seed?: number): number;
+  /** requests whose client went away before the answer (e.g. its worker was killed) */
+  readonly aborted: number;
+  /** keys [prompt, seed] answered more than once: finished calls paid for twice */
+  answeredTwice(): string[];
   /** the next `n` completion requests get HTTP `status` (default 500), then the mode applies again */
   failNext(n: number, status?: number): void;
   /** largest number of completion requests in flight at once so far */
@@ -142,6 +150,9 @@ export function fakeReply(prompt: string, seed: number | undefined, labels: stri
 export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<FakeTeacher> {
   const log: FakeRequest[] = [];
   const perKey = new Map<string, number>();
+  const answeredPerKey = new Map<string, number>();
+  let answered = 0;
+  let aborted = 0;
   const keyOf = (prompt: string, seed?: number) => JSON.stringify([prompt, seed ?? null]);
   let failures: { n: number; status: number } = { n: 0, status: 500 };
   let inFlight = 0;
@@ -177,7 +188,14 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
       opts.onRequest?.(entry);
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      res.on('close', () => inFlight--);
+      res.on('close', () => {
+        inFlight--;
+        if (!res.writableFinished) aborted++;
+      });
+      res.on('finish', () => {
+        answered++;
+        answeredPerKey.set(keyOf(prompt, seed), (answeredPerKey.get(keyOf(prompt, seed)) ?? 0) + 1);
+      });
 
       if (opts.apiKey && req.headers.authorization !== `Bearer ${opts.apiKey}`)
         return error(401, 'Incorrect API key provided', 'invalid_api_key');
@@ -185,6 +203,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
         return error(404, `The model '${String(body.model)}' does not exist`, 'model_not_found');
       if (state.mode === 'hang') return; // never answers
       if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+      if (res.destroyed) return; // the client is gone: nothing is delivered
       if (failures.n > 0) {
         failures = { ...failures, n: failures.n - 1 };
         return error(failures.status, 'injected failure', 'server_error');
@@ -229,6 +248,14 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
       return maxInFlight;
     },
     requestsFor: (prompt, seed) => perKey.get(keyOf(prompt, seed)) ?? 0,
+    get answered() {
+      return answered;
+    },
+    answeredFor: (prompt, seed) => answeredPerKey.get(keyOf(prompt, seed)) ?? 0,
+    get aborted() {
+      return aborted;
+    },
+    answeredTwice: () => [...answeredPerKey].filter(([, n]) => n > 1).map(([k]) => k),
     failNext: (n, status = 500) => {
       failures = { n, status };
     },

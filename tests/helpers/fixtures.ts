@@ -37,7 +37,14 @@ export function writeGoldTask(opts: { validation?: number; test?: number; seed?:
 export function fakeRunConfig(
   gold: { dir: string; validation: string; test: string },
   baseURL: string,
-  over: { runId: string; seedSize?: number; rounds?: number; concurrency?: number; heartbeatSec?: number; cacheDir?: string },
+  over: {
+    runId: string;
+    seedSize?: number;
+    rounds?: number;
+    concurrency?: number;
+    heartbeatSec?: number;
+    cacheDir?: string;
+  },
 ): S3ConfigInput {
   return {
     runId: over.runId,
