@@ -7,35 +7,12 @@ import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { SyntheticExampleSchema, type DatasetRef, type SyntheticExample, type TeacherUsage } from '../domain/types.js';
+import { roundTableMarkdown } from '../domain/roundTable.js';
 import type { ReportRefs, RoundResult } from '../workflows/types.js';
 import type { TaskRefs } from './prepare.js';
 import { guard } from './run.js';
 
 const pct = (x: number) => (100 * x).toFixed(1);
-
-/** Markdown table of per-round results (also printed by the CLI). */
-export function roundsMarkdown(rounds: RoundResult[]): string {
-  const head =
-    '| round | added | train size | val acc | val macro-F1 | misclassified | test acc | test macro-F1 | teacher calls (cached) | tokens in/out | rejected | student ms |\n' +
-    '|---|---|---|---|---|---|---|---|---|---|---|---|';
-  const lines = rounds.map((r) =>
-    [
-      r.round === 0 ? '0 (seed)' : `${r.round} (EES)`,
-      r.added,
-      r.trainSize,
-      pct(r.validation.accuracy),
-      pct(r.validation.macroF1),
-      r.validation.misclassified,
-      pct(r.test.accuracy),
-      pct(r.test.macroF1),
-      `${r.teacher.calls} (${r.teacher.cachedCalls})`,
-      `${r.teacher.promptTokens}/${r.teacher.completionTokens}`,
-      r.teacher.rejected,
-      r.studentMs,
-    ].join(' | '),
-  );
-  return [head, ...lines.map((l) => `| ${l} |`)].join('\n');
-}
 
 /**
  * @param input.train seed ∪ additions (in order); merged into synthetic/final.jsonl
@@ -88,7 +65,7 @@ export async function writeReport(input: {
       '',
       `Task: ${config.task.kind} classification of ${config.task.item} (${config.task.labels.join(', ')}); student: ${config.student.kind}; teacher: ${report.teacher.provider} ${report.teacher.model}.`,
       '',
-      roundsMarkdown(rounds),
+      roundTableMarkdown(rounds),
       '',
       `Final student (round ${last.round}, ${last.trainSize} synthetic examples): gold test accuracy ${pct(last.test.accuracy)}%, macro-F1 ${pct(last.test.macroF1)}% on ${last.test.count} examples.`,
       input.stopReason ? `EES stopped early: ${input.stopReason}.` : '',

@@ -7,6 +7,7 @@ import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
 import type { S3Config } from '../config/schema.js';
+import { ROUND_TABLE_HEAD, roundTableRows } from '../domain/roundTable.js';
 import type { RoundResult, S3Progress, S3Result } from '../workflows/types.js';
 
 interface Beat {
@@ -88,38 +89,7 @@ export async function watchProgress(handle: WorkflowHandle, config: S3Config): P
 
 /** Prints the per-round table (round, sizes, validation/test accuracy and macro-F1, teacher usage, time). */
 export function printRounds(rounds: RoundResult[]): void {
-  const t = new Table({
-    style: process.stdout.isTTY ? undefined : { head: [], border: [] },
-    head: [
-      'round',
-      'added',
-      'train',
-      'val acc',
-      'val F1',
-      'miscls',
-      'test acc',
-      'test F1',
-      'calls (cached)',
-      'tok in/out',
-      'rejected',
-      'student s',
-    ],
-  });
-  const p = (x: number) => `${(100 * x).toFixed(1)}%`;
-  for (const r of rounds)
-    t.push([
-      r.round === 0 ? '0 seed' : `${r.round} EES`,
-      r.added,
-      r.trainSize,
-      p(r.validation.accuracy),
-      p(r.validation.macroF1),
-      r.validation.misclassified,
-      p(r.test.accuracy),
-      p(r.test.macroF1),
-      `${r.teacher.calls} (${r.teacher.cachedCalls})`,
-      `${r.teacher.promptTokens}/${r.teacher.completionTokens}`,
-      r.teacher.rejected,
-      (r.studentMs / 1000).toFixed(1),
-    ]);
+  const t = new Table({ style: process.stdout.isTTY ? undefined : { head: [], border: [] }, head: ROUND_TABLE_HEAD });
+  t.push(...roundTableRows(rounds));
   console.log(t.toString());
 }

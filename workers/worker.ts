@@ -25,6 +25,9 @@ export async function createWorker(opts: { connection: NativeConnection; namespa
     workflowsPath: WORKFLOWS_PATH,
     activities,
     maxConcurrentActivityTaskExecutions: 4,
+    // send heartbeats (progress: done/total teacher calls) at least every 2 s, for live progress bars
+    maxHeartbeatThrottleInterval: '2 seconds',
+    defaultHeartbeatThrottleInterval: '2 seconds',
   });
 }
 
