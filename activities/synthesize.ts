@@ -86,6 +86,7 @@ export async function synthesizeRationales(input: { config: S3Config; task: Task
       for (let attempt = 0; attempt < config.synthesis.maxAttempts; attempt++) {
         const open = state.filter((s) => s.rationales.length < K);
         if (!open.length) break;
+        const t0 = Date.now();
         const replies = await completeAll(
           teacher,
           open.map((s) => ({ prompt: s.prompt, sampleIndex: attempt })),
@@ -97,6 +98,7 @@ export async function synthesizeRationales(input: { config: S3Config; task: Task
             onProgress: (done, total) => heartbeat({ phase: 'rationales', attempt, done, total }),
           },
         );
+        usage.teacherMs += Date.now() - t0;
         replies.forEach((r, i) => {
           countReply(usage, r);
           const s = open[i];
@@ -284,12 +286,14 @@ async function synthesizeExamples(
   let pending = wants;
   for (let attempt = 0; attempt < maxAttempts && pending.length; attempt++) {
     const calls = pending.map((w) => ({ prompt: w.prompt, sampleIndex: w.slot * maxAttempts + attempt }));
+    const t0 = Date.now();
     const replies = await completeAll(teacher, calls, sampling, {
       cache,
       concurrency: config.teacher.concurrency,
       signal: cancellationSignal(),
       onProgress: (done, total) => heartbeat({ phase: opts.origin, round: opts.round, attempt, done, total }),
     });
+    usage.teacherMs += Date.now() - t0;
     const retry: Want[] = [];
     replies.forEach((reply, i) => {
       const w = pending[i];
@@ -345,5 +349,4 @@ function countReply(
   if (r.cached) u.cachedCalls++;
   u.promptTokens += r.promptTokens;
   u.completionTokens += r.completionTokens;
-  if (!r.cached) u.teacherMs += r.ms;
 }

@@ -82,7 +82,7 @@ export interface TeacherUsage {
   promptTokens: number;
   completionTokens: number;
   rejected: number;
-  /** wall time spent waiting for the teacher, ms */
+  /** wall time spent waiting for the teacher (batches of concurrent calls), ms */
   teacherMs: number;
 }
 
