@@ -60,7 +60,14 @@ program
       args: [config],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     });
-    const ui = `${server.uiUrl}/namespaces/${g.namespace}/workflows/${handle.workflowId}`;
+    let ui = `${server.uiUrl}/namespaces/${g.namespace}/workflows/${handle.workflowId}`;
+    if (
+      !(await fetch(server.uiUrl, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    )
+      ui += ` (no Web UI answers at ${server.uiUrl}; pass --ui-port if the server's UI is elsewhere)`;
     console.log(`workflow id: ${handle.workflowId}\nWeb UI:      ${ui}`);
     let result: S3Result;
     try {
