@@ -25,6 +25,7 @@ import {
 } from '../domain/types.js';
 import { completeAll } from '../teacher/index.js';
 import { TeacherCache } from '../teacher/cache.js';
+import type { TeacherCall, TeacherReply } from '../teacher/types.js';
 import type { TaskRefs } from './prepare.js';
 import { cacheDirOf, cancellationSignal, guard, heartbeat, teacherFor } from './run.js';
 
@@ -75,8 +76,6 @@ export async function synthesizeRationales(input: { config: S3Config; task: Task
     if (config.task.kind === 'single' && config.synthesis.useRationales) {
       const K = config.synthesis.numRationales;
       const template = getTemplate(config.task.kind, 'ration', config.task.prompts);
-      const teacher = teacherFor(config);
-      const cache = new TeacherCache(path.join(cacheDirOf(config), 'teacher'));
       const state = config.task.labels.map((label) => ({
         label,
         prompt: renderPrompt(template, { item: config.task.item, label: labelWord(label, config.task.labelWords), K }),
@@ -86,21 +85,9 @@ export async function synthesizeRationales(input: { config: S3Config; task: Task
       for (let attempt = 0; attempt < config.synthesis.maxAttempts; attempt++) {
         const open = state.filter((s) => s.rationales.length < K);
         if (!open.length) break;
-        const t0 = Date.now();
-        const replies = await completeAll(
-          teacher,
-          open.map((s) => ({ prompt: s.prompt, sampleIndex: attempt })),
-          samplingOf(config),
-          {
-            cache,
-            concurrency: config.teacher.concurrency,
-            signal: cancellationSignal(),
-            onProgress: (done, total) => heartbeat({ phase: 'rationales', attempt, done, total }),
-          },
-        );
-        usage.teacherMs += Date.now() - t0;
+        const calls = open.map((s) => ({ prompt: s.prompt, sampleIndex: attempt }));
+        const replies = await askTeacher(config, calls, usage, { phase: 'rationales', attempt });
         replies.forEach((r, i) => {
-          countReply(usage, r);
           const s = open[i];
           s.raw.push(r.text);
           const seen = new Set(s.rationales.map(normalizeForCompare));
@@ -275,9 +262,8 @@ async function synthesizeExamples(
   wants: Want[],
   opts: { origin: 'seed' | 'ees'; round: number; file: string; seen?: string[] },
 ): Promise<SynthesisResult> {
-  const teacher = teacherFor(config);
-  const cache = new TeacherCache(path.join(cacheDirOf(config), 'teacher'));
   const sampling = samplingOf(config);
+  const teacherModel = teacherFor(config).modelId;
   const maxAttempts = config.synthesis.maxAttempts;
   const usage = emptyUsage();
   const seen = new Set((opts.seen ?? []).map(normalizeForCompare));
@@ -286,18 +272,10 @@ async function synthesizeExamples(
   let pending = wants;
   for (let attempt = 0; attempt < maxAttempts && pending.length; attempt++) {
     const calls = pending.map((w) => ({ prompt: w.prompt, sampleIndex: w.slot * maxAttempts + attempt }));
-    const t0 = Date.now();
-    const replies = await completeAll(teacher, calls, sampling, {
-      cache,
-      concurrency: config.teacher.concurrency,
-      signal: cancellationSignal(),
-      onProgress: (done, total) => heartbeat({ phase: opts.origin, round: opts.round, attempt, done, total }),
-    });
-    usage.teacherMs += Date.now() - t0;
+    const replies = await askTeacher(config, calls, usage, { phase: opts.origin, round: opts.round, attempt });
     const retry: Want[] = [];
     replies.forEach((reply, i) => {
       const w = pending[i];
-      countReply(usage, reply);
       const text = cleanOutput(reply.text);
       const verdict = judgeOutput(text, { promptExample: w.promptExample, seen });
       if (!verdict.ok) {
@@ -324,7 +302,7 @@ async function synthesizeExamples(
           misclassifiedId: w.misclassifiedId,
           templateId: w.templateId,
           prompt: w.prompt,
-          teacherModel: teacher.modelId,
+          teacherModel,
           sampling,
           sampleIndex: calls[i].sampleIndex,
           rawOutput: reply.text,
@@ -341,12 +319,29 @@ async function synthesizeExamples(
   };
 }
 
-function countReply(
-  u: TeacherUsage,
-  r: { cached: boolean; promptTokens: number; completionTokens: number; ms: number },
-) {
-  u.calls++;
-  if (r.cached) u.cachedCalls++;
-  u.promptTokens += r.promptTokens;
-  u.completionTokens += r.completionTokens;
+/**
+ * One batch of teacher calls through the per-call cache, with bounded concurrency and a
+ * heartbeat after each call; adds the calls, tokens and wall time to `usage`.
+ */
+async function askTeacher(
+  config: S3Config,
+  calls: TeacherCall[],
+  usage: TeacherUsage,
+  beat: Record<string, unknown>,
+): Promise<TeacherReply[]> {
+  const t0 = Date.now();
+  const replies = await completeAll(teacherFor(config), calls, samplingOf(config), {
+    cache: new TeacherCache(path.join(cacheDirOf(config), 'teacher')),
+    concurrency: config.teacher.concurrency,
+    signal: cancellationSignal(),
+    onProgress: (done, total) => heartbeat({ ...beat, done, total }),
+  });
+  usage.teacherMs += Date.now() - t0;
+  for (const r of replies) {
+    usage.calls++;
+    if (r.cached) usage.cachedCalls++;
+    usage.promptTokens += r.promptTokens;
+    usage.completionTokens += r.completionTokens;
+  }
+  return replies;
 }
