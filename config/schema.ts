@@ -84,9 +84,9 @@ export const TeacherSchema = z
     temperature: z.number().min(0).max(2).default(0.9),
     topP: z.number().gt(0).max(1).default(0.95),
     maxTokens: z.number().int().positive().default(96),
-    /** teacher calls in flight at once (llama-cpp: parallel sequences of one context; 4 measured
-     * 1.5x the throughput of 2 on 2 CPU cores, see scripts/bench-teacher.ts) */
-    concurrency: z.number().int().positive().default(4),
+    /** teacher calls in flight at once (llama-cpp: parallel sequences of one context). On 2 CPU
+     * cores the default job's seed phase took 342 s at 2 and 360 s at 4: no gain from more. */
+    concurrency: z.number().int().positive().default(2),
     /** CPU threads for llama-cpp (default: all cores) */
     threads: z.number().int().positive().optional(),
     /** per-call timeout for HTTP teachers, ms */
