@@ -131,7 +131,9 @@ def read_safetensors(buf):
     return out
 
 
-def build_graph(W, cfg):
+def build_graph(W, cfg, name="all-MiniLM-L6-v2"):
+    """BERT encoder ONNX graph (opset 17) from Hugging Face-named weights W (numpy arrays) and a
+    BERT config dict; output last_hidden_state. Also used by tests/fixtures/make_tiny_encoder.py."""
     import numpy as np
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -209,7 +211,7 @@ def build_graph(W, cfg):
     dyn = ["batch_size", "sequence_length"]
     inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, dyn) for n in ["input_ids", "attention_mask", "token_type_ids"]]
     outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, dyn + [H])]
-    graph = helper.make_graph(nodes, "all-MiniLM-L6-v2", inputs, outputs, inits)
+    graph = helper.make_graph(nodes, name, inputs, outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="s3-synth make_encoder.py")
     model.ir_version = 8
     onnx.checker.check_model(model, full_check=True)
