@@ -71,13 +71,17 @@ export const TaskSchema = z.object({
 
 export const TeacherSchema = z
   .object({
-    /** 'llama-cpp': embedded GGUF model in-process; 'openai': any OpenAI-compatible endpoint */
-    provider: z.enum(['llama-cpp', 'openai']).default('llama-cpp'),
-    /** GGUF file for llama-cpp; default: the model installed by scripts/setup.sh */
+    /** 'llama-cpp': embedded GGUF model in-process; 'llama-server': llama.cpp's own
+     * OpenAI-compatible server (one loaded model shared by many workers; `s3 teacher-server
+     * start` runs it); 'openai': any OpenAI-compatible endpoint */
+    provider: z.enum(['llama-cpp', 'llama-server', 'openai']).default('llama-cpp'),
+    /** GGUF file for llama-cpp (and the model `s3 teacher-server start` loads for llama-server);
+     * default: the model installed by scripts/setup.sh */
     modelPath: z.string().optional(),
-    /** OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 */
+    /** OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (llama-server default:
+     * http://127.0.0.1:8091/v1) */
     baseURL: z.string().url().optional(),
-    /** model name sent to the endpoint */
+    /** model name sent to the endpoint (llama-server: default the GGUF file name) */
     model: z.string().optional(),
     /** name of the environment variable holding the API key (the key itself never goes in the config) */
     apiKeyEnv: z.string().default('OPENAI_API_KEY'),
@@ -89,8 +93,14 @@ export const TeacherSchema = z
     concurrency: z.number().int().positive().default(2),
     /** CPU threads for llama-cpp (default: all cores) */
     threads: z.number().int().positive().optional(),
-    /** per-call timeout for HTTP teachers, ms */
-    timeoutMs: z.number().int().positive().default(120_000),
+    /** tokens per sequence of the embedded teacher (prompt + reply), default 2048 */
+    contextSize: z.number().int().min(256).optional(),
+    /** deadline of one teacher call, ms (one failed attempt of that call when passed).
+     * Default by provider (config/deadlines.ts): 120 000 for HTTP teachers, 600 000 embedded */
+    timeoutMs: z.number().int().positive().optional(),
+    /** retries of one failed call (timeout, connection error, 429, 5xx) with exponential
+     * backoff, before the activity fails; default 4 */
+    maxRetries: z.number().int().min(0).default(4),
   })
   .prefault({})
   .superRefine((t, ctx) => {
@@ -158,8 +168,12 @@ export const S3ConfigSchema = z.object({
    * `heartbeatSec` (e.g. its worker was killed) is retried on another worker. */
   timeouts: z
     .object({
-      heartbeatSec: z.number().int().positive().default(60),
-      activityMin: z.number().int().positive().default(180),
+      /** heartbeat timeout of teacher activities; they heartbeat on a timer every
+       * min(5 s, heartbeatSec / 4), whatever the calls do. Default 30 (config/deadlines.ts) */
+      heartbeatSec: z.number().int().positive().optional(),
+      /** start-to-close timeout of one activity attempt, minutes. Default by provider
+       * (config/deadlines.ts): 180 for HTTP teachers, 360 embedded */
+      activityMin: z.number().int().positive().optional(),
     })
     .prefault({}),
   /** upsert S3Phase/S3Round/S3ValAccuracy search attributes (they must be registered on the server) */

@@ -13,6 +13,9 @@ export const ExampleSchema = z.object({
   text: z.string(),
   text_pair: z.string().optional(),
   label: z.string().min(1),
+  /** set when the gold text was longer than `task.maxChars` and was cut to it: the original
+   * length in characters of `text` (and of `text_pair`), so the cut is never silent */
+  truncatedFrom: z.object({ text: z.number().int().optional(), text_pair: z.number().int().optional() }).optional(),
 });
 export type Example = z.infer<typeof ExampleSchema>;
 
@@ -38,6 +41,12 @@ export const ProvenanceSchema = z.object({
   sampling: SamplingParamsSchema,
   sampleIndex: z.number().int().min(0),
   rawOutput: z.string(),
+  /** set when the example shown in the prompt was shortened to fit the teacher's context:
+   * why ("context_length": refused by the backend; "prompt_budget": counted over the
+   * embedded model's context before the call) and the characters kept / original */
+  promptTruncated: z
+    .object({ reason: z.enum(['context_length', 'prompt_budget']), keptChars: z.number().int(), fromChars: z.number().int() })
+    .optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 

@@ -1,0 +1,45 @@
+/**
+ * Deadlines that match the teacher backend. Pure (no I/O): used by the workflow (activity
+ * options) and by the activities (per-call timeout, heartbeat period).
+ *
+ * | provider | call timeout | heartbeat timeout | activity start-to-close |
+ * |---|---|---|---|
+ * | llama-cpp (embedded, shares the CPU with everything) | 600 s | 30 s | 360 min |
+ * | llama-server / openai (remote) | 120 s | 30 s | 180 min |
+ *
+ * The heartbeat timeout no longer has to exceed a call: teacher activities heartbeat on a
+ * timer (every min(5 s, heartbeatSec / 4)), so only a dead or frozen worker misses it. A call
+ * over its deadline is one failed attempt of that call (retried `teacher.maxRetries` times
+ * with backoff), not a restart of the whole activity.
+ */
+import type { S3Config } from './schema.js';
+
+/** Resolved deadlines of a run. */
+export interface Deadlines {
+  /** one teacher call, ms */
+  callTimeoutMs: number;
+  /** heartbeat timeout of teacher activities, s */
+  heartbeatSec: number;
+  /** how often teacher activities heartbeat, ms */
+  heartbeatEveryMs: number;
+  /** start-to-close timeout of one activity attempt, minutes */
+  activityMin: number;
+  /** preflight probe of the teacher (prepareTask), ms */
+  probeTimeoutMs: number;
+}
+
+/**
+ * @returns the configured deadlines, with provider-dependent defaults for unset fields
+ */
+export function deadlinesOf(config: Pick<S3Config, 'teacher' | 'timeouts'>): Deadlines {
+  const embedded = config.teacher.provider === 'llama-cpp';
+  const heartbeatSec = config.timeouts.heartbeatSec ?? 30;
+  const callTimeoutMs = config.teacher.timeoutMs ?? (embedded ? 600_000 : 120_000);
+  return {
+    callTimeoutMs,
+    heartbeatSec,
+    heartbeatEveryMs: Math.max(250, Math.min(5_000, (heartbeatSec * 1000) / 4)),
+    activityMin: config.timeouts.activityMin ?? (embedded ? 360 : 180),
+    probeTimeoutMs: Math.min(callTimeoutMs, embedded ? 300_000 : 20_000),
+  };
+}
