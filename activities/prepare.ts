@@ -10,7 +10,7 @@ import { writeJsonl } from '../data/jsonl.js';
 import { spamAssassinGoldSplits } from '../data/spamassassin.js';
 import { Rng } from '../domain/rng.js';
 import type { DatasetRef, Example } from '../domain/types.js';
-import { checkStudent, checkTeacher, guard, invalidInput, runDirOf } from './run.js';
+import { checkStudent, guard, invalidInput, preflightTeacher, runDirOf, withHeartbeat, type ActivityDeps } from './run.js';
 
 /** References to the gold data of a run, as written in its run directory. */
 export interface TaskRefs {
@@ -21,16 +21,26 @@ export interface TaskRefs {
   test: DatasetRef;
   /** unlabeled contexts C for sentence-pair seed synthesis (S3 §2.4); null for single-text tasks */
   contexts: DatasetRef | null;
+  /** what the teacher preflight found, e.g. "model loaded in 0.4 s" (absent in old histories) */
+  teacherCheck?: string;
+}
+
+/** Builds prepareTask from the worker's dependencies (the teacher pool, for the preflight). */
+export function createPrepareActivities(deps: ActivityDeps) {
+  return { prepareTask: (config: S3Config) => prepareTask(deps, config) };
 }
 
 /**
+ * Loads and checks the gold data, then checks the teacher (preflight: model load or endpoint
+ * probe) — all before any paid call.
  * @returns TaskRefs with absolute paths under <runRoot>/<runId>/gold/
  * @throws ApplicationFailure InvalidInput (non-retryable) on a missing/malformed/empty file,
- *   an unknown label (naming file and line), a gold split without some label, or a missing teacher
+ *   an unknown label (naming file and line), a gold split without some label, a missing
+ *   teacher model or rejected key; TeacherUnavailable (non-retryable) when the teacher does
+ *   not answer the preflight
  */
-export async function prepareTask(config: S3Config): Promise<TaskRefs> {
+async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRefs> {
   return guard(async () => {
-    checkTeacher(config);
     checkStudent(config);
     const runDir = runDirOf(config);
     const goldDir = path.join(runDir, 'gold');
@@ -68,7 +78,11 @@ export async function prepareTask(config: S3Config): Promise<TaskRefs> {
     }
     if (task.kind === 'pair' && contexts.length === 0) throw invalidInput('sentence-pair task has no contexts');
 
+    const teacherCheck = await withHeartbeat(5000, () => ({ phase: 'teacher preflight' }), () =>
+      preflightTeacher(deps, config),
+    );
     return {
+      teacherCheck,
       runDir,
       validation: await writeJsonl(path.join(goldDir, 'validation.jsonl'), validation),
       test: await writeJsonl(path.join(goldDir, 'test.jsonl'), test),
@@ -80,5 +94,5 @@ export async function prepareTask(config: S3Config): Promise<TaskRefs> {
             )
           : null,
     };
-  });
+  }, config);
 }

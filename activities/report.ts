@@ -27,6 +27,8 @@ export async function writeReport(input: {
   usage: TeacherUsage;
   stopReason: string | null;
   startedAt: number;
+  /** warnings collected by the workflow (absent in old histories) */
+  warnings?: string[];
 }): Promise<ReportRefs> {
   return guard(async () => {
     const { config, task, rounds, usage } = input;
@@ -49,6 +51,7 @@ export async function writeReport(input: {
       rounds,
       usage,
       stopReason: input.stopReason,
+      warnings: input.warnings ?? [],
       timing: {
         wallMs,
         teacherMs: usage.teacherMs,
@@ -69,6 +72,7 @@ export async function writeReport(input: {
       '',
       `Final student (round ${last.round}, ${last.trainSize} synthetic examples): gold test accuracy ${pct(last.test.accuracy)}%, macro-F1 ${pct(last.test.macroF1)}% on ${last.test.count} examples.`,
       input.stopReason ? `EES stopped early: ${input.stopReason}.` : '',
+      ...(input.warnings ?? []).map((w) => `Warning: ${w}.`),
       `Teacher: ${usage.calls} calls (${usage.cachedCalls} from cache), ${usage.promptTokens} prompt / ${usage.completionTokens} completion tokens, ${usage.rejected} outputs rejected.`,
       `Wall time ${(wallMs / 1000).toFixed(1)} s: teacher ${(usage.teacherMs / 1000).toFixed(1)} s, student ${(studentMs / 1000).toFixed(1)} s, other ${(report.timing.otherMs / 1000).toFixed(1)} s.`,
       `Dataset: ${dataset.path} (${dataset.count} examples, sha256 ${dataset.sha256.slice(0, 12)}…).`,

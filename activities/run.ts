@@ -1,15 +1,22 @@
 /**
- * Plumbing shared by the activities: where a run's artifacts live, the teacher of this
- * worker process, and turning bad input into non-retryable failures.
+ * Plumbing shared by the activities: where a run's artifacts live, the teacher preflight,
+ * heartbeats on a timer, and turning errors into failures that are safe to store (bad input
+ * non-retryable; every message redacted of secrets).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { deadlinesOf } from '../config/deadlines.js';
 import type { S3Config } from '../config/schema.js';
 import { DatasetError } from '../data/jsonl.js';
-import { createTeacher } from '../teacher/index.js';
-import { TeacherConfigError, type Teacher } from '../teacher/types.js';
+import {
+  TeacherConfigError,
+  TeacherContextLengthError,
+  TeacherUnavailableError,
+  type TeacherPool,
+} from '../teacher/index.js';
+import { redactSecrets, secretsInEnvironment } from '../teacher/redact.js';
 
 /** Project root (where scripts/setup.sh puts models/ and .tools/). */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,6 +25,12 @@ export const DEFAULT_TEACHER_MODEL = path.join(PROJECT_ROOT, 'models', 'SmolLM2-
 
 /** The default encoder of the encoder-logreg student (built by `S3_ENCODER=1 bash scripts/setup.sh`). */
 export const DEFAULT_ENCODER = path.join(PROJECT_ROOT, 'models', 'all-MiniLM-L6-v2');
+
+/** What the activities are built from (`createActivities(deps)`): one per worker process. */
+export interface ActivityDeps {
+  /** the worker's shared teachers: one backend per model, with cache de-duplication and a fair queue */
+  teachers: TeacherPool;
+}
 
 /** The student configuration with the encoder folder resolved (absolute; default DEFAULT_ENCODER). */
 export function studentConfigOf(config: S3Config): S3Config['student'] {
@@ -39,9 +52,16 @@ export function checkStudent(config: S3Config): void {
     );
 }
 
-/** Absolute directory of one run's artifacts: <runRoot>/<runId>. */
+/**
+ * Absolute directory of one run's artifacts: <runRoot>/<runId>, confined under runRoot.
+ * @throws ApplicationFailure InvalidInput when runId would leave runRoot ("." / "..")
+ */
 export function runDirOf(config: S3Config): string {
-  return path.resolve(config.runRoot, config.runId);
+  const root = path.resolve(config.runRoot);
+  const dir = path.resolve(root, config.runId);
+  if (path.dirname(dir) !== root || config.runId === '.' || config.runId === '..')
+    throw invalidInput(`runId "${config.runId}" would place the run outside runRoot ${root}`);
+  return dir;
 }
 
 /** Absolute cache directory (teacher calls, embeddings). */
@@ -49,7 +69,7 @@ export function cacheDirOf(config: S3Config): string {
   return path.resolve(config.cacheDir);
 }
 
-/** The GGUF file the llama-cpp teacher loads. */
+/** The GGUF file the llama-cpp teacher loads (and `s3 teacher-server` serves). */
 export function teacherModelPath(config: S3Config): string {
   return path.resolve(config.teacher.modelPath ?? process.env.S3_TEACHER_MODEL ?? DEFAULT_TEACHER_MODEL);
 }
@@ -59,25 +79,51 @@ export function invalidInput(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, 'InvalidInput');
 }
 
+/** The secrets of this process that must never reach a failure, log or artifact. */
+function secretsOf(config?: S3Config): string[] {
+  return secretsInEnvironment(config ? [config.teacher.apiKeyEnv] : []);
+}
+
 /**
- * Runs an activity body, turning input errors (DatasetError, TeacherConfigError) into
- * non-retryable InvalidInput failures; other errors stay retryable.
+ * Runs an activity body and makes whatever it throws safe and meaningful for Temporal:
+ * - input errors (DatasetError, TeacherConfigError) become non-retryable `InvalidInput`;
+ * - every other error keeps its type (e.g. `TeacherUnavailableError`, retryable) but loses
+ *   its `cause` chain, which may hold a server's unfiltered answer;
+ * - every message and stack is passed through `redactSecrets` (Bearer tokens, `sk-…`, and the
+ *   values of this process's *KEY/*TOKEN/*SECRET variables).
  */
-export async function guard<T>(body: () => Promise<T>): Promise<T> {
+export async function guard<T>(body: () => Promise<T>, config?: S3Config): Promise<T> {
   try {
     return await body();
   } catch (err) {
-    if (err instanceof DatasetError || err instanceof TeacherConfigError) throw invalidInput(err.message);
-    throw err;
+    const secrets = secretsOf(config);
+    if (err instanceof ApplicationFailure) {
+      err.message = redactSecrets(err.message, secrets);
+      throw err;
+    }
+    if (err instanceof DatasetError || err instanceof TeacherConfigError)
+      throw invalidInput(redactSecrets(err.message, secrets));
+    const e = err instanceof Error ? err : new Error(String(err));
+    const failure = ApplicationFailure.create({
+      message: redactSecrets(e.message, secrets),
+      type: e.name,
+      nonRetryable: false,
+    });
+    failure.stack = redactSecrets(e.stack ?? '', secrets);
+    throw failure;
   }
 }
 
 /**
- * Checks that the configured teacher can be reached without paying for a call.
- * @throws ApplicationFailure InvalidInput when the GGUF file is missing, or an HTTP teacher
- *   on a non-loopback host has no API key in its environment variable
+ * Preflight of the teacher before any paid call: the API-key check for remote endpoints, then
+ * the provider's probe (loads the embedded model; asks an HTTP endpoint for its model list)
+ * within the provider's probe deadline.
+ * @returns what the probe found (e.g. "model loaded in 0.4 s")
+ * @throws ApplicationFailure InvalidInput (model file missing, key missing or rejected, model
+ *   not served) or TeacherUnavailable (unreachable, not answering) — both non-retryable, so
+ *   the run fails in seconds instead of after ten activity attempts
  */
-export function checkTeacher(config: S3Config): void {
+export async function preflightTeacher(deps: ActivityDeps, config: S3Config): Promise<string> {
   const t = config.teacher;
   if (t.provider === 'llama-cpp') {
     const p = teacherModelPath(config);
@@ -85,31 +131,33 @@ export function checkTeacher(config: S3Config): void {
       throw invalidInput(
         `teacher model not found: ${p} (run scripts/setup.sh to install the default teacher, or set teacher.modelPath)`,
       );
-    return;
+  } else if (t.baseURL) {
+    const host = new URL(t.baseURL).hostname;
+    const loopback = host === 'localhost' || host.startsWith('127.') || host === '[::1]';
+    if (!loopback && !process.env[t.apiKeyEnv])
+      throw invalidInput(`teacher at ${t.baseURL} needs an API key in the environment variable ${t.apiKeyEnv}`);
   }
-  const host = new URL(t.baseURL!).hostname;
-  const loopback = host === 'localhost' || host.startsWith('127.') || host === '[::1]';
-  if (!loopback && !process.env[t.apiKeyEnv])
-    throw invalidInput(`teacher at ${t.baseURL} needs an API key in the environment variable ${t.apiKeyEnv}`);
+  const { probeTimeoutMs } = deadlinesOf(config);
+  try {
+    const backend = deps.teachers.backend(teacherConfigOf(config));
+    const probe = await backend.teacher.probe({ timeoutMs: probeTimeoutMs, signal: cancellationSignal() });
+    return probe.detail;
+  } catch (err) {
+    const secrets = secretsOf(config);
+    if (err instanceof TeacherConfigError) throw invalidInput(redactSecrets(err.message, secrets));
+    if (err instanceof TeacherUnavailableError || err instanceof TeacherContextLengthError)
+      throw ApplicationFailure.nonRetryable(
+        `teacher preflight failed: ${redactSecrets(err.message, secrets)} (start the teacher or fix teacher.baseURL, then run again with the same runId)`,
+        'TeacherUnavailable',
+      );
+    throw err;
+  }
 }
 
-const teachers = new Map<string, Teacher>();
-
-/** The teacher of this worker process for a configuration (created once, reused across activities). */
-export function teacherFor(config: S3Config): Teacher {
-  const key = JSON.stringify({ ...config.teacher, modelPath: teacherModelPath(config) });
-  let t = teachers.get(key);
-  if (!t) {
-    t = createTeacher(config.teacher, { defaultModelPath: teacherModelPath(config) });
-    teachers.set(key, t);
-  }
-  return t;
-}
-
-/** Closes every teacher of this process (worker shutdown). */
-export async function closeTeachers(): Promise<void> {
-  await Promise.all([...teachers.values()].map((t) => t.close()));
-  teachers.clear();
+/** The teacher configuration with the GGUF path resolved (what the pool keys backends by). */
+export function teacherConfigOf(config: S3Config): S3Config['teacher'] {
+  const t = config.teacher;
+  return t.provider === 'openai' ? t : { ...t, modelPath: teacherModelPath(config) };
 }
 
 /** Heartbeats progress when running inside an activity (no-op elsewhere, e.g. in unit tests). */
@@ -121,11 +169,63 @@ export function heartbeat(details: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Runs `body` while heartbeating `details()` every `everyMs` on a timer (and once at once),
+ * so a slow teacher call, a model load or a long queue wait never looks like a dead worker,
+ * and a cancellation (e.g. of a stale attempt) reaches the activity within `everyMs`.
+ * Outside an activity it just runs `body`.
+ */
+export async function withHeartbeat<T>(
+  everyMs: number,
+  details: () => Record<string, unknown>,
+  body: () => Promise<T>,
+): Promise<T> {
+  let current: Context | undefined;
+  try {
+    current = Context.current();
+  } catch {
+    return body();
+  }
+  const ctx = current;
+  const beat = () => {
+    try {
+      ctx.heartbeat(details());
+    } catch {
+      /* activity already completing */
+    }
+  };
+  beat();
+  const timer = setInterval(beat, everyMs);
+  try {
+    return await body();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** The activity's cancellation signal, if running inside an activity. */
 export function cancellationSignal(): AbortSignal | undefined {
   try {
     return Context.current().cancellationSignal;
   } catch {
     return undefined;
+  }
+}
+
+/** The workflow id of the running activity (the teacher queue's fairness key), or "default". */
+export function workflowIdOf(): string {
+  try {
+    return Context.current().info.workflowExecution?.workflowId ?? 'default';
+  } catch {
+    return 'default';
+  }
+}
+
+/** Logs a warning through the activity logger (console outside an activity). */
+export function warn(message: string, attrs: Record<string, unknown> = {}): void {
+  try {
+    Context.current().log.warn(message, attrs);
+  } catch {
+    console.warn(message);
   }
 }

@@ -2,9 +2,10 @@
  * Teacher activities: rationales (S3 Alg. 1 lines 1-2), seed data (Alg. 1 lines 3-8; §2.4
  * for sentence pairs) and error extrapolation (Alg. 2 lines 8-10; Alg. 3 for pairs).
  *
- * Each reads its inputs from JSONL artifacts, calls the teacher through the persisted
- * per-call cache (a retry never pays twice), heartbeats its progress and writes its output
- * as JSONL, returning only a reference and counts.
+ * Each reads its inputs from JSONL artifacts, calls the worker's shared teacher backend
+ * (persisted per-call cache + in-flight de-duplication: a retry never pays twice), heartbeats
+ * its progress on a timer and writes its output as JSONL, returning only a reference and counts.
+ * Built from their dependencies: `createSynthesisActivities({ teachers })`.
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -23,11 +24,27 @@ import {
   type SyntheticExample,
   type TeacherUsage,
 } from '../domain/types.js';
-import { completeAll } from '../teacher/index.js';
-import { TeacherCache } from '../teacher/cache.js';
-import type { TeacherCall, TeacherReply } from '../teacher/types.js';
+import { deadlinesOf } from '../config/deadlines.js';
+import {
+  completeAll,
+  isRefusal,
+  TeacherCache,
+  type TeacherBackend,
+  type TeacherCall,
+  type TeacherRefusal,
+  type TeacherReply,
+} from '../teacher/index.js';
 import type { TaskRefs } from './prepare.js';
-import { cacheDirOf, cancellationSignal, guard, heartbeat, teacherFor } from './run.js';
+import {
+  cacheDirOf,
+  cancellationSignal,
+  guard,
+  teacherConfigOf,
+  warn,
+  withHeartbeat,
+  workflowIdOf,
+  type ActivityDeps,
+} from './run.js';
 
 export interface SynthesisResult {
   /** the synthesized examples (JSONL of SyntheticExample) */
@@ -35,6 +52,8 @@ export interface SynthesisResult {
   /** rejected teacher outputs with reasons (JSONL of Rejection) */
   rejectedRef: DatasetRef;
   usage: TeacherUsage;
+  /** things the user should know, e.g. a fallback to the plain template (also logged) */
+  warnings?: string[];
 }
 
 /** One rationale list per label, as stored in rationales.jsonl. */
@@ -61,14 +80,99 @@ const samplingOf = (c: S3Config): SamplingParams => ({
 });
 
 /**
+ * The teacher as one activity sees it: the worker's shared backend for this run's model,
+ * the persisted cache, deadlines, the fairness key, the cancellation signal, and the
+ * progress that the heartbeat timer reports.
+ */
+class TeacherSession {
+  readonly backend: TeacherBackend;
+  readonly cache: TeacherCache;
+  readonly sampling: SamplingParams;
+  readonly deadlines: ReturnType<typeof deadlinesOf>;
+  /** heartbeat details, updated as calls finish */
+  progress: Record<string, unknown> = {};
+  retries = 0;
+
+  constructor(
+    deps: ActivityDeps,
+    readonly config: S3Config,
+  ) {
+    this.backend = deps.teachers.backend(teacherConfigOf(config));
+    this.cache = new TeacherCache(path.join(cacheDirOf(config), 'teacher'));
+    this.sampling = samplingOf(config);
+    this.deadlines = deadlinesOf(config);
+  }
+
+  /** Runs an activity body under a heartbeat timer reporting `progress`, with guard(). */
+  run<T>(body: () => Promise<T>): Promise<T> {
+    return guard(
+      () => withHeartbeat(this.deadlines.heartbeatEveryMs, () => ({ ...this.progress, retries: this.retries }), body),
+      this.config,
+    );
+  }
+
+  /**
+   * One batch of calls; adds calls, tokens and wall time to `usage`.
+   * @returns one reply or context-length refusal per call, in order
+   */
+  async ask(
+    calls: TeacherCall[],
+    usage: TeacherUsage,
+    beat: Record<string, unknown>,
+  ): Promise<(TeacherReply | TeacherRefusal)[]> {
+    const t0 = Date.now();
+    this.progress = { ...beat, done: 0, total: calls.length };
+    const outcomes = await completeAll(this.backend, calls, this.sampling, {
+      cache: this.cache,
+      client: workflowIdOf(),
+      callTimeoutMs: this.deadlines.callTimeoutMs,
+      maxRetries: this.config.teacher.maxRetries,
+      signal: cancellationSignal(),
+      onProgress: (done, total) => (this.progress = { ...beat, done, total }),
+      onRetry: () => this.retries++,
+    });
+    usage.teacherMs += Date.now() - t0;
+    for (const r of outcomes) {
+      usage.calls++;
+      if (isRefusal(r)) continue;
+      if (r.cached) usage.cachedCalls++;
+      usage.promptTokens += r.promptTokens;
+      usage.completionTokens += r.completionTokens;
+    }
+    return outcomes;
+  }
+}
+
+/** Builds the teacher activities from the worker's dependencies. */
+export function createSynthesisActivities(deps: ActivityDeps) {
+  return {
+    synthesizeRationales: (input: { config: S3Config; task: TaskRefs }) => synthesizeRationales(deps, input),
+    synthesizeSeed: (input: { config: S3Config; task: TaskRefs; rationales: DatasetRef }) =>
+      synthesizeSeed(deps, input),
+    extrapolateErrors: (input: {
+      config: S3Config;
+      task: TaskRefs;
+      round: number;
+      misclassified: DatasetRef;
+      train: DatasetRef[];
+    }) => extrapolateErrors(deps, input),
+  };
+}
+
+/**
  * Alg. 1 lines 1-2: for each label y the teacher lists K rationales (prompt T_ration(y)).
  * Extra samples are drawn (up to synthesis.maxAttempts calls per label) until K distinct
  * rationales are parsed. Pair tasks and useRationales=false skip the teacher (§2.4).
  * @returns a reference to rationales.jsonl ({label, rationales[], raw[]} per label)
  */
-export async function synthesizeRationales(input: { config: S3Config; task: TaskRefs }): Promise<SynthesisResult> {
-  return guard(async () => {
+async function synthesizeRationales(
+  deps: ActivityDeps,
+  input: { config: S3Config; task: TaskRefs },
+): Promise<SynthesisResult> {
+  const teacher = new TeacherSession(deps, input.config);
+  return teacher.run(async () => {
     const { config, task } = input;
+    const warnings: string[] = [];
     const dir = path.join(task.runDir, 'synthetic');
     const usage = emptyUsage();
     const rows: RationaleRow[] = [];
@@ -86,9 +190,14 @@ export async function synthesizeRationales(input: { config: S3Config; task: Task
         const open = state.filter((s) => s.rationales.length < K);
         if (!open.length) break;
         const calls = open.map((s) => ({ prompt: s.prompt, sampleIndex: attempt }));
-        const replies = await askTeacher(config, calls, usage, { phase: 'rationales', attempt });
+        const replies = await teacher.ask(calls, usage, { phase: 'rationales', attempt });
         replies.forEach((r, i) => {
           const s = open[i];
+          if (isRefusal(r)) {
+            usage.rejected++;
+            rejected.push({ id: `ration-${s.label}-${attempt}`, label: s.label, reason: 'context_length', prompt: s.prompt, rawOutput: '' });
+            return;
+          }
           s.raw.push(r.text);
           const seen = new Set(s.rationales.map(normalizeForCompare));
           const fresh = parseRationales(r.text, K).filter((x) => !seen.has(normalizeForCompare(x)));
@@ -106,11 +215,20 @@ export async function synthesizeRationales(input: { config: S3Config; task: Task
         });
       }
       for (const s of state) rows.push({ label: s.label, rationales: s.rationales, raw: s.raw });
+      const none = state.filter((s) => s.rationales.length === 0).map((s) => s.label);
+      if (none.length) {
+        warnings.push(
+          `no rationale survived for label(s) ${none.join(', ')} after ${config.synthesis.maxAttempts} attempt(s): ` +
+            `their seed prompts will use the plain template (see rationales.rejected.jsonl)`,
+        );
+        warn(warnings[warnings.length - 1]);
+      }
     }
     return {
       ref: await writeJsonl(path.join(dir, 'rationales.jsonl'), rows),
       rejectedRef: await writeJsonl(path.join(dir, 'rationales.rejected.jsonl'), rejected),
       usage,
+      warnings,
     };
   });
 }
@@ -129,6 +247,11 @@ interface Want {
   promptExample?: string;
   /** distinguishes samples of the same prompt: sampleIndex = slot * maxAttempts + attempt */
   slot: number;
+  /** re-renders the prompt with its long part (the example, or the pair context) cut to
+   * `keep` characters, for prompts that do not fit the teacher's context */
+  shorten?: (keep: number) => { prompt: string; fromChars: number };
+  /** set once the prompt was shortened */
+  truncated?: { reason: 'context_length' | 'prompt_budget'; keptChars: number; fromChars: number };
 }
 
 /**
@@ -138,12 +261,16 @@ interface Want {
  * @param input.rationales reference to rationales.jsonl from synthesizeRationales
  * @returns reference to synthetic/seed.jsonl (SyntheticExample with provenance, origin "seed", round 0)
  */
-export async function synthesizeSeed(input: {
-  config: S3Config;
-  task: TaskRefs;
-  rationales: DatasetRef;
-}): Promise<SynthesisResult> {
-  return guard(async () => {
+async function synthesizeSeed(
+  deps: ActivityDeps,
+  input: {
+    config: S3Config;
+    task: TaskRefs;
+    rationales: DatasetRef;
+  },
+): Promise<SynthesisResult> {
+  const teacher = new TeacherSession(deps, input.config);
+  return teacher.run(async () => {
     const { config, task } = input;
     const { labels, kind, item, labelWords, prompts } = config.task;
     const byLabel = new Map(
@@ -175,6 +302,10 @@ export async function synthesizeSeed(input: {
           context,
           misclassifiedId: null,
           slot: i,
+          shorten: (keep) => ({
+            prompt: renderPrompt(query, { context: context.slice(0, keep), label: word }),
+            fromChars: context.length,
+          }),
         });
         continue;
       }
@@ -191,11 +322,20 @@ export async function synthesizeSeed(input: {
         slot: i,
       });
     }
-    return synthesizeExamples(config, wants, {
+    const warnings: string[] = [];
+    const plainLabels = [...new Set(wants.filter((w) => w.templateId === plain.id && kind === 'single').map((w) => w.label))];
+    if (kind === 'single' && config.synthesis.useRationales && plainLabels.length) {
+      warnings.push(
+        `seed prompts for label(s) ${plainLabels.join(', ')} fell back to the plain template: no rationales for them`,
+      );
+      warn(warnings[0]);
+    }
+    const result = await synthesizeExamples(teacher, wants, {
       origin: 'seed',
       round: 0,
       file: path.join(task.runDir, 'synthetic', 'seed'),
     });
+    return { ...result, warnings: [...(result.warnings ?? []), ...warnings] };
   });
 }
 
@@ -207,14 +347,18 @@ export async function synthesizeSeed(input: {
  * @param input.train the current training data (its texts count as already seen for de-duplication)
  * @returns reference to synthetic/ees-round-<q>.jsonl (origin "ees", round q)
  */
-export async function extrapolateErrors(input: {
-  config: S3Config;
-  task: TaskRefs;
-  round: number;
-  misclassified: DatasetRef;
-  train: DatasetRef[];
-}): Promise<SynthesisResult> {
-  return guard(async () => {
+async function extrapolateErrors(
+  deps: ActivityDeps,
+  input: {
+    config: S3Config;
+    task: TaskRefs;
+    round: number;
+    misclassified: DatasetRef;
+    train: DatasetRef[];
+  },
+): Promise<SynthesisResult> {
+  const teacher = new TeacherSession(deps, input.config);
+  return teacher.run(async () => {
     const { config, task, round } = input;
     const { kind, item, labelWords, prompts } = config.task;
     const mis = getTemplate(kind, 'mis', prompts);
@@ -222,6 +366,8 @@ export async function extrapolateErrors(input: {
       ({ index, example: x }) => {
         const label = labelWord(x.label, labelWords);
         const target = kind === 'pair' ? (x.text_pair ?? '') : x.text;
+        const render = (example: string) =>
+          renderPrompt(mis, kind === 'pair' ? { context: x.text, example, label } : { item, example, label });
         return {
           id: `ees${round}-${x.id}`,
           label: x.label,
@@ -235,6 +381,7 @@ export async function extrapolateErrors(input: {
           misclassifiedId: x.id,
           promptExample: target,
           slot: round * 1_000_000 + index,
+          shorten: (keep: number) => ({ prompt: render(target.slice(0, keep)), fromChars: target.length }),
         };
       },
     );
@@ -242,7 +389,7 @@ export async function extrapolateErrors(input: {
     for (const ref of input.train)
       for (const r of await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true }))
         seen.push(kind === 'pair' ? (r.text_pair ?? '') : r.text);
-    return synthesizeExamples(config, wants, {
+    return synthesizeExamples(teacher, wants, {
       origin: 'ees',
       round,
       file: path.join(task.runDir, 'synthetic', `ees-round-${round}`),
@@ -256,26 +403,46 @@ export async function extrapolateErrors(input: {
  * empty, a copy of the prompt's example, or a duplicate. A rejected want is asked again
  * (next sampleIndex) up to synthesis.maxAttempts times. Outputs are judged in want order,
  * so the result does not depend on which call finished first.
+ *
+ * Prompts that do not fit the teacher's context are never cut silently by the backend:
+ * - embedded teacher (it counts tokens): a prompt over `contextTokens - maxTokens` has its
+ *   example shortened before the call (`promptTruncated.reason = "prompt_budget"`);
+ * - a context-length refusal from the backend costs only that example: its example is cut
+ *   to half and asked once more (`"context_length"`), and a second refusal is a counted
+ *   rejection (reason `context_length`).
  */
 async function synthesizeExamples(
-  config: S3Config,
+  teacher: TeacherSession,
   wants: Want[],
   opts: { origin: 'seed' | 'ees'; round: number; file: string; seen?: string[] },
 ): Promise<SynthesisResult> {
-  const sampling = samplingOf(config);
-  const teacherModel = teacherFor(config).modelId;
+  const { config, sampling } = teacher;
+  const teacherModel = teacher.backend.teacher.modelId;
   const maxAttempts = config.synthesis.maxAttempts;
   const usage = emptyUsage();
   const seen = new Set((opts.seen ?? []).map(normalizeForCompare));
   const kept = new Map<string, SyntheticExample>();
   const rejected: Rejection[] = [];
+  await fitPromptBudget(teacher, wants);
   let pending = wants;
   for (let attempt = 0; attempt < maxAttempts && pending.length; attempt++) {
     const calls = pending.map((w) => ({ prompt: w.prompt, sampleIndex: w.slot * maxAttempts + attempt }));
-    const replies = await askTeacher(config, calls, usage, { phase: opts.origin, round: opts.round, attempt });
+    const replies = await teacher.ask(calls, usage, { phase: opts.origin, round: opts.round, attempt });
     const retry: Want[] = [];
     replies.forEach((reply, i) => {
       const w = pending[i];
+      if (isRefusal(reply)) {
+        usage.rejected++;
+        rejected.push({ id: `${w.id}#${attempt}`, label: w.label, reason: 'context_length', prompt: w.prompt, rawOutput: '' });
+        if (w.shorten && w.truncated?.reason !== 'context_length') {
+          const keep = Math.floor((w.truncated?.keptChars ?? w.shorten(Infinity).fromChars) / 2);
+          const { prompt, fromChars } = w.shorten(keep);
+          w.prompt = prompt;
+          w.truncated = { reason: 'context_length', keptChars: keep, fromChars };
+          retry.push(w);
+        }
+        return;
+      }
       const text = cleanOutput(reply.text);
       const verdict = judgeOutput(text, { promptExample: w.promptExample, seen });
       if (!verdict.ok) {
@@ -306,42 +473,45 @@ async function synthesizeExamples(
           sampling,
           sampleIndex: calls[i].sampleIndex,
           rawOutput: reply.text,
+          ...(w.truncated ? { promptTruncated: w.truncated } : {}),
         },
       });
     });
     pending = retry;
   }
   const rows = wants.flatMap((w) => kept.get(w.id) ?? []);
+  const truncated = wants.filter((w) => w.truncated).length;
+  const warnings = truncated
+    ? [`${truncated} prompt(s) had their example shortened to fit the teacher's context (provenance.promptTruncated)`]
+    : [];
   return {
     ref: await writeJsonl(`${opts.file}.jsonl`, rows),
     rejectedRef: await writeJsonl(`${opts.file}.rejected.jsonl`, rejected),
     usage,
+    warnings,
   };
 }
 
 /**
- * One batch of teacher calls through the per-call cache, with bounded concurrency and a
- * heartbeat after each call; adds the calls, tokens and wall time to `usage`.
+ * For a teacher that counts prompt tokens (the embedded model): shortens the example of every
+ * prompt whose tokens plus `maxTokens` exceed the context, proportionally, re-counting
+ * (at most 4 passes), and records `truncated` on the want. Prompts without a long part
+ * (`shorten` unset) are left to the backend's refusal.
  */
-async function askTeacher(
-  config: S3Config,
-  calls: TeacherCall[],
-  usage: TeacherUsage,
-  beat: Record<string, unknown>,
-): Promise<TeacherReply[]> {
-  const t0 = Date.now();
-  const replies = await completeAll(teacherFor(config), calls, samplingOf(config), {
-    cache: new TeacherCache(path.join(cacheDirOf(config), 'teacher')),
-    concurrency: config.teacher.concurrency,
-    signal: cancellationSignal(),
-    onProgress: (done, total) => heartbeat({ ...beat, done, total }),
-  });
-  usage.teacherMs += Date.now() - t0;
-  for (const r of replies) {
-    usage.calls++;
-    if (r.cached) usage.cachedCalls++;
-    usage.promptTokens += r.promptTokens;
-    usage.completionTokens += r.completionTokens;
+async function fitPromptBudget(teacher: TeacherSession, wants: Want[]): Promise<void> {
+  const t = teacher.backend.teacher;
+  if (!t.countPromptTokens || !t.contextTokens) return;
+  const budget = t.contextTokens - teacher.sampling.maxTokens;
+  for (const w of wants) {
+    if (!w.shorten) continue;
+    let tokens = await t.countPromptTokens(w.prompt);
+    const fromChars = w.shorten(Infinity).fromChars;
+    let keep = fromChars;
+    for (let pass = 0; tokens > budget && pass < 4 && keep > 0; pass++) {
+      keep = Math.max(0, Math.floor(keep * (budget / tokens) * 0.9));
+      w.prompt = w.shorten(keep).prompt;
+      w.truncated = { reason: 'prompt_budget', keptChars: keep, fromChars };
+      tokens = await t.countPromptTokens(w.prompt);
+    }
   }
-  return replies;
 }

@@ -5,7 +5,14 @@
  */
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
-import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defaultPayloadConverter,
+  TemporalFailure,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { S3Config } from '../config/schema.js';
 import { ROUND_TABLE_HEAD, roundTableRows } from '../domain/roundTable.js';
 import type { RoundResult, S3Progress, S3Result } from '../workflows/types.js';
@@ -92,4 +99,33 @@ export function printRounds(rounds: RoundResult[]): void {
   const t = new Table({ style: process.stdout.isTTY ? undefined : { head: [], border: [] }, head: ROUND_TABLE_HEAD });
   t.push(...roundTableRows(rounds));
   console.log(t.toString());
+}
+
+/**
+ * What a user needs when a run fails: the failing activity, the error type and message (the
+ * root cause, whichever worker ran the activity), and the next step.
+ * @param err what `handle.result()` threw (WorkflowFailedError, or anything else)
+ */
+export function describeFailure(err: unknown, config: Pick<S3Config, 'runId' | 'cacheDir'>): string {
+  if (!(err instanceof WorkflowFailedError)) return `error: ${(err as Error)?.message ?? String(err)}`;
+  let activity: string | undefined;
+  let type: string | undefined;
+  let message = err.message;
+  for (let e: unknown = err.cause, depth = 0; e && depth < 10; depth++) {
+    if (e instanceof ActivityFailure) activity = e.activityType;
+    if (e instanceof ApplicationFailure) {
+      type = e.type ?? undefined;
+      message = e.message;
+    } else if (e instanceof TemporalFailure && !(e instanceof ActivityFailure)) message = e.message;
+    e = (e as Error).cause;
+  }
+  const where = activity ? ` in activity ${activity}` : '';
+  const input = type === 'InvalidInput' || type === 'InvalidConfig';
+  return [
+    `run "${config.runId}" failed${where}: ${type ?? 'error'}: ${message}`,
+    input
+      ? `next: fix the input above, then run the same command again with the same run id ("${config.runId}").`
+      : `next: fix the cause above (e.g. start the teacher), then run the same command again with the same run id ("${config.runId}").`,
+    `Finished teacher calls are in the cache (${config.cacheDir}/teacher) and will not be paid for again.`,
+  ].join('\n');
 }

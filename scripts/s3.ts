@@ -12,12 +12,12 @@ import { Command } from 'commander';
 import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/load.js';
-import { closeTeachers } from '../activities/run.js';
 import { createWorker } from '../workers/worker.js';
+import { s3Synthesis } from '../workflows/s3Synthesis.js';
 import { TASK_QUEUE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } from '../workers/options.js';
 import type { S3Result } from '../workflows/types.js';
 import { ensureDevServer } from './devserver.js';
-import { printRounds, watchProgress } from './progress.js';
+import { describeFailure, printRounds, watchProgress } from './progress.js';
 
 const DEFAULT_CONFIG = 'configs/spamassassin.json';
 
@@ -52,30 +52,29 @@ program
       Runtime.install({ logger: new DefaultLogger(process.env.S3_LOG_LEVEL === 'INFO' ? 'INFO' : 'WARN') });
       const nc = await NativeConnection.connect({ address: g.address });
       worker = await createWorker({ connection: nc, namespace: g.namespace, taskQueue: g.taskQueue });
-      workerDone = worker.run().finally(() => nc.close());
+      workerDone = worker.worker.run().finally(() => nc.close());
     }
-    const handle = await client.workflow.start('s3Synthesis', {
+    const handle = await client.workflow.start(s3Synthesis, {
       taskQueue: g.taskQueue,
       workflowId: config.runId,
       args: [config],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     });
     let ui = `${server.uiUrl}/namespaces/${g.namespace}/workflows/${handle.workflowId}`;
-    if (
-      !(await fetch(server.uiUrl, { signal: AbortSignal.timeout(2000) }).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    )
-      ui += ` (no Web UI answers at ${server.uiUrl}; pass --ui-port if the server's UI is elsewhere)`;
+    const uiProblem = await checkWebUi(server.uiUrl);
+    if (uiProblem) ui += ` (${uiProblem}; pass --ui-port if the server's UI is elsewhere)`;
     console.log(`workflow id: ${handle.workflowId}\nWeb UI:      ${ui}`);
     let result: S3Result;
     try {
       result = await watchProgress(handle, config);
+    } catch (err) {
+      console.error(describeFailure(err, config));
+      process.exitCode = 1;
+      return;
     } finally {
-      worker?.shutdown();
+      worker?.worker.shutdown();
       await workerDone;
-      await closeTeachers();
+      await worker?.teachers.close();
     }
     printRounds(result.rounds);
     const last = result.rounds[result.rounds.length - 1];
@@ -84,10 +83,27 @@ program
         `trained on ${last.trainSize} synthetic examples`,
     );
     if (result.stopReason) console.log(`EES stopped early: ${result.stopReason}`);
+    for (const w of result.warnings ?? []) console.log(`warning: ${w}`);
     console.log(`dataset: ${result.dataset.path}\nreport:  ${result.reportMd}\n         ${result.reportJson}`);
     console.log(`wall time (this command): ${((Date.now() - t0) / 1000).toFixed(1)} s; Web UI: ${ui}`);
     await client.connection.close();
   });
+
+/**
+ * Checks that what answers at `uiUrl` is a Temporal Web UI.
+ * @returns undefined when it is, else what is wrong (nothing answers, or another server does)
+ */
+async function checkWebUi(uiUrl: string): Promise<string | undefined> {
+  try {
+    const r = await fetch(uiUrl, { signal: AbortSignal.timeout(2000) });
+    const body = await r.text();
+    if (!r.ok) return `the server at ${uiUrl} answered HTTP ${r.status}`;
+    if (!/temporal/i.test(body)) return `the server at ${uiUrl} is not a Temporal Web UI`;
+    return undefined;
+  } catch {
+    return `no Web UI answers at ${uiUrl}`;
+  }
+}
 
 program
   .command('progress')

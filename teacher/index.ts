@@ -1,31 +1,53 @@
 /**
- * Entry point of the teacher layer: builds the configured teacher and runs batches of calls
- * through the persisted cache with bounded concurrency.
+ * Entry point of the teacher layer: builds the configured teacher (one module per provider)
+ * and shares it through `TeacherPool` (cache, in-flight de-duplication, fair queue, deadlines).
  */
-import pLimit from 'p-limit';
+import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
-import type { SamplingParams } from '../domain/types.js';
-import { cacheKey, type TeacherCache } from './cache.js';
 import { TeacherConfigError } from './errors.js';
 import { LlamaCppTeacher } from './llamacpp.js';
 import { OpenAITeacher } from './openai.js';
-import type { Teacher, TeacherCall, TeacherReply } from './types.js';
+import type { Teacher } from './types.js';
 
 export { cacheKey, TeacherCache } from './cache.js';
-export { TeacherConfigError, TeacherUnavailableError } from './errors.js';
+export {
+  TeacherConfigError,
+  TeacherContextLengthError,
+  TeacherTimeoutError,
+  TeacherUnavailableError,
+} from './errors.js';
 export { disposeLlamaModels, LlamaCppTeacher } from './llamacpp.js';
 export { OpenAITeacher } from './openai.js';
+export {
+  backendKey,
+  completeAll,
+  isRefusal,
+  TeacherBackend,
+  TeacherPool,
+  type BackendStats,
+  type CompleteAllOptions,
+  type TeacherRefusal,
+} from './pool.js';
+export { FairQueue } from './queue.js';
+export { redactSecrets } from './redact.js';
 export { callSeed } from './seed.js';
 export type { Teacher, TeacherCall, TeacherReply } from './types.js';
 
+/** Default address of `s3 teacher-server start` (llama.cpp's llama-server). */
+export const LLAMA_SERVER_URL = 'http://127.0.0.1:8091/v1';
+
 /**
  * Builds the teacher of a (validated) configuration; contacts and loads nothing yet.
- * - 'llama-cpp': embedded GGUF model `cfg.modelPath ?? opts.defaultModelPath`, `cfg.concurrency`
- *   parallel sequences, `cfg.threads` CPU threads (default: all cores)
- * - 'openai': `cfg.baseURL` + `cfg.model`, key from `process.env[cfg.apiKeyEnv]`, `cfg.timeoutMs` per attempt
+ * - 'llama-cpp': embedded GGUF model `cfg.modelPath ?? defaultModelPath`, `cfg.concurrency`
+ *   parallel sequences, `cfg.threads` CPU threads (default: all cores), `cfg.contextSize`
+ * - 'llama-server': llama.cpp's OpenAI-compatible server at `cfg.baseURL ?? LLAMA_SERVER_URL`;
+ *   the model id (cache key) names the GGUF file the server was started with
+ * - 'openai': `cfg.baseURL` + `cfg.model`, key from `process.env[cfg.apiKeyEnv]`
+ * Sampling parameters are not part of a teacher: they travel with each call.
  * @throws TeacherConfigError when the GGUF file does not exist, or 'openai' lacks baseURL/model
  */
-export function createTeacher(cfg: S3Config['teacher'], opts: { defaultModelPath: string }): Teacher {
+export function createTeacher(cfg: S3Config['teacher'], defaultModelPath: string): Teacher {
+  const httpTimeoutMs = cfg.timeoutMs ?? 120_000;
   if (cfg.provider === 'openai') {
     if (!cfg.baseURL || !cfg.model)
       throw new TeacherConfigError('teacher.provider "openai" needs teacher.baseURL and teacher.model');
@@ -33,72 +55,23 @@ export function createTeacher(cfg: S3Config['teacher'], opts: { defaultModelPath
       baseURL: cfg.baseURL,
       model: cfg.model,
       apiKeyEnv: cfg.apiKeyEnv,
-      timeoutMs: cfg.timeoutMs,
+      timeoutMs: httpTimeoutMs,
+    });
+  }
+  if (cfg.provider === 'llama-server') {
+    const gguf = path.basename(cfg.modelPath ?? defaultModelPath);
+    return new OpenAITeacher({
+      baseURL: cfg.baseURL ?? LLAMA_SERVER_URL,
+      model: cfg.model ?? gguf,
+      apiKeyEnv: cfg.apiKeyEnv,
+      timeoutMs: httpTimeoutMs,
+      modelId: `llama-server:${gguf}`,
     });
   }
   return new LlamaCppTeacher({
-    modelPath: cfg.modelPath ?? opts.defaultModelPath,
+    modelPath: cfg.modelPath ?? defaultModelPath,
     concurrency: cfg.concurrency,
     threads: cfg.threads,
+    contextSize: cfg.contextSize,
   });
-}
-
-/** Options of `completeAll`. */
-export interface CompleteAllOptions {
-  /** persisted cache consulted before and filled after each call */
-  cache: TeacherCache;
-  /** calls in flight at once (positive integer) */
-  concurrency: number;
-  /** called after each call finishes (cache hits included), with the number done so far and the total */
-  onProgress?: (done: number, total: number) => void;
-  /** when aborted, no new call is issued */
-  signal?: AbortSignal;
-}
-
-/**
- * Completes every call, at most `concurrency` at a time. Each call is first looked up in the
- * cache (a hit costs no teacher call and comes back with `cached: true`); each fresh reply is
- * stored in the cache as soon as it arrives.
- * @returns the replies in the order of `calls`
- * @throws the first call's (or cache write's) error, or the signal's reason when aborted.
- *   Either way no new call is issued after it and the returned promise settles only once
- *   the calls already in flight have finished (and been cached), so a retry pays for none of them.
- */
-export async function completeAll(
-  teacher: Teacher,
-  calls: TeacherCall[],
-  params: SamplingParams,
-  opts: CompleteAllOptions,
-): Promise<TeacherReply[]> {
-  const limit = pLimit(opts.concurrency);
-  const total = calls.length;
-  let done = 0;
-  let failure: { error: unknown } | undefined;
-
-  const one = async (call: TeacherCall): Promise<TeacherReply> => {
-    if (failure) throw failure.error;
-    opts.signal?.throwIfAborted();
-    const key = cacheKey(teacher.modelId, call, params);
-    let reply = await opts.cache.get(key);
-    if (!reply) {
-      reply = await teacher.complete(call, params);
-      await opts.cache.put(key, reply);
-    }
-    done++;
-    opts.onProgress?.(done, total);
-    return reply;
-  };
-
-  const settled = await Promise.allSettled(
-    calls.map((call) =>
-      limit(() =>
-        one(call).catch((error: unknown) => {
-          failure ??= { error };
-          throw error;
-        }),
-      ),
-    ),
-  );
-  if (failure) throw failure.error;
-  return settled.map((s) => (s as PromiseFulfilledResult<TeacherReply>).value);
 }

@@ -14,6 +14,7 @@ import {
   callSeed,
   completeAll,
   createTeacher,
+  isRefusal,
   OpenAITeacher,
   TeacherCache,
   TeacherConfigError,
@@ -22,6 +23,14 @@ import {
   type TeacherCall,
 } from '../teacher/index.js';
 import { startFakeTeacher, type FakeTeacher } from './helpers/fake-teacher.js';
+
+/** The replies of a batch, failing the test on a context-length refusal. */
+async function settledReplies(outcomes: ReturnType<typeof completeAll>) {
+  return (await outcomes).map((r) => {
+    if (isRefusal(r)) throw new Error(`unexpected refusal: ${r.message}`);
+    return r;
+  });
+}
 
 const params: SamplingParams = { temperature: 0.9, topP: 0.95, maxTokens: 64 };
 
@@ -151,7 +160,7 @@ describe('OpenAITeacher', () => {
     const t = openai({ timeoutMs: 300 });
     await assert.rejects(t.complete({ prompt: 'x', sampleIndex: 0 }, params), (err: Error) => {
       assert.ok(err instanceof TeacherUnavailableError);
-      assert.ok(err.message.includes(fake.baseURL) && /timed out after 300 ms/.test(err.message), err.message);
+      assert.ok(err.message.includes(fake.baseURL) && /did not answer within 300 ms/.test(err.message), err.message);
       return true;
     });
   });
@@ -168,7 +177,7 @@ describe('createTeacher', () => {
       task: { labels: ['ham', 'spam'], source: { type: 'spamassassin' } },
       teacher: { provider: 'openai', baseURL: fake.baseURL, model: 'fake-model' },
     });
-    const t = createTeacher(cfg.teacher, { defaultModelPath: '/nonexistent.gguf' });
+    const t = createTeacher(cfg.teacher, '/nonexistent.gguf');
     assert.ok(t instanceof OpenAITeacher);
     assert.equal(t.modelId, 'openai:fake-model');
   });
@@ -176,7 +185,7 @@ describe('createTeacher', () => {
   test('llama-cpp with a missing model file => TeacherConfigError naming the path', () => {
     const cfg = parseConfig({ task: { labels: ['ham', 'spam'], source: { type: 'spamassassin' } } });
     assert.throws(
-      () => createTeacher(cfg.teacher, { defaultModelPath: '/nonexistent/dir/model.gguf' }),
+      () => createTeacher(cfg.teacher, '/nonexistent/dir/model.gguf'),
       (err: Error) => err instanceof TeacherConfigError && err.message.includes('/nonexistent/dir/model.gguf'),
     );
   });
@@ -189,18 +198,18 @@ describe('completeAll', () => {
   test('a cache hit costs no second HTTP call, even from a new cache object', async () => {
     const t = openai();
     const call = { prompt: 'Write a ham e-mail about lunch.', sampleIndex: 7 };
-    const first = await completeAll(t, [call], params, { cache: new TeacherCache(dir), concurrency: 1 });
+    const first = await settledReplies(completeAll(t, [call], params, { cache: new TeacherCache(dir), concurrency: 1 }));
     assert.equal(fake.requestsFor(call.prompt, callSeed(call)), 1);
     assert.equal(first[0].cached, false);
 
-    const again = await completeAll(t, [call], params, { cache: new TeacherCache(dir), concurrency: 1 });
+    const again = await settledReplies(completeAll(t, [call], params, { cache: new TeacherCache(dir), concurrency: 1 }));
     assert.equal(fake.requestsFor(call.prompt, callSeed(call)), 1, 'served from the persisted cache');
     assert.equal(again[0].cached, true);
     assert.equal(again[0].text, first[0].text);
     assert.equal(again[0].completionTokens, first[0].completionTokens);
 
     // other sampling parameters are another call
-    await completeAll(t, [call], { ...params, temperature: 0.5 }, { cache: new TeacherCache(dir), concurrency: 1 });
+    await settledReplies(completeAll(t, [call], { ...params, temperature: 0.5 }, { cache: new TeacherCache(dir), concurrency: 1 }));
     assert.equal(fake.requestsFor(call.prompt, callSeed(call)), 2);
   });
 
@@ -210,11 +219,11 @@ describe('completeAll', () => {
       const t = openai({ baseURL: slow.baseURL, model: 'any' });
       const progress: [number, number][] = [];
       const batch = calls(9);
-      const replies = await completeAll(t, batch, params, {
+      const replies = await settledReplies(completeAll(t, batch, params, {
         cache: new TeacherCache(dir),
         concurrency: 3,
         onProgress: (done, total) => progress.push([done, total]),
-      });
+      }));
       assert.equal(slow.maxInFlight, 3);
       assert.deepEqual(
         progress,
@@ -239,9 +248,12 @@ describe('completeAll', () => {
         await new Promise((r) => setTimeout(r, (5 - call.sampleIndex) * 10));
         return { text: `#${call.sampleIndex}`, promptTokens: 1, completionTokens: 1, cached: false, ms: 1 };
       },
+      async probe() {
+        return { detail: 'test double' };
+      },
       async close() {},
     };
-    const replies = await completeAll(t, calls(5), params, { cache: new TeacherCache(dir), concurrency: 5 });
+    const replies = await settledReplies(completeAll(t, calls(5), params, { cache: new TeacherCache(dir), concurrency: 5 }));
     assert.deepEqual(
       replies.map((r) => r.text),
       ['#0', '#1', '#2', '#3', '#4'],
@@ -258,6 +270,9 @@ describe('completeAll', () => {
         if (call.sampleIndex === 2) throw new TeacherUnavailableError('boom');
         return { text: `#${call.sampleIndex}`, promptTokens: 1, completionTokens: 1, cached: false, ms: 1 };
       },
+      async probe() {
+        return { detail: 'test double' };
+      },
       async close() {},
     };
     const batch = calls(8);
@@ -273,7 +288,7 @@ describe('completeAll', () => {
         return { text: `#${c.sampleIndex}`, promptTokens: 1, completionTokens: 1, cached: false, ms: 1 };
       },
     };
-    const replies = await completeAll(ok, batch, params, { cache: new TeacherCache(dir), concurrency: 2 });
+    const replies = await settledReplies(completeAll(ok, batch, params, { cache: new TeacherCache(dir), concurrency: 2 }));
     assert.equal(replies.filter((r) => r.cached).length, issued - 1);
     assert.equal(n, 8 - (issued - 1));
   });
@@ -289,6 +304,9 @@ describe('completeAll', () => {
         await new Promise((r) => setTimeout(r, 5));
         return { text: `#${call.sampleIndex}`, promptTokens: 1, completionTokens: 1, cached: false, ms: 1 };
       },
+      async probe() {
+        return { detail: 'test double' };
+      },
       async close() {},
     };
     await assert.rejects(
@@ -301,11 +319,11 @@ describe('completeAll', () => {
   test('chatty and garbage fake modes come through as raw text', async () => {
     const opts = () => ({ cache: new TeacherCache(dir), concurrency: 1 });
     fake.mode = 'chatty';
-    const [r] = await completeAll(openai(), calls(1, 'Write a positive review.'), params, opts());
+    const [r] = await settledReplies(completeAll(openai(), calls(1, 'Write a positive review.'), params, opts()));
     assert.match(r.text, /^Sure! Here is the text you asked for:\n\n"A \w+ positive text/);
     assert.match(r.text, /I hope this helps!$/);
     fake.mode = 'garbage';
-    const [g] = await completeAll(openai(), calls(1, 'Write a negative review.'), params, opts());
+    const [g] = await settledReplies(completeAll(openai(), calls(1, 'Write a negative review.'), params, opts()));
     assert.ok(!/negative/.test(g.text), g.text);
   });
 });

@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import type { TeacherPool } from '../teacher/index.js';
 import { parseConfig, type S3ConfigInput } from '../config/schema.js';
 import { SyntheticExampleSchema } from '../domain/types.js';
 import { temporalBin } from '../scripts/devserver.js';
@@ -22,6 +23,7 @@ import { largestEvent, scheduledActivities, startDevServer } from './helpers/tem
 const TASK_QUEUE = 's3-workflow-test';
 let env: TestWorkflowEnvironment;
 let worker: Worker;
+let teachers: TeacherPool;
 let running: Promise<void>;
 let fake: Awaited<ReturnType<typeof startFakeTeacher>>;
 const gold = writeGoldTask({ validation: 40, test: 60 });
@@ -29,13 +31,18 @@ const gold = writeGoldTask({ validation: 40, test: 60 });
 before(async () => {
   env = await startDevServer();
   fake = await startFakeTeacher();
-  worker = await createWorker({ connection: env.nativeConnection, namespace: env.namespace, taskQueue: TASK_QUEUE });
+  ({ worker, teachers } = await createWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue: TASK_QUEUE,
+  }));
   running = worker.run();
 });
 
 after(async () => {
   worker.shutdown();
   await running;
+  await teachers.close();
   await fake.close();
   await env.teardown();
 });

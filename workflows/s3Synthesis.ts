@@ -14,7 +14,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
+import type { S3Activities } from '../activities/index.js';
+import { deadlinesOf } from '../config/deadlines.js';
 import { parseConfig, type S3Config } from '../config/schema.js';
 import { convergenceReason } from '../domain/metrics.js';
 import { addUsage, emptyUsage, type DatasetRef } from '../domain/types.js';
@@ -31,17 +32,26 @@ export const progressQuery = defineQuery<S3Progress>('progress');
  */
 export async function s3Synthesis(input: unknown): Promise<S3Result> {
   const config = validate(input);
-  const { prepareTask, trainAndEvaluate, writeReport } = proxyActivities<typeof activities>({
-    startToCloseTimeout: `${config.timeouts.activityMin} minutes`,
+  // Deadlines follow the teacher backend (config/deadlines.ts); teacher activities heartbeat on a timer.
+  const deadlines = deadlinesOf(config);
+  const { prepareTask, trainAndEvaluate, writeReport } = proxyActivities<S3Activities>({
+    startToCloseTimeout: `${deadlines.activityMin} minutes`,
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
   });
-  const { synthesizeRationales, synthesizeSeed, extrapolateErrors } = proxyActivities<typeof activities>({
-    startToCloseTimeout: `${config.timeouts.activityMin} minutes`,
-    heartbeatTimeout: `${config.timeouts.heartbeatSec} seconds`,
+  const { synthesizeRationales, synthesizeSeed, extrapolateErrors } = proxyActivities<S3Activities>({
+    startToCloseTimeout: `${deadlines.activityMin} minutes`,
+    heartbeatTimeout: `${deadlines.heartbeatSec} seconds`,
     retry: { initialInterval: '2 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidInput'] },
   });
 
-  const progress: S3Progress = { phase: 'prepare', round: 0, rounds: [], usage: emptyUsage(), stopReason: null };
+  const progress: S3Progress = {
+    phase: 'prepare',
+    round: 0,
+    rounds: [],
+    usage: emptyUsage(),
+    stopReason: null,
+    warnings: [],
+  };
   setHandler(progressQuery, () => progress);
   const enter = (phase: S3Progress['phase'], round = progress.round) => {
     progress.phase = phase;
@@ -62,6 +72,7 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
   // Alg. 1 lines 3-8 (Alg. 3 / §2.4 for pairs): the seed data.
   enter('seed');
   const seed = await synthesizeSeed({ config, task, rationales: rationales.ref });
+  progress.warnings.push(...(rationales.warnings ?? []), ...(seed.warnings ?? []));
   let roundUsage = addUsage(rationales.usage, seed.usage);
   progress.usage = roundUsage;
 
@@ -92,6 +103,7 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
     enter('extrapolate', q + 1);
     const extra = await extrapolateErrors({ config, task, round: q + 1, misclassified: ev.misclassified, train });
     train.push(extra.ref);
+    progress.warnings.push(...(extra.warnings ?? []));
     added = extra.ref.count;
     roundUsage = extra.usage;
     progress.usage = addUsage(progress.usage, extra.usage);
@@ -107,9 +119,16 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
     usage: progress.usage,
     stopReason: progress.stopReason,
     startedAt: workflowInfo().startTime.getTime(),
+    warnings: progress.warnings,
   });
   enter('done');
-  return { ...report, rounds: progress.rounds, usage: progress.usage, stopReason: progress.stopReason };
+  return {
+    ...report,
+    rounds: progress.rounds,
+    usage: progress.usage,
+    stopReason: progress.stopReason,
+    warnings: progress.warnings,
+  };
 }
 
 function validate(input: unknown): S3Config {

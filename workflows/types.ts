@@ -30,6 +30,8 @@ export interface S3Progress {
   rounds: RoundResult[];
   usage: TeacherUsage;
   stopReason: string | null;
+  /** things the user should know (fallback to the plain template, shortened prompts, …) */
+  warnings: string[];
 }
 
 export interface ReportRefs {
@@ -44,4 +46,5 @@ export interface S3Result extends ReportRefs {
   rounds: RoundResult[];
   usage: TeacherUsage;
   stopReason: string | null;
+  warnings: string[];
 }
