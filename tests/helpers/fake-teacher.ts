@@ -11,10 +11,15 @@
  *   characters per token.
  * - GET /v1/models lists the model.
  * Every completion request is counted (total and per prompt+seed) and logged.
+ * Fault injection (all optional): `delayMs` (slow endpoint), `faultRate` (a seeded share of
+ * completion requests answered 429, 500 or not at all until the client gives up), `contextChars`
+ * (prompts longer than this get llama-server's HTTP 400 "exceeds the available context size"),
+ * `echoAuth` (every request gets a 401 whose body echoes the Authorization header, as some
+ * misbehaving proxies do), mode `hang` (no route answers).
  *
  * Also runnable as its own process (crash/resume tests):
  *   node --import tsx tests/helpers/fake-teacher.ts [--port N] [--log FILE] [--mode MODE] [--delay MS]
- *     [--labels a,b,c]
+ *     [--labels a,b,c] [--fault-rate 0.2]
  * prints `{"baseURL": "http://127.0.0.1:N/v1"}` as its first stdout line, then appends one JSON
  * line per completion request to FILE (or stdout). SIGTERM/SIGINT close it.
  */
@@ -43,6 +48,15 @@ export interface FakeTeacherOptions {
   model?: string;
   /** called with each logged request (the CLI writes them as JSON lines) */
   onRequest?: (entry: FakeRequest) => void;
+  /** share in [0, 1] of completion requests that fail: a third each 429, 500, and no answer
+   * (the connection stays open until the client aborts). Seeded by `faultSeed` (default 1) and
+   * the request count, so a run's fault pattern is reproducible */
+  faultRate?: number;
+  faultSeed?: number;
+  /** prompts longer than this many characters get HTTP 400 "the request exceeds the available context size" */
+  contextChars?: number;
+  /** answer every request with HTTP 401 quoting the request's Authorization header */
+  echoAuth?: boolean;
 }
 
 /** One logged completion request. */
@@ -65,7 +79,7 @@ export interface FakeTeacher {
   mode: FakeMode;
   /** completion requests received for one prompt and seed */
   requestsFor(prompt: string, seed?: number): number;
-  /** completions fully delivered to the client (what a paid endpoint bills) */
+  /** completions (HTTP 200) fully delivered to the client (what a paid endpoint bills) */
   readonly answered: number;
   /** completions delivered for one prompt and seed */
   answeredFor(prompt: string, seed?: number): number;
@@ -77,6 +91,10 @@ export interface FakeTeacher {
   failNext(n: number, status?: number): void;
   /** largest number of completion requests in flight at once so far */
   readonly maxInFlight: number;
+  /** completion requests in flight now */
+  readonly inFlight: number;
+  /** faults injected so far by `faultRate` */
+  readonly faults: { status429: number; status500: number; hung: number };
   close(): Promise<void>;
 }
 
@@ -158,6 +176,8 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
   let inFlight = 0;
   let maxInFlight = 0;
   const labels = opts.labels ?? DEFAULT_LABELS;
+  const faults = { status429: 0, status500: 0, hung: 0 };
+  let completions = 0;
 
   const state = { mode: opts.mode ?? 'normal' } as { mode: FakeMode };
 
@@ -169,6 +189,16 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     const error = (status: number, message: string, code: string) =>
       send(status, { error: { message, type: 'invalid_request_error', code } });
     try {
+      if (state.mode === 'hang') {
+        res.on('close', () => undefined);
+        return; // no route answers
+      }
+      if (opts.echoAuth)
+        return error(
+          401,
+          `Incorrect API key provided: ${String(req.headers.authorization ?? '(none)')}`,
+          'invalid_api_key',
+        );
       if (req.method === 'GET' && req.url === '/v1/models')
         return send(200, { object: 'list', data: [{ id: opts.model ?? 'fake-teacher', object: 'model' }] });
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return error(404, 'no such route', 'not_found');
@@ -193,6 +223,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
         if (!res.writableFinished) aborted++;
       });
       res.on('finish', () => {
+        if (res.statusCode !== 200) return; // errors are not billed
         answered++;
         answeredPerKey.set(keyOf(prompt, seed), (answeredPerKey.get(keyOf(prompt, seed)) ?? 0) + 1);
       });
@@ -201,7 +232,28 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
         return error(401, 'Incorrect API key provided', 'invalid_api_key');
       if (opts.model && body.model !== opts.model)
         return error(404, `The model '${String(body.model)}' does not exist`, 'model_not_found');
-      if (state.mode === 'hang') return; // never answers
+      const n = completions++;
+      if (opts.contextChars !== undefined && prompt.length > opts.contextChars)
+        return send(400, {
+          error: {
+            code: 400,
+            message: 'the request exceeds the available context size, try increasing it',
+            type: 'exceed_context_size_error',
+          },
+        });
+      if (opts.faultRate && unit(opts.faultSeed ?? 1, n) < opts.faultRate) {
+        const kind = Math.floor(unit((opts.faultSeed ?? 1) + 7919, n) * 3);
+        if (kind === 0) {
+          faults.status429++;
+          return error(429, 'injected rate limit', 'rate_limit_exceeded');
+        }
+        if (kind === 1) {
+          faults.status500++;
+          return error(500, 'injected failure', 'server_error');
+        }
+        faults.hung++;
+        return; // no answer: the client's deadline must end it
+      }
       if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       if (res.destroyed) return; // the client is gone: nothing is delivered
       if (failures.n > 0) {
@@ -247,6 +299,10 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     get maxInFlight() {
       return maxInFlight;
     },
+    get inFlight() {
+      return inFlight;
+    },
+    faults,
     requestsFor: (prompt, seed) => perKey.get(keyOf(prompt, seed)) ?? 0,
     get answered() {
       return answered;
@@ -265,6 +321,11 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
         server.close(() => resolve());
       }),
   };
+}
+
+/** A reproducible number in [0, 1) from a seed and a counter (sha256-based). */
+function unit(seed: number, n: number): number {
+  return createHash('sha256').update(`${seed}:${n}`).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 function replyText(mode: FakeMode, prompt: string, seed: number | undefined, labels: string[]): string {
@@ -304,6 +365,7 @@ async function main(argv: string[]): Promise<void> {
     mode: (arg('mode') as FakeMode | undefined) ?? 'normal',
     delayMs: Number(arg('delay') ?? 0),
     labels: arg('labels')?.split(','),
+    faultRate: arg('fault-rate') ? Number(arg('fault-rate')) : undefined,
     onRequest: (entry) => {
       const line = `${JSON.stringify(entry)}\n`;
       if (logFile) appendFileSync(logFile, line);
