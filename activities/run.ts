@@ -10,6 +10,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { deadlinesOf } from '../config/deadlines.js';
 import type { S3Config } from '../config/schema.js';
 import { DatasetError } from '../data/jsonl.js';
+import { confinedRunDir } from '../data/paths.js';
 import {
   TeacherConfigError,
   TeacherContextLengthError,
@@ -53,15 +54,11 @@ export function checkStudent(config: S3Config): void {
 }
 
 /**
- * Absolute directory of one run's artifacts: <runRoot>/<runId>, confined under runRoot.
- * @throws ApplicationFailure InvalidInput when runId would leave runRoot ("." / "..")
+ * Absolute directory of one run's artifacts: <runRoot>/<runId>, confined strictly under runRoot.
+ * @throws DatasetError (non-retryable through guard) when runId would leave runRoot ("." / "..")
  */
 export function runDirOf(config: S3Config): string {
-  const root = path.resolve(config.runRoot);
-  const dir = path.resolve(root, config.runId);
-  if (path.dirname(dir) !== root || config.runId === '.' || config.runId === '..')
-    throw invalidInput(`runId "${config.runId}" would place the run outside runRoot ${root}`);
-  return dir;
+  return confinedRunDir(config.runRoot, config.runId);
 }
 
 /** Absolute cache directory (teacher calls, embeddings). */

@@ -195,7 +195,13 @@ async function synthesizeRationales(
           const s = open[i];
           if (isRefusal(r)) {
             usage.rejected++;
-            rejected.push({ id: `ration-${s.label}-${attempt}`, label: s.label, reason: 'context_length', prompt: s.prompt, rawOutput: '' });
+            rejected.push({
+              id: `ration-${s.label}-${attempt}`,
+              label: s.label,
+              reason: 'context_length',
+              prompt: s.prompt,
+              rawOutput: '',
+            });
             return;
           }
           s.raw.push(r.text);
@@ -323,7 +329,9 @@ async function synthesizeSeed(
       });
     }
     const warnings: string[] = [];
-    const plainLabels = [...new Set(wants.filter((w) => w.templateId === plain.id && kind === 'single').map((w) => w.label))];
+    const plainLabels = [
+      ...new Set(wants.filter((w) => w.templateId === plain.id && kind === 'single').map((w) => w.label)),
+    ];
     if (kind === 'single' && config.synthesis.useRationales && plainLabels.length) {
       warnings.push(
         `seed prompts for label(s) ${plainLabels.join(', ')} fell back to the plain template: no rationales for them`,
@@ -433,7 +441,13 @@ async function synthesizeExamples(
       const w = pending[i];
       if (isRefusal(reply)) {
         usage.rejected++;
-        rejected.push({ id: `${w.id}#${attempt}`, label: w.label, reason: 'context_length', prompt: w.prompt, rawOutput: '' });
+        rejected.push({
+          id: `${w.id}#${attempt}`,
+          label: w.label,
+          reason: 'context_length',
+          prompt: w.prompt,
+          rawOutput: '',
+        });
         if (w.shorten && w.truncated?.reason !== 'context_length') {
           const keep = Math.floor((w.truncated?.keptChars ?? w.shorten(Infinity).fromChars) / 2);
           const { prompt, fromChars } = w.shorten(keep);

@@ -2,11 +2,23 @@
 import { readFileSync } from 'node:fs';
 import { parseConfig, type S3Config } from './schema.js';
 
-/** Sets `a.b.c=value` in an object (value parsed as JSON when it parses, else a string). */
+/** Keys that would reach Object.prototype instead of the config. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+
+/**
+ * Sets `a.b.c=value` in an object (value parsed as JSON when it parses, else a string).
+ * Missing objects on the path are created. A misspelled key is not caught here: the
+ * configuration is validated afterwards (parseConfig), which names it and the closest key.
+ * @throws Error for a missing "=", an empty key segment, `__proto__` / `prototype` /
+ *   `constructor`, or a path through a value that is not an object
+ */
 export function setPath(obj: Record<string, unknown>, assignment: string): void {
   const eq = assignment.indexOf('=');
   if (eq < 1) throw new Error(`--set expects key.path=value, got "${assignment}"`);
   const keys = assignment.slice(0, eq).split('.');
+  for (const k of keys)
+    if (k === '' || FORBIDDEN_KEYS.has(k))
+      throw new Error(`--set ${assignment.slice(0, eq)}: invalid key ${JSON.stringify(k)}`);
   const raw = assignment.slice(eq + 1);
   let value: unknown = raw;
   try {
@@ -15,7 +27,12 @@ export function setPath(obj: Record<string, unknown>, assignment: string): void 
     /* plain string */
   }
   let o = obj;
-  for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+  for (const [i, k] of keys.slice(0, -1).entries()) {
+    const next = (o[k] ??= {});
+    if (typeof next !== 'object' || next === null || Array.isArray(next))
+      throw new Error(`--set ${assignment.slice(0, eq)}: ${keys.slice(0, i + 1).join('.')} is not an object`);
+    o = next as Record<string, unknown>;
+  }
   o[keys[keys.length - 1]] = value;
 }
 
@@ -30,6 +47,8 @@ export function loadConfig(file: string, sets: string[] = [], runId?: string): S
   } catch (err) {
     throw new Error(`cannot read config ${file}: ${(err as Error).message}`, { cause: err });
   }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new Error(`invalid config ${file}: expected a JSON object`);
   for (const s of sets) setPath(raw, s);
   if (runId) raw.runId = runId;
   return parseConfig(raw, file);

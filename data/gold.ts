@@ -2,18 +2,43 @@
  * Gold data from user files (task.source.type = "files"): labeled validation/test
  * splits and unlabeled contexts for sentence-pair seed synthesis (S3 §2.4).
  *
- * Format by extension: `.jsonl`/`.json` = JSON Lines (one object per line);
- * `.csv`/`.tsv` = delimited text with a header row. Strict: a bad record throws a
- * DatasetError naming the file and its 1-based line (CSV: the header is line 1).
+ * Format by the extension of the file's real path: `.jsonl`/`.json` = JSON Lines (one
+ * object per line); `.csv`/`.tsv` = delimited text with a header row. Strict: a bad record
+ * throws a DatasetError naming the file and its 1-based line (CSV: the header is line 1),
+ * quoting at most a short sanitised excerpt of the content.
+ *
+ * Hostile-input limits:
+ * - paths go through `openDataFile` (data/paths.ts): a regular file with a data extension,
+ *   symlinks only to such files, checked before anything is read;
+ * - text must be valid UTF-8 (error with file and line), unless `invalidUtf8: 'replace'`
+ *   (then the number of lines with replaced bytes is returned);
+ * - every gold text / text pair / context longer than `maxChars` (config task.maxChars,
+ *   default DEFAULT_MAX_CHARS) is cut to it; the row records `truncatedFrom`.
  *
  * Node-only (file I/O): use from activities and scripts, never from workflows.
  */
+import { Readable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse';
 import type { S3Config } from '../config/schema.js';
 import type { Example } from '../domain/types.js';
 import type { Rng } from '../domain/rng.js';
-import { arrayHint, DatasetError, openForRead, parseJsonLine, readLines } from './jsonl.js';
+import {
+  arrayHint,
+  DatasetError,
+  decodeLineBatches,
+  excerpt,
+  parseJsonLine,
+  readLinesFrom,
+  sanitize,
+  type DecodeOptions,
+  type InvalidUtf8,
+} from './jsonl.js';
+import { openDataFile, type ResolvedDataFile } from './paths.js';
+
+/** Default of config task.maxChars: longest gold text (characters) kept as is. */
+export const DEFAULT_MAX_CHARS = 4000;
 
 /** Column/field names of a files source (config task.source.fields, defaults filled in). */
 export type SourceFields = Extract<S3Config['task']['source'], { type: 'files' }>['fields'];
@@ -26,29 +51,57 @@ export interface RawRecord {
 
 type Format = 'jsonl' | 'csv' | 'tsv';
 
-function formatOf(path: string): Format {
-  const ext = extname(path).toLowerCase();
+/** Where errors point: the given path, and the real path when a symlink was followed. */
+interface Where {
+  path: string;
+  resolved: string | undefined;
+}
+
+function whereOf(file: ResolvedDataFile): Where {
+  return { path: file.given, resolved: file.viaSymlink ? file.resolved : undefined };
+}
+
+function fail(w: Where, line: number | undefined, problem: string, cause?: unknown): DatasetError {
+  return new DatasetError(w.path, line, problem, { resolved: w.resolved, cause });
+}
+
+function formatOf(file: ResolvedDataFile): Format {
+  const ext = extname(file.resolved).toLowerCase();
   if (ext === '.jsonl' || ext === '.json') return 'jsonl';
   if (ext === '.csv') return 'csv';
   if (ext === '.tsv') return 'tsv';
-  throw new DatasetError(path, undefined, `unsupported extension "${ext}" (use .jsonl, .json, .csv or .tsv)`);
+  throw fail(whereOf(file), undefined, `unsupported extension "${ext}" (use .jsonl, .json, .csv or .tsv)`);
 }
 
-async function* jsonlRecords(path: string): AsyncGenerator<RawRecord> {
-  for await (const { line, text } of readLines(path)) {
-    const value = parseJsonLine(path, line, text);
+async function* jsonlRecords(fh: FileHandle, w: Where, opts: DecodeOptions): AsyncGenerator<RawRecord> {
+  for await (const { line, text } of readLinesFrom(fh, w.path, { ...opts, resolved: w.resolved })) {
+    const value = parseJsonLine(w.path, line, text, w.resolved);
     if (value === null || typeof value !== 'object' || Array.isArray(value))
-      throw new DatasetError(
-        path,
+      throw fail(
+        w,
         line,
-        `expected a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}${arrayHint(line, value)}`,
+        `expected a JSON object, got ${Array.isArray(value) ? 'an array' : excerpt(JSON.stringify(value))}${arrayHint(line, value)}`,
       );
     yield { line, record: value as Record<string, unknown> };
   }
 }
 
-async function* csvRecords(path: string, delimiter: string): AsyncGenerator<RawRecord> {
-  const input = (await openForRead(path)).createReadStream();
+async function* csvRecords(
+  fh: FileHandle,
+  w: Where,
+  delimiter: string,
+  opts: DecodeOptions,
+): AsyncGenerator<RawRecord> {
+  // decoded (and UTF-8-checked) line by line, then parsed; line ends are normalised to "\n"
+  const bytes = fh.createReadStream({ start: 0, autoClose: false });
+  async function* text(): AsyncGenerator<string> {
+    for await (const batch of decodeLineBatches(bytes as AsyncIterable<Buffer>, w.path, {
+      ...opts,
+      resolved: w.resolved,
+    }))
+      yield batch.map((l) => `${l.text}\n`).join('');
+  }
+  const input = Readable.from(text());
   const parser = input.pipe(
     parseCsv({ columns: true, delimiter, bom: true, skip_empty_lines: true, info: true, raw: true }),
   );
@@ -66,46 +119,102 @@ async function* csvRecords(path: string, delimiter: string): AsyncGenerator<RawR
   } catch (err) {
     if (err instanceof DatasetError) throw err;
     const e = err as { lines?: unknown; message: string };
-    throw new DatasetError(path, typeof e.lines === 'number' ? e.lines : undefined, `invalid CSV: ${e.message}`, {
-      cause: err,
-    });
+    // csv-parse messages may quote content: keep a sanitised, bounded reason
+    throw fail(
+      w,
+      typeof e.lines === 'number' ? e.lines : undefined,
+      `invalid CSV: ${sanitize(e.message).slice(0, 200)}`,
+      err,
+    );
   } finally {
     input.destroy();
+    bytes.destroy();
   }
 }
 
+/** Options of the record readers. */
+export interface ReadOptions {
+  /** config task.source.invalidUtf8 (default 'error') */
+  invalidUtf8?: InvalidUtf8;
+  /** receives the number of lines with invalid UTF-8 replaced by U+FFFD */
+  stats?: { replacedLines: number };
+}
+
 /**
- * Streams the records of a JSONL or CSV/TSV file (format chosen by extension).
+ * Streams the records of a JSONL or CSV/TSV file (format chosen by the real path's
+ * extension). The path is resolved and checked (openDataFile) before anything is read.
  * CSV values are strings; an empty cell is kept as "".
- * @throws DatasetError for a missing file, unsupported extension, invalid JSON / CSV,
- *   or a JSONL line that is not an object
+ * @throws DatasetError for a missing file, a non-regular file, a symlink to a non-data file,
+ *   unsupported extension, invalid UTF-8 (unless opts.invalidUtf8 is 'replace'), invalid
+ *   JSON / CSV, or a JSONL line that is not an object
  */
-export function readRecords(path: string): AsyncGenerator<RawRecord> {
-  const format = formatOf(path);
-  return format === 'jsonl' ? jsonlRecords(path) : csvRecords(path, format === 'csv' ? ',' : '\t');
+export async function* readRecords(path: string, opts: ReadOptions = {}): AsyncGenerator<RawRecord> {
+  const { fh, file } = await openDataFile(path);
+  try {
+    yield* recordsOf(fh, file, opts);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The records of an opened data file (format by the real path's extension); the handle is not closed. */
+function recordsOf(fh: FileHandle, file: ResolvedDataFile, opts: ReadOptions): AsyncGenerator<RawRecord> {
+  const format = formatOf(file);
+  const w = whereOf(file);
+  return format === 'jsonl' ? jsonlRecords(fh, w, opts) : csvRecords(fh, w, format === 'csv' ? ',' : '\t', opts);
+}
+
+/**
+ * Cuts `text` to at most `maxChars` UTF-16 code units (never in the middle of a surrogate pair).
+ * @returns the text, and its original length when it was cut
+ */
+export function truncateText(text: string, maxChars: number): { text: string; from?: number } {
+  if (text.length <= maxChars) return { text };
+  let end = maxChars;
+  const c = text.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return { text: text.slice(0, end), from: text.length };
+}
+
+/**
+ * Applies the gold length limit to one example: `text` and `text_pair` longer than
+ * `maxChars` are cut, and `truncatedFrom` records their original lengths.
+ * @returns the (new) example and whether anything was cut
+ */
+export function limitExample(row: Example, maxChars: number): { row: Example; truncated: boolean } {
+  const t = truncateText(row.text, maxChars);
+  const p = row.text_pair === undefined ? undefined : truncateText(row.text_pair, maxChars);
+  if (t.from === undefined && p?.from === undefined) return { row, truncated: false };
+  const truncatedFrom: NonNullable<Example['truncatedFrom']> = { ...row.truncatedFrom };
+  if (t.from !== undefined) truncatedFrom.text = t.from;
+  if (p?.from !== undefined) truncatedFrom.text_pair = p.from;
+  const out: Example = { ...row, text: t.text, truncatedFrom };
+  if (p) out.text_pair = p.text;
+  return { row: out, truncated: true };
 }
 
 /** " (record has: a, b, c)" when `field` is absent from the record, to spot a wrong field name. */
 function fieldsHint(record: Record<string, unknown>, field: string): string {
   if (field in record) return '';
-  const keys = Object.keys(record);
-  return ` (record has: ${keys.slice(0, 12).join(', ')}${keys.length > 12 ? ', …' : ''})`;
+  const keys = Object.keys(record).map((k) => (k.length > 30 ? `${sanitize(k.slice(0, 30))}…` : sanitize(k)));
+  let shown = keys.slice(0, 12).join(', ');
+  if (shown.length > 120) shown = `${shown.slice(0, 120)}…`;
+  return ` (record has: ${shown}${keys.length > 12 ? ', …' : ''})`;
 }
 
 /** A required non-empty string field; numbers are not accepted as text. */
-function requireText(path: string, line: number, record: Record<string, unknown>, field: string, role: string): string {
+function requireText(w: Where, line: number, record: Record<string, unknown>, field: string, role: string): string {
   const v = record[field];
   if (v === undefined || v === null || v === '')
-    throw new DatasetError(path, line, `missing ${role} field "${field}"${fieldsHint(record, field)}`);
-  if (typeof v !== 'string')
-    throw new DatasetError(path, line, `${role} field "${field}" must be a string, got ${typeof v}`);
-  if (v.trim() === '') throw new DatasetError(path, line, `${role} field "${field}" is blank`);
+    throw fail(w, line, `missing ${role} field "${field}"${fieldsHint(record, field)}`);
+  if (typeof v !== 'string') throw fail(w, line, `${role} field "${field}" must be a string, got ${typeof v}`);
+  if (v.trim() === '') throw fail(w, line, `${role} field "${field}" is blank`);
   return v;
 }
 
 /** A label that must be one of `labels`; a JSON number is accepted only when its decimal form is a label. */
 function requireLabel(
-  path: string,
+  w: Where,
   line: number,
   record: Record<string, unknown>,
   field: string,
@@ -114,84 +223,221 @@ function requireLabel(
   const v = record[field];
   const allowed = labels.map((l) => JSON.stringify(l)).join(', ');
   if (v === undefined || v === null || v === '')
-    throw new DatasetError(path, line, `missing label field "${field}"${fieldsHint(record, field)}`);
+    throw fail(w, line, `missing label field "${field}"${fieldsHint(record, field)}`);
   if (typeof v !== 'string' && typeof v !== 'number')
-    throw new DatasetError(path, line, `label field "${field}" must be a string, got ${typeof v}`);
+    throw fail(w, line, `label field "${field}" must be a string, got ${typeof v}`);
   const label = String(v);
   if (!labels.includes(label)) {
-    const shown = typeof v === 'number' ? `${v} (a number)` : JSON.stringify(v);
-    throw new DatasetError(path, line, `label ${shown} is not one of the configured labels: ${allowed}`);
+    const shown = typeof v === 'number' ? `${excerpt(label).slice(1, -1)} (a number)` : excerpt(v);
+    throw fail(w, line, `label ${shown} is not one of the configured labels: ${allowed}`);
   }
   return label;
 }
 
 /** The id field as a string, or `<basename>:<line>` when missing/empty. */
-function idOf(path: string, line: number, record: Record<string, unknown>, field: string): string {
+function idOf(w: Where, line: number, record: Record<string, unknown>, field: string): string {
   const v = record[field];
-  if (v === undefined || v === null || v === '') return `${basename(path)}:${line}`;
+  if (v === undefined || v === null || v === '') return `${basename(w.path)}:${line}`;
   if (typeof v === 'string' || typeof v === 'number') return String(v);
-  throw new DatasetError(path, line, `id field "${field}" must be a string or number, got ${typeof v}`);
+  throw fail(w, line, `id field "${field}" must be a string or number, got ${typeof v}`);
+}
+
+/** Cuts a text to `maxChars`; a text that is blank within its first `maxChars` is refused. */
+function limitText(
+  w: Where,
+  line: number,
+  text: string,
+  maxChars: number,
+  role: string,
+): { text: string; from?: number } {
+  const t = truncateText(text, maxChars);
+  if (t.from !== undefined && t.text.trim() === '')
+    throw fail(w, line, `${role} is blank in its first ${maxChars} characters (task.maxChars)`);
+  return t;
+}
+
+function checkMaxChars(maxChars: number): void {
+  if (!Number.isInteger(maxChars) || maxChars < 1)
+    throw new RangeError(`maxChars must be a positive integer, got ${maxChars}`);
+}
+
+/** Options of loadGoldFile / loadLabeledFile. */
+export interface GoldFileOptions {
+  /** user field names for text / text_pair / label / id */
+  fields: SourceFields;
+  /** the configured label set (task.labels) */
+  labels: readonly string[];
+  /** 'pair' requires the text-pair field and sets `text_pair`; 'single' ignores it */
+  kind: 'single' | 'pair';
+  /** config task.maxChars: longer text / text_pair is cut (default DEFAULT_MAX_CHARS) */
+  maxChars?: number;
+  /** config task.source.invalidUtf8 (default 'error') */
+  invalidUtf8?: InvalidUtf8;
+}
+
+/** A loaded gold split with what the limits changed. */
+export interface GoldFile {
+  /** examples in file order */
+  rows: Example[];
+  /** rows whose text or text_pair was cut to maxChars (they carry `truncatedFrom`) */
+  truncated: number;
+  /** lines whose invalid UTF-8 was replaced by U+FFFD (invalidUtf8 'replace'; else 0) */
+  replacedLines: number;
+  /** absolute real path the rows were read from */
+  resolvedPath: string;
 }
 
 /**
- * Loads a labeled gold file (validation or test split) as Examples.
- * @param path .jsonl/.json (JSON Lines) or .csv/.tsv (header row) file
- * @param opts.fields user field names for text / text_pair / label / id
- * @param opts.labels the configured label set (task.labels)
- * @param opts.kind 'pair' requires the text-pair field and sets `text_pair`; 'single' ignores it
- * @returns examples in file order; id is the id field, or `<basename>:<line>` when absent
- * @throws DatasetError (file + 1-based line) for: missing/blank/non-string text or text
+ * Loads a labeled gold file (validation or test split) as Examples, applying the input
+ * limits (path checks, UTF-8, maxChars).
+ * @param path .jsonl/.json (JSON Lines) or .csv/.tsv (header row) file; a symlink only to such a file
+ * @returns rows (id is the id field, or `<basename>:<line>` when absent; text/text_pair cut
+ *   to maxChars with `truncatedFrom` set), the number of truncated rows and of lines with
+ *   replaced invalid UTF-8, and the resolved path
+ * @throws DatasetError (file + 1-based line; the resolved path too when a symlink was
+ *   followed) for: a path that is not a regular data file (checked before reading),
+ *   invalid UTF-8 (unless invalidUtf8 'replace'), missing/blank/non-string text or text
  *   pair, missing label or one not in `labels` (the message lists them), duplicate id,
- *   invalid JSON/CSV, a missing file, or a file without records ("… is empty")
+ *   invalid JSON/CSV, a missing file, or a file without records ("… is empty");
+ *   RangeError when maxChars is not a positive integer
  */
-export async function loadLabeledFile(
-  path: string,
-  opts: { fields: SourceFields; labels: readonly string[]; kind: 'single' | 'pair' },
-): Promise<Example[]> {
-  const { fields, labels, kind } = opts;
-  const out: Example[] = [];
+export async function loadGoldFile(path: string, opts: GoldFileOptions): Promise<GoldFile> {
+  const { fields, labels, kind, maxChars = DEFAULT_MAX_CHARS } = opts;
+  checkMaxChars(maxChars);
+  const stats = { replacedLines: 0 };
+  const { fh, file } = await openDataFile(path);
+  const w = whereOf(file);
+  const rows: Example[] = [];
+  let truncated = 0;
   const seen = new Map<string, number>();
-  for await (const { line, record } of readRecords(path)) {
-    const text = requireText(path, line, record, fields.text, 'text');
-    const textPair = kind === 'pair' ? requireText(path, line, record, fields.textPair, 'text pair') : undefined;
-    const label = requireLabel(path, line, record, fields.label, labels);
-    const id = idOf(path, line, record, fields.id);
-    const first = seen.get(id);
-    if (first !== undefined)
-      throw new DatasetError(path, line, `duplicate id ${JSON.stringify(id)} (first on line ${first})`);
-    seen.set(id, line);
-    out.push(textPair === undefined ? { id, text, label } : { id, text, text_pair: textPair, label });
+  try {
+    for await (const { line, record } of recordsOf(fh, file, { invalidUtf8: opts.invalidUtf8, stats })) {
+      const text = limitText(w, line, requireText(w, line, record, fields.text, 'text'), maxChars, 'text');
+      const pair =
+        kind === 'pair'
+          ? limitText(w, line, requireText(w, line, record, fields.textPair, 'text pair'), maxChars, 'text pair')
+          : undefined;
+      const label = requireLabel(w, line, record, fields.label, labels);
+      const id = idOf(w, line, record, fields.id);
+      const first = seen.get(id);
+      if (first !== undefined) throw fail(w, line, `duplicate id ${excerpt(id)} (first on line ${first})`);
+      seen.set(id, line);
+      const row: Example =
+        pair === undefined ? { id, text: text.text, label } : { id, text: text.text, text_pair: pair.text, label };
+      if (text.from !== undefined || pair?.from !== undefined) {
+        truncated++;
+        row.truncatedFrom = {};
+        if (text.from !== undefined) row.truncatedFrom.text = text.from;
+        if (pair?.from !== undefined) row.truncatedFrom.text_pair = pair.from;
+      }
+      rows.push(row);
+    }
+  } finally {
+    await fh.close();
   }
-  if (out.length === 0) throw new DatasetError(path, undefined, 'is empty (no records)');
-  return out;
+  if (rows.length === 0) throw fail(w, undefined, 'is empty (no records)');
+  return { rows, truncated, replacedLines: stats.replacedLines, resolvedPath: file.resolved };
+}
+
+/**
+ * loadGoldFile's rows alone (defaults: maxChars DEFAULT_MAX_CHARS, invalid UTF-8 is an error).
+ * @see loadGoldFile for the options, the result and the errors
+ */
+export async function loadLabeledFile(path: string, opts: GoldFileOptions): Promise<Example[]> {
+  return (await loadGoldFile(path, opts)).rows;
+}
+
+/** Options of loadContextsFile. */
+export interface ContextsFileOptions {
+  /** config task.maxChars: longer contexts are cut (default DEFAULT_MAX_CHARS) */
+  maxChars?: number;
+  /** config task.source.invalidUtf8 (default 'error') */
+  invalidUtf8?: InvalidUtf8;
+}
+
+/** Loaded contexts with what the limits changed. */
+export interface ContextsFile {
+  /** trimmed distinct contexts, each at most maxChars long */
+  contexts: string[];
+  /** returned contexts that were cut to maxChars */
+  truncated: number;
+  /** lines whose invalid UTF-8 was replaced by U+FFFD (invalidUtf8 'replace'; else 0) */
+  replacedLines: number;
+  /** absolute real path the contexts were read from */
+  resolvedPath: string;
 }
 
 /**
  * Loads distinct context strings (premises) for sentence-pair seed synthesis (S3 §2.4):
- * the `fields.text` value of each record; labels are not read. Duplicates (after
- * trimming) are dropped; when more than `max` remain, a seeded sample of `max` is kept.
- * @param path .jsonl/.json or .csv/.tsv file
+ * the `fields.text` value of each record; labels are not read. Each is trimmed and cut to
+ * `maxChars`; duplicates are dropped; when more than `max` remain, a seeded sample of `max` is kept.
+ * @param path .jsonl/.json or .csv/.tsv file; a symlink only to such a file
  * @param fields field names (only `text` is used)
  * @param max maximum number of contexts returned (positive integer)
  * @param rng seeded generator (consumed only when sampling is needed)
- * @returns trimmed distinct contexts: file order when <= max, else sampled order
- * @throws DatasetError for a record without text, a missing or empty file;
- *   RangeError when max is not a positive integer
+ * @returns contexts (file order when <= max, else sampled order), how many of them were
+ *   truncated, lines with replaced invalid UTF-8, the resolved path
+ * @throws DatasetError for a path that is not a regular data file, invalid UTF-8 (unless
+ *   'replace'), a record without text, a missing or empty file;
+ *   RangeError when max or maxChars is not a positive integer
+ */
+export async function loadContextsFile(
+  path: string,
+  fields: Pick<SourceFields, 'text'>,
+  max: number,
+  rng: Rng,
+  opts: ContextsFileOptions = {},
+): Promise<ContextsFile> {
+  const { maxChars = DEFAULT_MAX_CHARS } = opts;
+  if (!Number.isInteger(max) || max < 1)
+    throw new RangeError(`loadContexts: max must be a positive integer, got ${max}`);
+  checkMaxChars(maxChars);
+  const stats = { replacedLines: 0 };
+  const { fh, file } = await openDataFile(path);
+  const w = whereOf(file);
+  /** context -> was it cut */
+  const distinct = new Map<string, boolean>();
+  try {
+    for await (const { line, record } of recordsOf(fh, file, { invalidUtf8: opts.invalidUtf8, stats })) {
+      const t = limitText(w, line, requireText(w, line, record, fields.text, 'text').trim(), maxChars, 'text');
+      const text = t.text.trimEnd();
+      if (!distinct.has(text) || t.from !== undefined) distinct.set(text, t.from !== undefined);
+    }
+  } finally {
+    await fh.close();
+  }
+  if (distinct.size === 0) throw fail(w, undefined, 'is empty (no records)');
+  const all = [...distinct.keys()];
+  const contexts = all.length <= max ? all : rng.sample(all, max);
+  return {
+    contexts,
+    truncated: contexts.filter((c) => distinct.get(c)).length,
+    replacedLines: stats.replacedLines,
+    resolvedPath: file.resolved,
+  };
+}
+
+/**
+ * loadContextsFile's contexts alone (defaults: maxChars DEFAULT_MAX_CHARS, invalid UTF-8 is an error).
+ * @see loadContextsFile
  */
 export async function loadContexts(
   path: string,
   fields: Pick<SourceFields, 'text'>,
   max: number,
   rng: Rng,
+  opts: ContextsFileOptions = {},
 ): Promise<string[]> {
-  if (!Number.isInteger(max) || max < 1)
-    throw new RangeError(`loadContexts: max must be a positive integer, got ${max}`);
-  const distinct = new Set<string>();
-  for await (const { line, record } of readRecords(path))
-    distinct.add(requireText(path, line, record, fields.text, 'text').trim());
-  if (distinct.size === 0) throw new DatasetError(path, undefined, 'is empty (no records)');
-  const all = [...distinct];
-  return all.length <= max ? all : rng.sample(all, max);
+  return (await loadContextsFile(path, fields, max, rng, opts)).contexts;
+}
+
+/**
+ * The gold-loading options a files source config asks for (task.maxChars, task.source.invalidUtf8).
+ * @example loadGoldFile(src.validation, { ...goldOptionsOf(config), fields: src.fields, labels: task.labels, kind: task.kind })
+ */
+export function goldOptionsOf(config: S3Config): { maxChars: number; invalidUtf8: InvalidUtf8 } {
+  const src = config.task.source;
+  return { maxChars: config.task.maxChars, invalidUtf8: src.type === 'files' ? src.invalidUtf8 : 'error' };
 }
 
 /**

@@ -151,16 +151,17 @@ export class TeacherBackend {
       this.stats.cacheHits++;
       return hit;
     }
-    const reply = await this.queue.run(
+    // the reply is cached before the slot is released: the next call starts only once this one is safe
+    return this.queue.run(
       opts.client,
-      () => {
+      async () => {
         entry.started = true;
-        return this.#withRetries(call, params, opts, signal);
+        const reply = await this.#withRetries(call, params, opts, signal);
+        await opts.cache.put(key, reply);
+        return reply;
       },
       signal,
     );
-    await opts.cache.put(key, reply);
-    return reply;
   }
 
   async #withRetries(

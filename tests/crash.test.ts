@@ -1,8 +1,10 @@
 /**
- * Crash test: the worker process is killed with SIGKILL in the middle of an EES round; a new
- * worker process takes over and the run completes with the same final dataset as an
- * uninterrupted run, and without any finished teacher call being paid for twice (counted at
- * the fake teacher, a loopback test double).
+ * Crash tests: the worker process is killed with SIGKILL inside each kind of activity
+ * (rationales, seed, EES, training, report); a new worker process takes over and the run
+ * completes with the same final dataset as an uninterrupted run, without any finished teacher
+ * call being paid for twice (counted at the fake teacher, a loopback test double). Every
+ * activity heartbeats on a timer, so the new worker retries the interrupted one within
+ * heartbeatSec instead of waiting for its start-to-close timeout.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,13 +13,15 @@ import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PROJECT_ROOT } from '../activities/run.js';
 import type { S3Result } from '../workflows/types.js';
-import { startFakeTeacher, type FakeTeacher } from './helpers/fake-teacher.js';
+import { startFakeTeacher, type FakeRequest, type FakeTeacher } from './helpers/fake-teacher.js';
 import { fakeRunConfig, writeGoldTask } from './helpers/fixtures.js';
 import { startDevServer } from './helpers/temporal.js';
 
 const TASK_QUEUE = 's3-crash-test';
 let env: TestWorkflowEnvironment;
 const workers: ChildProcess[] = [];
+// a large gold test split makes training + scoring take long enough to be killed inside
+const gold = writeGoldTask({ validation: 40, test: 6000 });
 
 /** Starts `workers/worker.ts` as a separate OS process, resolved once it polls its task queue. */
 function spawnWorker(): Promise<ChildProcess> {
@@ -39,8 +43,16 @@ function spawnWorker(): Promise<ChildProcess> {
   });
 }
 
+let worker: ChildProcess;
+let reference: { result: S3Result; answered: number };
+
 before(async () => {
   env = await startDevServer();
+  worker = await spawnWorker();
+  const refFake = await startFakeTeacher({ delayMs: 20 });
+  reference = { result: await start(refFake, 'crash-reference').result(), answered: 0 };
+  reference.answered = refFake.answered;
+  await refFake.close();
 });
 
 after(async () => {
@@ -48,66 +60,83 @@ after(async () => {
   await env.teardown();
 });
 
-async function run(fake: FakeTeacher, gold: ReturnType<typeof writeGoldTask>, runId: string): Promise<S3Result> {
+function start(fake: FakeTeacher, runId: string) {
   const config = fakeRunConfig(gold, fake.baseURL, {
     runId,
     seedSize: 20,
     rounds: 2,
-    concurrency: 1, // one call in flight: the kill always lands inside a known call
+    concurrency: 1, // one call in flight: a kill on a request always lands inside a known call
     heartbeatSec: 3,
     cacheDir: path.join(gold.dir, `cache-${runId}`),
   });
-  const handle = await env.client.workflow.start('s3Synthesis', {
-    taskQueue: TASK_QUEUE,
-    workflowId: runId,
-    args: [config],
-  });
-  return (await handle.result()) as S3Result;
+  const handle = env.client.workflow.start('s3Synthesis', { taskQueue: TASK_QUEUE, workflowId: runId, args: [config] });
+  return { handle, result: async () => (await (await handle).result()) as S3Result };
 }
 
-test('SIGKILL of the worker during an EES round: a new worker finishes the run, same dataset, no call paid twice', async () => {
-  const gold = writeGoldTask({ validation: 40, test: 60 });
+async function killWorker(): Promise<void> {
+  const dead = worker;
+  dead.kill('SIGKILL');
+  if (dead.exitCode === null) await new Promise((r) => dead.once('exit', r));
+}
 
-  // reference: the same run, uninterrupted
-  const refFake = await startFakeTeacher({ delayMs: 20 });
-  let worker = await spawnWorker();
-  const reference = await run(refFake, gold, 'crash-reference');
-  await refFake.close();
-
-  // the crashed run: kill the worker while the 3rd EES teacher call of round 1 is in flight
-  let eesCalls = 0;
-  let killedAt = -1;
-  const fake = await startFakeTeacher({
+/** Runs one crashed run: `armed` decides when to kill (on a teacher request, or by polling the workflow). */
+async function crashedRun(
+  runId: string,
+  trigger: { onRequest: (r: FakeRequest) => boolean } | { activity: string },
+): Promise<void> {
+  let killed: { answered: number; activity: string } | undefined;
+  const fake: FakeTeacher = await startFakeTeacher({
     delayMs: 150,
     onRequest: (r) => {
-      if (killedAt < 0 && r.prompt.includes('similar to') && ++eesCalls === 3) {
-        killedAt = fake.answered;
+      if (!killed && 'onRequest' in trigger && trigger.onRequest(r)) {
+        killed = { answered: fake.answered, activity: 'teacher call' };
         worker.kill('SIGKILL');
       }
     },
   });
-  const result = run(fake, gold, 'crash-run');
-  while (killedAt < 0) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => worker.once('exit', r));
+  const run = start(fake, runId);
+  const handle = await run.handle;
+  if ('activity' in trigger) {
+    // poll until the activity is running on the worker, then kill it
+    for (let i = 0; i < 6000 && !killed; i++) {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      const p = pending.find((a) => a.activityType?.name === trigger.activity && a.state === 2 /* STARTED */);
+      if (p) {
+        killed = { answered: fake.answered, activity: trigger.activity };
+        worker.kill('SIGKILL');
+      } else await new Promise((r) => setTimeout(r, 10));
+    }
+  } else while (!killed) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(killed, `the kill never landed inside ${JSON.stringify(trigger)}`);
+  await killWorker();
   worker = await spawnWorker(); // "restart the worker; nothing else"
-  const crashed = await result;
+  const t0 = Date.now();
+  const crashed = await run.result();
   await fake.close();
-
   console.log(
-    `crash test: killed after ${killedAt} answered calls; total answered ${fake.answered}, aborted by the kill ${fake.aborted}, ` +
-      `reference run answered ${refFake.answered}`,
+    `${runId}: killed inside ${killed.activity} after ${killed.answered} answered calls; recovered in ${((Date.now() - t0) / 1000).toFixed(1)} s; ` +
+      `answered ${fake.answered} (reference ${reference.answered}), aborted by the kill ${fake.aborted}`,
   );
-  assert.ok(fake.aborted >= 1, 'the kill interrupted a call in flight');
   assert.deepEqual(fake.answeredTwice(), [], 'a finished teacher call was paid for twice');
-  assert.equal(fake.answered, refFake.answered, 'the crashed run paid for as many calls as the uninterrupted one');
-  assert.equal(crashed.dataset.count, reference.dataset.count);
+  assert.equal(fake.answered, reference.answered, 'the crashed run paid for as many calls as the uninterrupted one');
   assert.equal(
     crashed.dataset.sha256,
-    reference.dataset.sha256,
+    reference.result.dataset.sha256,
     'the final dataset differs from the uninterrupted run',
   );
   assert.deepEqual(
     crashed.rounds.map((r) => r.test.accuracy),
-    reference.rounds.map((r) => r.test.accuracy),
+    reference.result.rounds.map((r) => r.test.accuracy),
   );
-});
+}
+
+const nth = (n: number, re: RegExp) => {
+  let seen = 0;
+  return (r: FakeRequest) => re.test(r.prompt) && ++seen === n;
+};
+
+test('SIGKILL inside the rationales activity', () => crashedRun('crash-rationales', { onRequest: nth(2, /reasons/) }));
+test('SIGKILL inside the seed activity', () => crashedRun('crash-seed', { onRequest: nth(5, /Now imagine/) }));
+test('SIGKILL inside an EES round', () => crashedRun('crash-ees', { onRequest: nth(3, /similar to/) }));
+test('SIGKILL inside training', () => crashedRun('crash-train', { activity: 'trainAndEvaluate' }));
+test('SIGKILL inside the report', () => crashedRun('crash-report', { activity: 'writeReport' }));

@@ -18,7 +18,7 @@ import { SyntheticExampleSchema } from '../domain/types.js';
 import type { TeacherPool } from '../teacher/index.js';
 import { createWorker } from '../workers/worker.js';
 import type { S3Result } from '../workflows/types.js';
-import { startFakeTeacher, type FakeTeacher } from './helpers/fake-teacher.js';
+import { startFakeTeacher } from './helpers/fake-teacher.js';
 import { fakeRunConfig, writeGoldTask } from './helpers/fixtures.js';
 import { scheduledActivities, startDevServer } from './helpers/temporal.js';
 

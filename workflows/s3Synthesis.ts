@@ -34,14 +34,21 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
   const config = validate(input);
   // Deadlines follow the teacher backend (config/deadlines.ts); teacher activities heartbeat on a timer.
   const deadlines = deadlinesOf(config);
+  // Every activity heartbeats on a timer, so a killed worker is noticed within heartbeatSec, not at startToClose.
   const { prepareTask, trainAndEvaluate, writeReport } = proxyActivities<S3Activities>({
     startToCloseTimeout: `${deadlines.activityMin} minutes`,
+    heartbeatTimeout: `${deadlines.heartbeatSec} seconds`,
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
   });
   const { synthesizeRationales, synthesizeSeed, extrapolateErrors } = proxyActivities<S3Activities>({
     startToCloseTimeout: `${deadlines.activityMin} minutes`,
     heartbeatTimeout: `${deadlines.heartbeatSec} seconds`,
-    retry: { initialInterval: '2 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidInput'] },
+    retry: {
+      initialInterval: '2 seconds',
+      maximumInterval: '1 minute',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: ['InvalidInput'],
+    },
   });
 
   const progress: S3Progress = {
