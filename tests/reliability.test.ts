@@ -16,6 +16,7 @@ import type { Worker } from '@temporalio/worker';
 import type { S3ConfigInput } from '../config/schema.js';
 import { SyntheticExampleSchema } from '../domain/types.js';
 import type { TeacherPool } from '../teacher/index.js';
+import { describeFailure } from '../scripts/progress.js';
 import { createWorker } from '../workers/worker.js';
 import type { S3Result } from '../workflows/types.js';
 import { startFakeTeacher } from './helpers/fake-teacher.js';
@@ -143,6 +144,11 @@ test('an unreachable endpoint fails in under 30 s, non-retryable, before any syn
   assert.match(cause.message, /unreachable.*ECONNREFUSED/);
   assert.ok(s < 30, `failed after ${s} s`);
   assert.deepEqual(activities, ['prepareTask']);
+  // what `s3 start` prints: the activity, the error type and message, the next step
+  const printed = describeFailure(error, { runId: 'unreachable', cacheDir: '.s3-cache' });
+  assert.match(printed, /failed in activity prepareTask: TeacherUnavailable: teacher preflight failed: .*unreachable/);
+  assert.match(printed, /same run id \("unreachable"\)/);
+  assert.match(printed, /will not be paid for again/);
 });
 
 test('20% injected 429 / 500 / unanswered calls: the run completes with the same dataset as a clean run', async () => {
