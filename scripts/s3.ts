@@ -7,6 +7,7 @@
  *       same run id), shows progress, prints the per-round table and writes the report.
  *   s3 progress RUN_ID     prints the workflow's `progress` query
  *   s3 check [config.json] validates a configuration and prints it with defaults filled in
+ *   s3 teacher-server start|stop|status   llama.cpp's llama-server, one model shared by many workers
  */
 import { Command } from 'commander';
 import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
@@ -18,6 +19,7 @@ import { TASK_QUEUE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } from '../workers/opt
 import type { S3Result } from '../workflows/types.js';
 import { ensureDevServer } from './devserver.js';
 import { describeFailure, printRounds, watchProgress } from './progress.js';
+import { teacherServerCommand } from './teacher-server.js';
 
 const DEFAULT_CONFIG = 'configs/spamassassin.json';
 
@@ -122,6 +124,8 @@ program
   .action((file: string, o: { set: string[] }) => {
     console.log(JSON.stringify(loadConfig(file, o.set), null, 2));
   });
+
+program.addCommand(teacherServerCommand('teacher-server'));
 
 program.parseAsync().catch((err) => {
   console.error(`error: ${(err as Error).message}`);

@@ -55,3 +55,21 @@ if [ "${S3_ENCODER:-0}" = 1 ] && [ ! -f models/all-MiniLM-L6-v2/onnx/model.onnx 
   echo "[setup] building models/all-MiniLM-L6-v2 (scripts/make_encoder.py)" >&2
   python3 scripts/make_encoder.py >&2
 fi
+
+# 6. optional (S3_LLAMA_TOOLS=1): llama.cpp's llama-server, llama-bench, llama-batched-bench
+#    built CPU-only into .tools/llama.cpp/bin from the llama.cpp source node-llama-cpp ships in
+#    its npm package (no download; ~15-30 min on 2 cores, once). Used by
+#    `npm run teacher-server -- start` (teacher.provider "llama-server") and `npm run bench:teacher`.
+if [ "${S3_LLAMA_TOOLS:-0}" = 1 ]; then
+  for t in llama-server llama-bench llama-batched-bench; do
+    if [ ! -x ".tools/llama.cpp/bin/$t" ]; then
+      echo "[setup] building llama.cpp tools (scripts/build-llama-tools.sh, log: .tools/llama.cpp/build.log)" >&2
+      mkdir -p .tools/llama.cpp
+      if ! bash scripts/build-llama-tools.sh 2>&1 | tee .tools/llama.cpp/build.log >&2; then
+        echo "[setup] building llama.cpp tools failed (full log: .tools/llama.cpp/build.log)" >&2
+        exit 1
+      fi
+      break
+    fi
+  done
+fi

@@ -2,10 +2,10 @@
  * Entry point of the teacher layer: builds the configured teacher (one module per provider)
  * and shares it through `TeacherPool` (cache, in-flight de-duplication, fair queue, deadlines).
  */
-import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { TeacherConfigError } from './errors.js';
 import { LlamaCppTeacher } from './llamacpp.js';
+import { LlamaServerTeacher, llamaServerTeacherOptions } from './llamaServer.js';
 import { OpenAITeacher } from './openai.js';
 import type { Teacher } from './types.js';
 
@@ -33,14 +33,13 @@ export { redactSecrets } from './redact.js';
 export { callSeed } from './seed.js';
 export type { Teacher, TeacherCall, TeacherReply } from './types.js';
 
-/** Default address of `s3 teacher-server start` (llama.cpp's llama-server). */
-export const LLAMA_SERVER_URL = 'http://127.0.0.1:8091/v1';
+export { DEFAULT_LLAMA_SERVER_URL, LlamaServerTeacher, llamaServerTeacherOptions } from './llamaServer.js';
 
 /**
  * Builds the teacher of a (validated) configuration; contacts and loads nothing yet.
  * - 'llama-cpp': embedded GGUF model `cfg.modelPath ?? defaultModelPath`, `cfg.concurrency`
  *   parallel sequences, `cfg.threads` CPU threads (default: all cores), `cfg.contextSize`
- * - 'llama-server': llama.cpp's OpenAI-compatible server at `cfg.baseURL ?? LLAMA_SERVER_URL`;
+ * - 'llama-server': llama.cpp's OpenAI-compatible server at `cfg.baseURL ?? DEFAULT_LLAMA_SERVER_URL`;
  *   the model id (cache key) names the GGUF file the server was started with
  * - 'openai': `cfg.baseURL` + `cfg.model`, key from `process.env[cfg.apiKeyEnv]`
  * Sampling parameters are not part of a teacher: they travel with each call.
@@ -58,16 +57,7 @@ export function createTeacher(cfg: S3Config['teacher'], defaultModelPath: string
       timeoutMs: httpTimeoutMs,
     });
   }
-  if (cfg.provider === 'llama-server') {
-    const gguf = path.basename(cfg.modelPath ?? defaultModelPath);
-    return new OpenAITeacher({
-      baseURL: cfg.baseURL ?? LLAMA_SERVER_URL,
-      model: cfg.model ?? gguf,
-      apiKeyEnv: cfg.apiKeyEnv,
-      timeoutMs: httpTimeoutMs,
-      modelId: `llama-server:${gguf}`,
-    });
-  }
+  if (cfg.provider === 'llama-server') return new LlamaServerTeacher(llamaServerTeacherOptions(cfg, defaultModelPath));
   return new LlamaCppTeacher({
     modelPath: cfg.modelPath ?? defaultModelPath,
     concurrency: cfg.concurrency,

@@ -26,7 +26,7 @@ export interface LlamaServerTeacherOptions {
   baseURL: string;
   /** model name sent with each request (the server lists its GGUF under this alias) */
   model: string;
-  /** cache-key name of the model: `llama-server:<model>` */
+  /** cache-key name of the model: `llama-server:<GGUF file name>` */
   modelId: string;
   /** GGUF the server should have loaded (what `teacher-server start` loads for this config) */
   modelPath: string;
@@ -43,7 +43,8 @@ export interface LlamaServerTeacherOptions {
  * - baseURL: `cfg.baseURL`, default http://127.0.0.1:8091/v1
  * - modelPath: `cfg.modelPath`, default `defaultModelPath`
  * - model: `cfg.model`, default the GGUF file name (e.g. SmolLM2-135M-Instruct.Q4_1.gguf)
- * - modelId: `llama-server:<model>` (part of every cache key)
+ * - modelId: `llama-server:<GGUF file name>` (part of every cache key: the GGUF decides the
+ *   outputs, whatever alias `model` the requests carry)
  * - timeoutMs: `cfg.timeoutMs`, default 120 000
  */
 export function llamaServerTeacherOptions(
@@ -55,7 +56,7 @@ export function llamaServerTeacherOptions(
   return {
     baseURL: cfg.baseURL ?? DEFAULT_LLAMA_SERVER_URL,
     model,
-    modelId: `llama-server:${model}`,
+    modelId: `llama-server:${path.basename(modelPath)}`,
     modelPath,
     apiKeyEnv: cfg.apiKeyEnv,
     timeoutMs: cfg.timeoutMs ?? DEFAULT_TIMEOUT_MS,
