@@ -45,7 +45,11 @@ export const ProvenanceSchema = z.object({
    * why ("context_length": refused by the backend; "prompt_budget": counted over the
    * embedded model's context before the call) and the characters kept / original */
   promptTruncated: z
-    .object({ reason: z.enum(['context_length', 'prompt_budget']), keptChars: z.number().int(), fromChars: z.number().int() })
+    .object({
+      reason: z.enum(['context_length', 'prompt_budget']),
+      keptChars: z.number().int(),
+      fromChars: z.number().int(),
+    })
     .optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;

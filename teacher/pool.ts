@@ -251,7 +251,10 @@ export interface TeacherRefusal {
 }
 
 /** Options of `completeAll`: those of `TeacherBackend.call` plus progress. */
-export interface CompleteAllOptions extends Omit<BackendCallOptions, 'stop' | 'client' | 'callTimeoutMs' | 'maxRetries'> {
+export interface CompleteAllOptions extends Omit<
+  BackendCallOptions,
+  'stop' | 'client' | 'callTimeoutMs' | 'maxRetries'
+> {
   /** fairness key, conventionally the workflow id (default "default") */
   client?: string;
   /** deadline of one attempt, ms (default 600 000) */
@@ -291,13 +294,11 @@ export async function completeAll(
   const settled = await Promise.allSettled(
     calls.map(async (call): Promise<TeacherReply | TeacherRefusal> => {
       try {
-        const out = await backend
-          .call(call, params, { ...callOpts, stop: stop.signal })
-          .catch((err: unknown) => {
-            if (err instanceof TeacherContextLengthError)
-              return { refused: 'context_length', message: err.message } satisfies TeacherRefusal;
-            throw err;
-          });
+        const out = await backend.call(call, params, { ...callOpts, stop: stop.signal }).catch((err: unknown) => {
+          if (err instanceof TeacherContextLengthError)
+            return { refused: 'context_length', message: err.message } satisfies TeacherRefusal;
+          throw err;
+        });
         done++;
         opts.onProgress?.(done, total);
         return out;

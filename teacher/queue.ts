@@ -10,7 +10,8 @@ export class FairQueue {
 
   /** @param capacity jobs running at once (positive integer), e.g. the teacher's parallel sequences */
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`FairQueue capacity must be ≥ 1, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`FairQueue capacity must be ≥ 1, got ${capacity}`);
   }
 
   /** Jobs running now. */

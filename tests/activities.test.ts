@@ -41,7 +41,10 @@ test('when every rationale is rejected the fallback to the plain template is rec
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    assert.ok(rows.length > 0 && rows.every((r) => r.provenance.templateId === 'single.queryPlain.table1'), 'plain template used');
+    assert.ok(
+      rows.length > 0 && rows.every((r) => r.provenance.templateId === 'single.queryPlain.table1'),
+      'plain template used',
+    );
     assert.match(task.teacherCheck ?? '', /answered/);
   } finally {
     await fake.close();

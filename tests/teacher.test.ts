@@ -198,18 +198,24 @@ describe('completeAll', () => {
   test('a cache hit costs no second HTTP call, even from a new cache object', async () => {
     const t = openai();
     const call = { prompt: 'Write a ham e-mail about lunch.', sampleIndex: 7 };
-    const first = await settledReplies(completeAll(t, [call], params, { cache: new TeacherCache(dir), concurrency: 1 }));
+    const first = await settledReplies(
+      completeAll(t, [call], params, { cache: new TeacherCache(dir), concurrency: 1 }),
+    );
     assert.equal(fake.requestsFor(call.prompt, callSeed(call)), 1);
     assert.equal(first[0].cached, false);
 
-    const again = await settledReplies(completeAll(t, [call], params, { cache: new TeacherCache(dir), concurrency: 1 }));
+    const again = await settledReplies(
+      completeAll(t, [call], params, { cache: new TeacherCache(dir), concurrency: 1 }),
+    );
     assert.equal(fake.requestsFor(call.prompt, callSeed(call)), 1, 'served from the persisted cache');
     assert.equal(again[0].cached, true);
     assert.equal(again[0].text, first[0].text);
     assert.equal(again[0].completionTokens, first[0].completionTokens);
 
     // other sampling parameters are another call
-    await settledReplies(completeAll(t, [call], { ...params, temperature: 0.5 }, { cache: new TeacherCache(dir), concurrency: 1 }));
+    await settledReplies(
+      completeAll(t, [call], { ...params, temperature: 0.5 }, { cache: new TeacherCache(dir), concurrency: 1 }),
+    );
     assert.equal(fake.requestsFor(call.prompt, callSeed(call)), 2);
   });
 
@@ -219,11 +225,13 @@ describe('completeAll', () => {
       const t = openai({ baseURL: slow.baseURL, model: 'any' });
       const progress: [number, number][] = [];
       const batch = calls(9);
-      const replies = await settledReplies(completeAll(t, batch, params, {
-        cache: new TeacherCache(dir),
-        concurrency: 3,
-        onProgress: (done, total) => progress.push([done, total]),
-      }));
+      const replies = await settledReplies(
+        completeAll(t, batch, params, {
+          cache: new TeacherCache(dir),
+          concurrency: 3,
+          onProgress: (done, total) => progress.push([done, total]),
+        }),
+      );
       assert.equal(slow.maxInFlight, 3);
       assert.deepEqual(
         progress,
@@ -253,7 +261,9 @@ describe('completeAll', () => {
       },
       async close() {},
     };
-    const replies = await settledReplies(completeAll(t, calls(5), params, { cache: new TeacherCache(dir), concurrency: 5 }));
+    const replies = await settledReplies(
+      completeAll(t, calls(5), params, { cache: new TeacherCache(dir), concurrency: 5 }),
+    );
     assert.deepEqual(
       replies.map((r) => r.text),
       ['#0', '#1', '#2', '#3', '#4'],
@@ -288,7 +298,9 @@ describe('completeAll', () => {
         return { text: `#${c.sampleIndex}`, promptTokens: 1, completionTokens: 1, cached: false, ms: 1 };
       },
     };
-    const replies = await settledReplies(completeAll(ok, batch, params, { cache: new TeacherCache(dir), concurrency: 2 }));
+    const replies = await settledReplies(
+      completeAll(ok, batch, params, { cache: new TeacherCache(dir), concurrency: 2 }),
+    );
     assert.equal(replies.filter((r) => r.cached).length, issued - 1);
     assert.equal(n, 8 - (issued - 1));
   });

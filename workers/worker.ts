@@ -17,7 +17,10 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
 
 /** The worker's shared teachers: one backend per model for every activity it runs. */
 export function createTeacherPool(): TeacherPool {
-  return new TeacherPool({ defaultModelPath: process.env.S3_TEACHER_MODEL ?? DEFAULT_TEACHER_MODEL, create: createTeacher });
+  return new TeacherPool({
+    defaultModelPath: process.env.S3_TEACHER_MODEL ?? DEFAULT_TEACHER_MODEL,
+    create: createTeacher,
+  });
 }
 
 /**
