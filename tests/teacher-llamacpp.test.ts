@@ -13,9 +13,12 @@ import { fileURLToPath } from 'node:url';
 import {
   completeAll,
   disposeLlamaModels,
+  isRefusal,
   LlamaCppTeacher,
   TeacherCache,
   TeacherConfigError,
+  TeacherContextLengthError,
+  type TeacherReply,
 } from '../teacher/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,6 +30,11 @@ const candidates = [
 const modelPath = candidates.find((p) => existsSync(p));
 const skip = modelPath ? false : `no teacher GGUF found (looked at ${candidates.join(', ')}); run scripts/setup.sh`;
 const params = { temperature: 0.9, topP: 0.95, maxTokens: 24 };
+
+function reply(o: Awaited<ReturnType<typeof completeAll>>[number]): TeacherReply {
+  assert.ok(!isRefusal(o), 'not refused');
+  return o;
+}
 
 after(async () => {
   await disposeLlamaModels();
@@ -60,14 +68,18 @@ test('real generation: text, token counts, seed determinism, parallel sequences,
   try {
     const calls = [1, 2, 3, 4].map((sampleIndex) => ({ prompt: call.prompt, sampleIndex }));
     t0 = performance.now();
-    const replies = await completeAll(teacher, calls, params, { cache: new TeacherCache(dir), concurrency: 2 });
+    const replies = (await completeAll(teacher, calls, params, { cache: new TeacherCache(dir), concurrency: 2 })).map(
+      reply,
+    );
     const ms = performance.now() - t0;
     const tokens = replies.reduce((s, r) => s + r.completionTokens, 0);
     t.diagnostic(
       `4 calls, 2 in parallel: ${Math.round(ms)} ms, ${tokens} tokens, ${((tokens * 1000) / ms).toFixed(1)} tokens/s`,
     );
     assert.ok(new Set(replies.map((r) => r.text)).size >= 3, 'different sampleIndex => different samples');
-    const cached = await completeAll(teacher, calls, params, { cache: new TeacherCache(dir), concurrency: 2 });
+    const cached = (await completeAll(teacher, calls, params, { cache: new TeacherCache(dir), concurrency: 2 })).map(
+      reply,
+    );
     assert.ok(cached.every((r) => r.cached));
     assert.deepEqual(
       cached.map((r) => r.text),
@@ -75,6 +87,82 @@ test('real generation: text, token counts, seed determinism, parallel sequences,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await teacher.close();
+  }
+});
+
+test('countPromptTokens: the templated prompt, > 0 and growing with the prompt; probe loads', { skip }, async () => {
+  const teacher = new LlamaCppTeacher({ modelPath: modelPath!, concurrency: 1, contextSize: 512 });
+  try {
+    assert.equal(teacher.contextTokens, 512);
+    const probe = await teacher.probe({ timeoutMs: 60_000 });
+    assert.match(probe.detail, /loaded in/);
+    assert.equal(probe.contextTokens, 512);
+    const short = await teacher.countPromptTokens('Hi.');
+    const long = await teacher.countPromptTokens(
+      'Hi. ' + 'Write a long and detailed email about cheap watches. '.repeat(10),
+    );
+    assert.ok(short > 5, `chat template + system prompt counted: ${short}`);
+    assert.ok(long > short + 50, `${long} > ${short} + 50`);
+    const r = await teacher.complete({ prompt: 'Hi.', sampleIndex: 0 }, { ...params, maxTokens: 2 });
+    assert.equal(r.promptTokens, short, 'complete evaluates what countPromptTokens counts');
+  } finally {
+    await teacher.close();
+  }
+});
+
+test(
+  'a prompt over the context => TeacherContextLengthError with both numbers, nothing generated',
+  { skip },
+  async () => {
+    const teacher = new LlamaCppTeacher({ modelPath: modelPath!, concurrency: 1, contextSize: 256 });
+    try {
+      const prompt = 'Summarize this text. ' + 'The quick brown fox jumps over the lazy dog. '.repeat(30);
+      const tokens = await teacher.countPromptTokens(prompt);
+      assert.ok(tokens > 256, `${tokens}`);
+      await assert.rejects(
+        teacher.complete({ prompt, sampleIndex: 0 }, params),
+        (err: Error) =>
+          err instanceof TeacherContextLengthError && err.promptTokens === tokens && err.contextTokens === 256,
+      );
+      // prompt alone fits, prompt + maxTokens does not
+      const fits = 'Hello. '.repeat(20);
+      const n = await teacher.countPromptTokens(fits);
+      await assert.rejects(
+        teacher.complete({ prompt: fits, sampleIndex: 0 }, { ...params, maxTokens: 256 - n + 1 }),
+        TeacherContextLengthError,
+      );
+      const ok = await teacher.complete({ prompt: fits, sampleIndex: 0 }, { ...params, maxTokens: 4 });
+      assert.ok(ok.completionTokens > 0);
+    } finally {
+      await teacher.close();
+    }
+  },
+);
+
+test('abort: a long generation stops at once with the signal reason; the sequence is reused', { skip }, async (t) => {
+  const teacher = new LlamaCppTeacher({ modelPath: modelPath!, concurrency: 1 });
+  try {
+    const call = { prompt: 'Write a very long story about a dragon, with many chapters.', sampleIndex: 0 };
+    const long = { temperature: 0.9, topP: 0.95, maxTokens: 400 };
+    await teacher.probe();
+    // how long the full generation takes (for the comparison below)
+    const full = await teacher.complete(call, long);
+    t.diagnostic(`full: ${full.completionTokens} tokens in ${full.ms} ms`);
+    const ac = new AbortController();
+    const reason = new Error('stop now');
+    const t0 = performance.now();
+    const p = teacher.complete(call, long, { signal: ac.signal });
+    setTimeout(() => ac.abort(reason), 150);
+    await assert.rejects(p, (err) => err === reason);
+    const ms = performance.now() - t0;
+    t.diagnostic(`aborted after ${Math.round(ms)} ms`);
+    assert.ok(ms < 150 + Math.max(500, full.ms / 4), `aborted in ${Math.round(ms)} ms (full call ${full.ms} ms)`);
+    // an already-aborted signal rejects before anything runs; the sequence was given back
+    await assert.rejects(teacher.complete(call, long, { signal: AbortSignal.abort(reason) }), (err) => err === reason);
+    const after = await teacher.complete(call, { ...long, maxTokens: 8 });
+    assert.ok(after.completionTokens > 0);
+  } finally {
     await teacher.close();
   }
 });
