@@ -67,60 +67,70 @@ function startWorker(address: string): Promise<ChildProcess> {
   });
 }
 
-test('SIGKILL of the dev server during the seed phase: after a restart on the same database the run completes unchanged', async () => {
-  const gold = writeGoldTask({ validation: 40, test: 60 });
-  const db = path.join(mkdtempSync(path.join(tmpdir(), 's3-db-')), 'temporal.db');
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
-  let server = await startServer(port, db);
-  await startWorker(address);
-  const client = async () => new Client({ connection: await Connection.connect({ address }) });
-  const config = (runId: string, baseURL: string) =>
-    fakeRunConfig(gold, baseURL, {
-      runId,
-      seedSize: 20,
-      rounds: 1,
-      concurrency: 1,
-      heartbeatSec: 5,
-      cacheDir: path.join(gold.dir, `cache-${runId}`),
-    });
+test(
+  'SIGKILL of the dev server during the seed phase: after a restart on the same database the run completes unchanged',
+  { timeout: 240_000 },
+  async () => {
+    const gold = writeGoldTask({ validation: 40, test: 60 });
+    const db = path.join(mkdtempSync(path.join(tmpdir(), 's3-db-')), 'temporal.db');
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    let server = await startServer(port, db);
+    await startWorker(address);
+    const client = async () => new Client({ connection: await Connection.connect({ address }) });
+    const config = (runId: string, baseURL: string) =>
+      fakeRunConfig(gold, baseURL, {
+        runId,
+        seedSize: 20,
+        rounds: 1,
+        concurrency: 1,
+        heartbeatSec: 5,
+        cacheDir: path.join(gold.dir, `cache-${runId}`),
+      });
 
-  const refFake = await startFakeTeacher({ delayMs: 20 });
-  const c1 = await client();
-  const reference = (await (
+    const refFake = await startFakeTeacher({ delayMs: 20 });
+    const c1 = await client();
+    const reference = (await (
+      await c1.workflow.start('s3Synthesis', {
+        taskQueue: 's3-restart-test',
+        workflowId: 'restart-ref',
+        args: [config('restart-ref', refFake.baseURL)],
+      })
+    ).result()) as S3Result;
+    await refFake.close();
+
+    let seedCalls = 0;
+    let killed = false;
+    const fake = await startFakeTeacher({
+      delayMs: 150,
+      onRequest: (r) => {
+        if (!killed && /Now imagine/.test(r.prompt) && ++seedCalls === 5) {
+          killed = true;
+          server.kill('SIGKILL');
+        }
+      },
+    });
     await c1.workflow.start('s3Synthesis', {
       taskQueue: 's3-restart-test',
-      workflowId: 'restart-ref',
-      args: [config('restart-ref', refFake.baseURL)],
-    })
-  ).result()) as S3Result;
-  await refFake.close();
-
-  let seedCalls = 0;
-  let killed = false;
-  const fake = await startFakeTeacher({
-    delayMs: 150,
-    onRequest: (r) => {
-      if (!killed && /Now imagine/.test(r.prompt) && ++seedCalls === 5) {
-        killed = true;
-        server.kill('SIGKILL');
-      }
-    },
-  });
-  await c1.workflow.start('s3Synthesis', {
-    taskQueue: 's3-restart-test',
-    workflowId: 'restart-run',
-    args: [config('restart-run', fake.baseURL)],
-  });
-  while (!killed) await new Promise((r) => setTimeout(r, 20));
-  if (server.exitCode === null) await new Promise((r) => server.once('exit', r));
-  await c1.connection.close().catch(() => undefined);
-  server = await startServer(port, db); // the same database file
-  const c2 = await client();
-  const result = (await c2.workflow.getHandle('restart-run').result()) as S3Result;
-  await c2.connection.close();
-  await fake.close();
-  console.log(`restart test: ${fake.answered} calls answered (reference ${refFake.answered}), ${fake.aborted} aborted`);
-  assert.deepEqual(fake.answeredTwice(), [], 'a finished teacher call was paid for twice');
-  assert.equal(result.dataset.sha256, reference.dataset.sha256, 'the final dataset differs from the uninterrupted run');
-});
+      workflowId: 'restart-run',
+      args: [config('restart-run', fake.baseURL)],
+    });
+    while (!killed) await new Promise((r) => setTimeout(r, 20));
+    if (server.exitCode === null) await new Promise((r) => server.once('exit', r));
+    void c1.connection.close().catch(() => undefined); // its server is gone: do not wait on it
+    server = await startServer(port, db); // the same database file
+    const c2 = await client();
+    const result = (await c2.workflow.getHandle('restart-run').result()) as S3Result;
+    await c2.connection.close();
+    await fake.close();
+    console.log(
+      `restart test: ${fake.answered} calls answered (reference ${refFake.answered}), ${fake.aborted} aborted`,
+    );
+    assert.deepEqual(fake.answeredTwice(), [], 'a finished teacher call was paid for twice');
+    assert.equal(
+      result.dataset.sha256,
+      reference.dataset.sha256,
+      'the final dataset differs from the uninterrupted run',
+    );
+  },
+);
