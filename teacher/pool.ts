@@ -16,6 +16,7 @@
  *   connection error, 429 or 5xx is retried up to `maxRetries` times with exponential backoff
  *   (1 s, 2 s, 4 s, … ≤ 30 s) and counted, instead of failing the whole activity.
  */
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import type { SamplingParams } from '../domain/types.js';
@@ -288,17 +289,26 @@ export async function completeAll(
   const backend = teacher instanceof TeacherBackend ? teacher : new TeacherBackend(teacher, opts.concurrency ?? 1);
   const callOpts = { callTimeoutMs: 600_000, maxRetries: 0, ...opts, client: opts.client ?? 'default' };
   const stop = new AbortController();
+  // one listener on the caller's signal; every call listens on `hard` (and `stop`) instead
+  const hard = new AbortController();
+  const external = opts.signal;
+  const forward = () => hard.abort(external!.reason);
+  if (external?.aborted) forward();
+  else external?.addEventListener('abort', forward, { once: true });
+  setMaxListeners(calls.length + 16, hard.signal, stop.signal);
   const total = calls.length;
   let done = 0;
   let failure: { error: unknown } | undefined;
   const settled = await Promise.allSettled(
     calls.map(async (call): Promise<TeacherReply | TeacherRefusal> => {
       try {
-        const out = await backend.call(call, params, { ...callOpts, stop: stop.signal }).catch((err: unknown) => {
-          if (err instanceof TeacherContextLengthError)
-            return { refused: 'context_length', message: err.message } satisfies TeacherRefusal;
-          throw err;
-        });
+        const out = await backend
+          .call(call, params, { ...callOpts, signal: hard.signal, stop: stop.signal })
+          .catch((err: unknown) => {
+            if (err instanceof TeacherContextLengthError)
+              return { refused: 'context_length', message: err.message } satisfies TeacherRefusal;
+            throw err;
+          });
         done++;
         opts.onProgress?.(done, total);
         return out;
@@ -311,6 +321,7 @@ export async function completeAll(
       }
     }),
   );
+  external?.removeEventListener('abort', forward);
   if (failure) throw failure.error;
   return settled.map((s) => (s as PromiseFulfilledResult<TeacherReply | TeacherRefusal>).value);
 }
