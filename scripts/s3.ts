@@ -97,11 +97,11 @@ program
  */
 async function checkWebUi(uiUrl: string): Promise<string | undefined> {
   try {
-    const r = await fetch(uiUrl, { signal: AbortSignal.timeout(2000) });
-    const body = await r.text();
-    if (!r.ok) return `the server at ${uiUrl} answered HTTP ${r.status}`;
-    if (!/temporal/i.test(body)) return `the server at ${uiUrl} is not a Temporal Web UI`;
-    return undefined;
+    // the Temporal UI server answers its settings route with JSON naming Auth and DefaultNamespace
+    const r = await fetch(`${uiUrl}/api/v1/settings`, { signal: AbortSignal.timeout(2000) });
+    const body = (await r.json().catch(() => null)) as Record<string, unknown> | null;
+    if (r.ok && body && 'Auth' in body && 'DefaultNamespace' in body) return undefined;
+    return `the server at ${uiUrl} is not a Temporal Web UI`;
   } catch {
     return `no Web UI answers at ${uiUrl}`;
   }
