@@ -4,22 +4,13 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { deadlinesOf } from '../config/deadlines.js';
 import type { S3Config } from '../config/schema.js';
 import { goldOptionsOf, limitExample, loadContextsFile, loadGoldFile, takeSample } from '../data/gold.js';
 import { writeJsonl } from '../data/jsonl.js';
 import { spamAssassinGoldSplits } from '../data/spamassassin.js';
 import { Rng } from '../domain/rng.js';
 import type { DatasetRef, Example } from '../domain/types.js';
-import {
-  checkStudent,
-  guard,
-  invalidInput,
-  preflightTeacher,
-  runDirOf,
-  withHeartbeat,
-  type ActivityDeps,
-} from './run.js';
+import { checkStudent, invalidInput, preflightTeacher, runDirOf, runActivity, type ActivityDeps } from './run.js';
 
 /** References to the gold data of a run, as written in its run directory. */
 export interface TaskRefs {
@@ -54,87 +45,82 @@ export function createPrepareActivities(deps: ActivityDeps) {
  */
 async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRefs> {
   const beat: Record<string, unknown> = { phase: 'gold data' };
-  return guard(
-    () =>
-      withHeartbeat(
-        deadlinesOf(config).heartbeatEveryMs,
-        () => beat,
-        async () => {
-          checkStudent(config);
-          const runDir = runDirOf(config);
-          const goldDir = path.join(runDir, 'gold');
-          await mkdir(goldDir, { recursive: true });
-          await writeFile(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2));
-
-          const { task } = config;
-          const src = task.source;
-          let validation: Example[];
-          let test: Example[];
-          let contexts: string[] = [];
-          const limits = { truncatedRows: 0, truncatedContexts: 0, replacedLines: 0 };
-          const gold = goldOptionsOf(config);
-          if (src.type === 'spamassassin') {
-            ({ validation, test } = await spamAssassinGoldSplits({ seed: config.seed, ...src }));
-            const cut = (rows: Example[]) =>
-              rows.map((r) => {
-                const l = limitExample(r, gold.maxChars);
-                if (l.truncated) limits.truncatedRows++;
-                return l.row;
-              });
-            validation = cut(validation);
-            test = cut(test);
-          } else {
-            const opts = { ...gold, fields: src.fields, labels: task.labels, kind: task.kind };
-            const v = await loadGoldFile(src.validation, opts);
-            const t = await loadGoldFile(src.test, opts);
-            validation = v.rows;
-            test = t.rows;
-            limits.replacedLines += v.replacedLines + t.replacedLines;
-            if (src.validationSize)
-              validation = takeSample(validation, src.validationSize, new Rng(config.seed, 'gold-val'));
-            if (src.testSize) test = takeSample(test, src.testSize, new Rng(config.seed, 'gold-test'));
-            limits.truncatedRows += [...validation, ...test].filter((r) => r.truncatedFrom).length;
-            if (task.kind === 'pair') {
-              const c = await loadContextsFile(
-                src.contexts ?? src.validation,
-                src.fields,
-                src.contextsSize,
-                new Rng(config.seed, 'contexts'),
-                gold,
-              );
-              contexts = c.contexts;
-              limits.truncatedContexts = c.truncated;
-              if (src.contexts) limits.replacedLines += c.replacedLines;
-            }
-          }
-          for (const [name, rows] of [
-            ['validation', validation],
-            ['test', test],
-          ] as const) {
-            const present = new Set(rows.map((r) => r.label));
-            const missing = task.labels.filter((l) => !present.has(l));
-            if (missing.length)
-              throw invalidInput(`gold ${name} split has no example of label(s) ${missing.join(', ')}`);
-          }
-          if (task.kind === 'pair' && contexts.length === 0) throw invalidInput('sentence-pair task has no contexts');
-
-          beat.phase = 'teacher preflight';
-          const teacherCheck = await preflightTeacher(deps, config);
-          return {
-            teacherCheck,
-            runDir,
-            validation: await writeJsonl(path.join(goldDir, 'validation.jsonl'), validation),
-            test: await writeJsonl(path.join(goldDir, 'test.jsonl'), test),
-            contexts:
-              task.kind === 'pair'
-                ? await writeJsonl(
-                    path.join(goldDir, 'contexts.jsonl'),
-                    contexts.map((text, i) => ({ id: `ctx-${i}`, text })),
-                  )
-                : null,
-          };
-        },
-      ),
+  return runActivity(
     config,
+    () => beat,
+    async () => {
+      checkStudent(config);
+      const runDir = runDirOf(config);
+      const goldDir = path.join(runDir, 'gold');
+      await mkdir(goldDir, { recursive: true });
+      await writeFile(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2));
+
+      const { task } = config;
+      const src = task.source;
+      let validation: Example[];
+      let test: Example[];
+      let contexts: string[] = [];
+      const limits = { truncatedRows: 0, truncatedContexts: 0, replacedLines: 0 };
+      const gold = goldOptionsOf(config);
+      if (src.type === 'spamassassin') {
+        ({ validation, test } = await spamAssassinGoldSplits({ seed: config.seed, ...src }));
+        const cut = (rows: Example[]) =>
+          rows.map((r) => {
+            const l = limitExample(r, gold.maxChars);
+            if (l.truncated) limits.truncatedRows++;
+            return l.row;
+          });
+        validation = cut(validation);
+        test = cut(test);
+      } else {
+        const opts = { ...gold, fields: src.fields, labels: task.labels, kind: task.kind };
+        const v = await loadGoldFile(src.validation, opts);
+        const t = await loadGoldFile(src.test, opts);
+        validation = v.rows;
+        test = t.rows;
+        limits.replacedLines += v.replacedLines + t.replacedLines;
+        if (src.validationSize)
+          validation = takeSample(validation, src.validationSize, new Rng(config.seed, 'gold-val'));
+        if (src.testSize) test = takeSample(test, src.testSize, new Rng(config.seed, 'gold-test'));
+        limits.truncatedRows += [...validation, ...test].filter((r) => r.truncatedFrom).length;
+        if (task.kind === 'pair') {
+          const c = await loadContextsFile(
+            src.contexts ?? src.validation,
+            src.fields,
+            src.contextsSize,
+            new Rng(config.seed, 'contexts'),
+            gold,
+          );
+          contexts = c.contexts;
+          limits.truncatedContexts = c.truncated;
+          if (src.contexts) limits.replacedLines += c.replacedLines;
+        }
+      }
+      for (const [name, rows] of [
+        ['validation', validation],
+        ['test', test],
+      ] as const) {
+        const present = new Set(rows.map((r) => r.label));
+        const missing = task.labels.filter((l) => !present.has(l));
+        if (missing.length) throw invalidInput(`gold ${name} split has no example of label(s) ${missing.join(', ')}`);
+      }
+      if (task.kind === 'pair' && contexts.length === 0) throw invalidInput('sentence-pair task has no contexts');
+
+      beat.phase = 'teacher preflight';
+      const teacherCheck = await preflightTeacher(deps, config);
+      return {
+        teacherCheck,
+        runDir,
+        validation: await writeJsonl(path.join(goldDir, 'validation.jsonl'), validation),
+        test: await writeJsonl(path.join(goldDir, 'test.jsonl'), test),
+        contexts:
+          task.kind === 'pair'
+            ? await writeJsonl(
+                path.join(goldDir, 'contexts.jsonl'),
+                contexts.map((text, i) => ({ id: `ctx-${i}`, text })),
+              )
+            : null,
+      };
+    },
   );
 }

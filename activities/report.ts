@@ -10,8 +10,7 @@ import { SyntheticExampleSchema, type DatasetRef, type SyntheticExample, type Te
 import { roundTableMarkdown } from '../domain/roundTable.js';
 import type { ReportRefs, RoundResult } from '../workflows/types.js';
 import type { TaskRefs } from './prepare.js';
-import { deadlinesOf } from '../config/deadlines.js';
-import { guard, withHeartbeat } from './run.js';
+import { runActivity } from './run.js';
 
 const pct = (x: number) => (100 * x).toFixed(1);
 
@@ -31,64 +30,59 @@ export async function writeReport(input: {
   /** warnings collected by the workflow (absent in old histories) */
   warnings?: string[];
 }): Promise<ReportRefs> {
-  const every = deadlinesOf(input.config).heartbeatEveryMs;
-  return guard(
-    () =>
-      withHeartbeat(
-        every,
-        () => ({ phase: 'report' }),
-        async () => {
-          const { config, task, rounds, usage } = input;
-          const rows: SyntheticExample[] = [];
-          for (const ref of input.train)
-            rows.push(...(await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true })));
-          const dataset = await writeJsonl(path.join(task.runDir, 'synthetic', 'final.jsonl'), rows);
-          const wallMs = Date.now() - input.startedAt;
-          const studentMs = rounds.reduce((s, r) => s + r.studentMs, 0);
-          const report = {
-            runId: config.runId,
-            task: { kind: config.task.kind, labels: config.task.labels, item: config.task.item },
-            teacher: {
-              provider: config.teacher.provider,
-              model: config.teacher.model ?? config.teacher.modelPath ?? 'default',
-            },
-            student: config.student.kind,
-            gold: { validation: task.validation, test: task.test },
-            dataset,
-            rounds,
-            usage,
-            stopReason: input.stopReason,
-            warnings: input.warnings ?? [],
-            timing: {
-              wallMs,
-              teacherMs: usage.teacherMs,
-              studentMs,
-              otherMs: Math.max(0, wallMs - usage.teacherMs - studentMs),
-            },
-          };
-          const reportJson = path.join(task.runDir, 'report.json');
-          const reportMd = path.join(task.runDir, 'report.md');
-          await writeFile(reportJson, JSON.stringify(report, null, 2));
-          const last = rounds[rounds.length - 1];
-          const md = [
-            `# s3-synth run \`${config.runId}\``,
-            '',
-            `Task: ${config.task.kind} classification of ${config.task.item} (${config.task.labels.join(', ')}); student: ${config.student.kind}; teacher: ${report.teacher.provider} ${report.teacher.model}.`,
-            '',
-            roundTableMarkdown(rounds),
-            '',
-            `Final student (round ${last.round}, ${last.trainSize} synthetic examples): gold test accuracy ${pct(last.test.accuracy)}%, macro-F1 ${pct(last.test.macroF1)}% on ${last.test.count} examples.`,
-            input.stopReason ? `EES stopped early: ${input.stopReason}.` : '',
-            ...(input.warnings ?? []).map((w) => `Warning: ${w}.`),
-            `Teacher: ${usage.calls} calls (${usage.cachedCalls} from cache), ${usage.promptTokens} prompt / ${usage.completionTokens} completion tokens, ${usage.rejected} outputs rejected.`,
-            `Wall time ${(wallMs / 1000).toFixed(1)} s: teacher ${(usage.teacherMs / 1000).toFixed(1)} s, student ${(studentMs / 1000).toFixed(1)} s, other ${(report.timing.otherMs / 1000).toFixed(1)} s.`,
-            `Dataset: ${dataset.path} (${dataset.count} examples, sha256 ${dataset.sha256.slice(0, 12)}…).`,
-            '',
-          ].join('\n');
-          await writeFile(reportMd, md);
-          return { runDir: task.runDir, dataset, reportJson, reportMd };
-        },
-      ),
+  return runActivity(
     input.config,
+    () => ({ phase: 'report' }),
+    async () => {
+      const { config, task, rounds, usage } = input;
+      const rows: SyntheticExample[] = [];
+      for (const ref of input.train)
+        rows.push(...(await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true })));
+      const dataset = await writeJsonl(path.join(task.runDir, 'synthetic', 'final.jsonl'), rows);
+      const wallMs = Date.now() - input.startedAt;
+      const studentMs = rounds.reduce((s, r) => s + r.studentMs, 0);
+      const report = {
+        runId: config.runId,
+        task: { kind: config.task.kind, labels: config.task.labels, item: config.task.item },
+        teacher: {
+          provider: config.teacher.provider,
+          model: config.teacher.model ?? config.teacher.modelPath ?? 'default',
+        },
+        student: config.student.kind,
+        gold: { validation: task.validation, test: task.test },
+        dataset,
+        rounds,
+        usage,
+        stopReason: input.stopReason,
+        warnings: input.warnings ?? [],
+        timing: {
+          wallMs,
+          teacherMs: usage.teacherMs,
+          studentMs,
+          otherMs: Math.max(0, wallMs - usage.teacherMs - studentMs),
+        },
+      };
+      const reportJson = path.join(task.runDir, 'report.json');
+      const reportMd = path.join(task.runDir, 'report.md');
+      await writeFile(reportJson, JSON.stringify(report, null, 2));
+      const last = rounds[rounds.length - 1];
+      const md = [
+        `# s3-synth run \`${config.runId}\``,
+        '',
+        `Task: ${config.task.kind} classification of ${config.task.item} (${config.task.labels.join(', ')}); student: ${config.student.kind}; teacher: ${report.teacher.provider} ${report.teacher.model}.`,
+        '',
+        roundTableMarkdown(rounds),
+        '',
+        `Final student (round ${last.round}, ${last.trainSize} synthetic examples): gold test accuracy ${pct(last.test.accuracy)}%, macro-F1 ${pct(last.test.macroF1)}% on ${last.test.count} examples.`,
+        input.stopReason ? `EES stopped early: ${input.stopReason}.` : '',
+        ...(input.warnings ?? []).map((w) => `Warning: ${w}.`),
+        `Teacher: ${usage.calls} calls (${usage.cachedCalls} from cache), ${usage.promptTokens} prompt / ${usage.completionTokens} completion tokens, ${usage.rejected} outputs rejected.`,
+        `Wall time ${(wallMs / 1000).toFixed(1)} s: teacher ${(usage.teacherMs / 1000).toFixed(1)} s, student ${(studentMs / 1000).toFixed(1)} s, other ${(report.timing.otherMs / 1000).toFixed(1)} s.`,
+        `Dataset: ${dataset.path} (${dataset.count} examples, sha256 ${dataset.sha256.slice(0, 12)}…).`,
+        '',
+      ].join('\n');
+      await writeFile(reportMd, md);
+      return { runDir: task.runDir, dataset, reportJson, reportMd };
+    },
   );
 }

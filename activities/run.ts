@@ -200,6 +200,18 @@ export async function withHeartbeat<T>(
   }
 }
 
+/**
+ * The frame of every activity body: `guard` (safe, redacted failures) around `withHeartbeat`
+ * at the run's heartbeat period (config/deadlines.ts), reporting `details()`.
+ */
+export function runActivity<T>(
+  config: S3Config,
+  details: () => Record<string, unknown>,
+  body: () => Promise<T>,
+): Promise<T> {
+  return guard(() => withHeartbeat(deadlinesOf(config).heartbeatEveryMs, details, body), config);
+}
+
 /** The activity's cancellation signal, if running inside an activity. */
 export function cancellationSignal(): AbortSignal | undefined {
   try {

@@ -10,8 +10,7 @@ import { argmax, scoreSplit, selectMisclassified } from '../domain/metrics.js';
 import { ExampleSchema, type DatasetRef, type Example, type SplitMetrics } from '../domain/types.js';
 import { createStudent, type FitStats } from '../student/index.js';
 import type { TaskRefs } from './prepare.js';
-import { deadlinesOf } from '../config/deadlines.js';
-import { cacheDirOf, guard, invalidInput, studentConfigOf, withHeartbeat } from './run.js';
+import { cacheDirOf, invalidInput, runActivity, studentConfigOf } from './run.js';
 import type { MisclassifiedRow } from './synthesize.js';
 
 export interface Evaluation {
@@ -38,71 +37,61 @@ export async function trainAndEvaluate(input: {
   round: number;
 }): Promise<Evaluation> {
   const beat: Record<string, unknown> = { phase: 'read', round: input.round };
-  const every = deadlinesOf(input.config).heartbeatEveryMs;
-  return guard(
-    () =>
-      withHeartbeat(
-        every,
-        () => beat,
-        async () => {
-          const { config, task, round } = input;
-          const t0 = Date.now();
-          const labels = config.task.labels;
-          const train: Example[] = [];
-          for (const ref of input.train)
-            train.push(...(await readJsonl(ref.path, ExampleSchema, { allowEmpty: true })));
-          const validation = await readJsonl(task.validation.path, ExampleSchema, { allowEmpty: true });
-          const test = await readJsonl(task.test.path, ExampleSchema, { allowEmpty: true });
-
-          if (train.length === 0)
-            throw invalidInput(
-              `no synthetic examples to train on in round ${round}: every teacher output was rejected (see ${task.runDir}/synthetic/*.rejected.jsonl)`,
-            );
-          Object.assign(beat, { phase: 'fit', trainSize: train.length });
-          const student = createStudent(studentConfigOf(config), {
-            cacheDir: path.join(cacheDirOf(config), 'embeddings'),
-          });
-          const fit = await student.fit(train, labels);
-          beat.phase = 'predict';
-          const pv = await student.predictProba(validation);
-          const pt = await student.predictProba(test);
-          const predicted = (p: number[][]) => p.map((row) => labels[argmax(row)]);
-          const goldIdx = validation.map((x) => labels.indexOf(x.label));
-
-          const picked = selectMisclassified(pv, goldIdx, config.synthesis.maxPerRound);
-          const predV = predicted(pv);
-          const rows: MisclassifiedRow[] = picked.map((m) => ({
-            index: m.index,
-            loss: m.loss,
-            predicted: predV[m.index],
-            example: validation[m.index],
-          }));
-          const misclassified = await writeJsonl(
-            path.join(task.runDir, `round-${round}`, 'misclassified.jsonl'),
-            rows,
-            {
-              labelOf: (r) => r.example.label,
-            },
-          );
-          return {
-            round,
-            trainSize: train.length,
-            fit,
-            validation: scoreSplit(
-              validation.map((x) => x.label),
-              predV,
-              labels,
-            ),
-            test: scoreSplit(
-              test.map((x) => x.label),
-              predicted(pt),
-              labels,
-            ),
-            misclassified,
-            studentMs: Date.now() - t0,
-          };
-        },
-      ),
+  return runActivity(
     input.config,
+    () => beat,
+    async () => {
+      const { config, task, round } = input;
+      const t0 = Date.now();
+      const labels = config.task.labels;
+      const train: Example[] = [];
+      for (const ref of input.train) train.push(...(await readJsonl(ref.path, ExampleSchema, { allowEmpty: true })));
+      const validation = await readJsonl(task.validation.path, ExampleSchema, { allowEmpty: true });
+      const test = await readJsonl(task.test.path, ExampleSchema, { allowEmpty: true });
+
+      if (train.length === 0)
+        throw invalidInput(
+          `no synthetic examples to train on in round ${round}: every teacher output was rejected (see ${task.runDir}/synthetic/*.rejected.jsonl)`,
+        );
+      Object.assign(beat, { phase: 'fit', trainSize: train.length });
+      const student = createStudent(studentConfigOf(config), {
+        cacheDir: path.join(cacheDirOf(config), 'embeddings'),
+      });
+      const fit = await student.fit(train, labels);
+      beat.phase = 'predict';
+      const pv = await student.predictProba(validation);
+      const pt = await student.predictProba(test);
+      const predicted = (p: number[][]) => p.map((row) => labels[argmax(row)]);
+      const goldIdx = validation.map((x) => labels.indexOf(x.label));
+
+      const picked = selectMisclassified(pv, goldIdx, config.synthesis.maxPerRound);
+      const predV = predicted(pv);
+      const rows: MisclassifiedRow[] = picked.map((m) => ({
+        index: m.index,
+        loss: m.loss,
+        predicted: predV[m.index],
+        example: validation[m.index],
+      }));
+      const misclassified = await writeJsonl(path.join(task.runDir, `round-${round}`, 'misclassified.jsonl'), rows, {
+        labelOf: (r) => r.example.label,
+      });
+      return {
+        round,
+        trainSize: train.length,
+        fit,
+        validation: scoreSplit(
+          validation.map((x) => x.label),
+          predV,
+          labels,
+        ),
+        test: scoreSplit(
+          test.map((x) => x.label),
+          predicted(pt),
+          labels,
+        ),
+        misclassified,
+        studentMs: Date.now() - t0,
+      };
+    },
   );
 }

@@ -38,10 +38,9 @@ import type { TaskRefs } from './prepare.js';
 import {
   cacheDirOf,
   cancellationSignal,
-  guard,
   teacherConfigOf,
   warn,
-  withHeartbeat,
+  runActivity,
   workflowIdOf,
   type ActivityDeps,
 } from './run.js';
@@ -103,12 +102,9 @@ class TeacherSession {
     this.deadlines = deadlinesOf(config);
   }
 
-  /** Runs an activity body under a heartbeat timer reporting `progress`, with guard(). */
+  /** Runs an activity body under the heartbeat timer reporting `progress` (runActivity). */
   run<T>(body: () => Promise<T>): Promise<T> {
-    return guard(
-      () => withHeartbeat(this.deadlines.heartbeatEveryMs, () => ({ ...this.progress, retries: this.retries }), body),
-      this.config,
-    );
+    return runActivity(this.config, () => ({ ...this.progress, retries: this.retries }), body);
   }
 
   /**

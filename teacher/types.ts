@@ -5,13 +5,6 @@
  */
 import type { SamplingParams } from '../domain/types.js';
 
-export {
-  TeacherConfigError,
-  TeacherContextLengthError,
-  TeacherTimeoutError,
-  TeacherUnavailableError,
-} from './errors.js';
-
 /** One generation request. `sampleIndex` distinguishes repeated samples of one prompt
  * (S3 draws several outputs per prompt); it feeds the sampling seed and the cache key. */
 export interface TeacherCall {
