@@ -7,11 +7,10 @@ import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { argmax, scoreSplit, selectMisclassified } from '../domain/metrics.js';
-import { ExampleSchema, type DatasetRef, type Example, type SplitMetrics } from '../domain/types.js';
+import { ExampleSchema, type DatasetRef, type Example, type MisclassifiedRow, type SplitMetrics } from '../domain/types.js';
 import { createStudent, type FitStats } from '../student/index.js';
 import type { TaskRefs } from './prepare.js';
 import { cacheDirOf, invalidInput, runActivity, studentConfigOf } from './run.js';
-import type { MisclassifiedRow } from './synthesize.js';
 
 export interface Evaluation {
   round: number;

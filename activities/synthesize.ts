@@ -17,6 +17,7 @@ import { Rng } from '../domain/rng.js';
 import {
   emptyUsage,
   ExampleSchema,
+  MisclassifiedRowSchema,
   SyntheticExampleSchema,
   type DatasetRef,
   type Rejection,
@@ -62,15 +63,6 @@ export const RationaleRowSchema = z.object({
   raw: z.array(z.string()),
 });
 export type RationaleRow = z.infer<typeof RationaleRowSchema>;
-
-/** Rows of round-q/misclassified.jsonl written by trainAndEvaluate. */
-export const MisclassifiedRowSchema = z.object({
-  index: z.number().int(),
-  loss: z.number(),
-  predicted: z.string(),
-  example: ExampleSchema,
-});
-export type MisclassifiedRow = z.infer<typeof MisclassifiedRowSchema>;
 
 const samplingOf = (c: S3Config): SamplingParams => ({
   temperature: c.teacher.temperature,

@@ -1,5 +1,5 @@
 /** The per-round table (report.md and the CLI print the same columns). Pure module. */
-import type { RoundResult } from '../workflows/types.js';
+import type { RoundResult } from './types.js';
 
 export const ROUND_TABLE_HEAD = [
   'round',

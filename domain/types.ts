@@ -118,3 +118,31 @@ export function addUsage(a: TeacherUsage, b: TeacherUsage): TeacherUsage {
     teacherMs: a.teacherMs + b.teacherMs,
   };
 }
+
+/** One trained student: round 0 is the seed round, round q >= 1 the q-th EES round. */
+export interface RoundResult {
+  round: number;
+  origin: 'seed' | 'ees';
+  /** synthetic examples added in this round (seed data for round 0) */
+  added: number;
+  /** size of seed ∪ all additions the student was trained on */
+  trainSize: number;
+  validation: SplitMetrics;
+  /** gold test scores: reported, never used for any choice */
+  test: SplitMetrics;
+  /** teacher usage of the synthesis that produced this round's additions */
+  teacher: TeacherUsage;
+  /** wall time of training + prediction, ms */
+  studentMs: number;
+}
+
+/** Rows of round-q/misclassified.jsonl written by trainAndEvaluate (the EES input, S3 Alg. 2 line 6). */
+export const MisclassifiedRowSchema = z.object({
+  /** index of the example in the gold validation file */
+  index: z.number().int(),
+  /** cross-entropy of the gold label under the student, nats */
+  loss: z.number(),
+  predicted: z.string(),
+  example: ExampleSchema,
+});
+export type MisclassifiedRow = z.infer<typeof MisclassifiedRowSchema>;
