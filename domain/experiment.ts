@@ -84,8 +84,6 @@ export interface ArmSeedResult {
   usage: TeacherUsage;
   /** the final student's training set (JSONL) */
   dataset: DatasetRef | null;
-  /** EES pairs (misclassified gold example → example written from it), for the quality study */
-  pairs: DatasetRef | null;
   stopReason: string | null;
   warnings: string[];
   wallMs: number;
