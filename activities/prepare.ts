@@ -21,12 +21,18 @@ export interface TaskRefs {
   test: DatasetRef;
   /** unlabeled contexts C for sentence-pair seed synthesis (S3 §2.4); null for single-text tasks */
   contexts: DatasetRef | null;
+  /** D_gold^(train): human-labeled training data for the `gold` experiment arms, when the
+   * source has it (spamassassin: the e-mails outside validation/test; files: `train`).
+   * Absent in old histories. */
+  train?: DatasetRef | null;
   /** what the teacher preflight found, e.g. "model loaded in 0.4 s" (absent in old histories) */
   teacherCheck?: string;
   /** what the input limits changed (absent in old histories): gold rows / contexts cut to
    * task.maxChars (rows carry `truncatedFrom`), lines whose invalid UTF-8 was replaced
    * (task.source.invalidUtf8 "replace") */
   inputLimits?: { truncatedRows: number; truncatedContexts: number; replacedLines: number };
+  /** things the user should know about the gold data (absent in old histories) */
+  warnings?: string[];
 }
 
 /** Builds prepareTask from the worker's dependencies (the teacher pool, for the preflight). */
@@ -60,10 +66,12 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
       let validation: Example[];
       let test: Example[];
       let contexts: string[] = [];
+      let train: Example[] | null = null;
       const limits = { truncatedRows: 0, truncatedContexts: 0, replacedLines: 0 };
+      const warnings: string[] = [];
       const gold = goldOptionsOf(config);
       if (src.type === 'spamassassin') {
-        ({ validation, test } = await spamAssassinGoldSplits({ seed: config.seed, ...src }));
+        ({ validation, test, train } = await spamAssassinGoldSplits({ seed: config.seed, ...src }));
         const cut = (rows: Example[]) =>
           rows.map((r) => {
             const l = limitExample(r, gold.maxChars);
@@ -72,6 +80,7 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
           });
         validation = cut(validation);
         test = cut(test);
+        train = cut(train);
       } else {
         const opts = { ...gold, fields: src.fields, labels: task.labels, kind: task.kind };
         const v = await loadGoldFile(src.validation, opts);
@@ -82,6 +91,14 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
         if (src.validationSize)
           validation = takeSample(validation, src.validationSize, new Rng(config.seed, 'gold-val'));
         if (src.testSize) test = takeSample(test, src.testSize, new Rng(config.seed, 'gold-test'));
+        if (src.train) {
+          const tr = await loadGoldFile(src.train, opts);
+          limits.replacedLines += tr.replacedLines;
+          train = takeSample(tr.rows, src.trainSize, new Rng(config.seed, 'gold-train'));
+          const held = new Set([...validation, ...test].map((r) => r.text));
+          const overlap = train.filter((r) => held.has(r.text)).length;
+          if (overlap) warnings.push(`${overlap} gold train text(s) also occur in gold validation/test (${src.train})`);
+        }
         limits.truncatedRows += [...validation, ...test].filter((r) => r.truncatedFrom).length;
         if (task.kind === 'pair') {
           const c = await loadContextsFile(
@@ -113,6 +130,8 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
         runDir,
         validation: await writeJsonl(path.join(goldDir, 'validation.jsonl'), validation),
         test: await writeJsonl(path.join(goldDir, 'test.jsonl'), test),
+        train: train ? await writeJsonl(path.join(goldDir, 'train.jsonl'), train) : null,
+        ...(warnings.length ? { warnings } : {}),
         contexts:
           task.kind === 'pair'
             ? await writeJsonl(

@@ -7,7 +7,13 @@ import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { argmax, scoreSplit, selectMisclassified } from '../domain/metrics.js';
-import { ExampleSchema, type DatasetRef, type Example, type MisclassifiedRow, type SplitMetrics } from '../domain/types.js';
+import {
+  ExampleSchema,
+  type DatasetRef,
+  type Example,
+  type MisclassifiedRow,
+  type SplitMetrics,
+} from '../domain/types.js';
 import { createStudent, type FitStats } from '../student/index.js';
 import type { TaskRefs } from './prepare.js';
 import { cacheDirOf, invalidInput, runActivity, studentConfigOf } from './run.js';
@@ -34,6 +40,10 @@ export async function trainAndEvaluate(input: {
   task: TaskRefs;
   train: DatasetRef[];
   round: number;
+  /** which gold validation examples to hand to extrapolation (absent in old histories:
+   * the misclassified ones, capped by synthesis.maxPerRound). `all`: every example (GoldGen);
+   * `limit`: a further cap (the budget left), highest loss first */
+  select?: { all?: boolean; limit?: number };
 }): Promise<Evaluation> {
   const beat: Record<string, unknown> = { phase: 'read', round: input.round };
   return runActivity(
@@ -63,7 +73,8 @@ export async function trainAndEvaluate(input: {
       const predicted = (p: number[][]) => p.map((row) => labels[argmax(row)]);
       const goldIdx = validation.map((x) => labels.indexOf(x.label));
 
-      const picked = selectMisclassified(pv, goldIdx, config.synthesis.maxPerRound);
+      const caps = [config.synthesis.maxPerRound, input.select?.limit].filter((c): c is number => c !== undefined);
+      const picked = selectMisclassified(pv, goldIdx, caps.length ? Math.min(...caps) : undefined, input.select?.all);
       const predV = predicted(pv);
       const rows: MisclassifiedRow[] = picked.map((m) => ({
         index: m.index,

@@ -17,6 +17,7 @@ import { Rng } from '../domain/rng.js';
 import {
   emptyUsage,
   ExampleSchema,
+  sampleIndexOf,
   MisclassifiedRowSchema,
   SyntheticExampleSchema,
   type DatasetRef,
@@ -54,6 +55,8 @@ export interface SynthesisResult {
   usage: TeacherUsage;
   /** things the user should know, e.g. a fallback to the plain template (also logged) */
   warnings?: string[];
+  /** with a token limit: whether it was reached before every wanted example was written */
+  budgetExhausted?: boolean;
 }
 
 /** One rationale list per label, as stored in rationales.jsonl. */
@@ -100,7 +103,7 @@ class TeacherSession {
   }
 
   /**
-   * One batch of calls; adds calls, tokens and wall time to `usage`.
+   * One batch of calls; adds the wait to `usage.teacherMs` (calls and tokens: `tally`).
    * @returns one reply or context-length refusal per call, in order
    */
   async ask(
@@ -120,30 +123,28 @@ class TeacherSession {
       onRetry: () => this.retries++,
     });
     usage.teacherMs += Date.now() - t0;
-    for (const r of outcomes) {
-      usage.calls++;
-      if (isRefusal(r)) continue;
-      if (r.cached) usage.cachedCalls++;
-      usage.promptTokens += r.promptTokens;
-      usage.completionTokens += r.completionTokens;
-    }
     return outcomes;
   }
 }
+
+/** Adds one call's outcome to `usage` (calls, cached calls, tokens). */
+function tally(r: TeacherReply | TeacherRefusal, usage: TeacherUsage): void {
+  usage.calls++;
+  if (isRefusal(r)) return;
+  if (r.cached) usage.cachedCalls++;
+  usage.promptTokens += r.promptTokens;
+  usage.completionTokens += r.completionTokens;
+}
+
+/** Prompt + completion tokens of one outcome (0 for a refusal, which the backend did not run). */
+const tokensOf = (r: TeacherReply | TeacherRefusal) => (isRefusal(r) ? 0 : r.promptTokens + r.completionTokens);
 
 /** Builds the teacher activities from the worker's dependencies. */
 export function createSynthesisActivities(deps: ActivityDeps) {
   return {
     synthesizeRationales: (input: { config: S3Config; task: TaskRefs }) => synthesizeRationales(deps, input),
-    synthesizeSeed: (input: { config: S3Config; task: TaskRefs; rationales: DatasetRef }) =>
-      synthesizeSeed(deps, input),
-    extrapolateErrors: (input: {
-      config: S3Config;
-      task: TaskRefs;
-      round: number;
-      misclassified: DatasetRef;
-      train: DatasetRef[];
-    }) => extrapolateErrors(deps, input),
+    synthesizeSeed: (input: SeedInput) => synthesizeSeed(deps, input),
+    extrapolateErrors: (input: ExtrapolateInput) => extrapolateErrors(deps, input),
   };
 }
 
@@ -179,6 +180,7 @@ async function synthesizeRationales(
         if (!open.length) break;
         const calls = open.map((s) => ({ prompt: s.prompt, sampleIndex: attempt }));
         const replies = await teacher.ask(calls, usage, { phase: 'rationales', attempt });
+        replies.forEach((r) => tally(r, usage));
         replies.forEach((r, i) => {
           const s = open[i];
           if (isRefusal(r)) {
@@ -239,7 +241,7 @@ interface Want {
   misclassifiedId: string | null;
   /** the example shown in the prompt (rejected if the teacher merely copies it) */
   promptExample?: string;
-  /** distinguishes samples of the same prompt: sampleIndex = slot * maxAttempts + attempt */
+  /** distinguishes samples of the same prompt: sampleIndex = sampleIndexOf(slot, attempt) */
   slot: number;
   /** re-renders the prompt with its long part (the example, or the pair context) cut to
    * `keep` characters, for prompts that do not fit the teacher's context */
@@ -248,25 +250,49 @@ interface Want {
   truncated?: { reason: 'context_length' | 'prompt_budget'; keptChars: number; fromChars: number };
 }
 
+/** Input of synthesizeSeed. Only `config`, `task` and `rationales` are in old histories. */
+export interface SeedInput {
+  config: S3Config;
+  task: TaskRefs;
+  /** rationales.jsonl from synthesizeRationales */
+  rationales: DatasetRef;
+  /** first seed index to synthesize (default 0): fill-up batches continue the same seeded
+   * sequence of labels / rationales / contexts, so index i always asks the same prompt */
+  from?: number;
+  /** how many seed examples (default synthesis.seedSize) */
+  count?: number;
+  /** ProGen: JSONL of in-context examples ({label, text, text_pair?}); each prompt shows the
+   * ones of its label with template T_icl (single text) instead of T_query */
+  inContext?: DatasetRef;
+  /** round recorded in provenance and used to tell the prompts of ProGen rounds apart (default 0) */
+  round?: number;
+  /** output file name under synthetic/ without extension (default "seed") */
+  file?: string;
+  /** stop once this many prompt + completion tokens were spent (token budgets) */
+  tokenLimit?: number;
+}
+
 /**
  * Alg. 1 lines 3-8: N_seed examples; each samples a label uniformly and k of its rationales
  * (T_query^(1)), or, for pair tasks (§2.4), a context and a label (T_query^(2)).
- * All sampling comes from Rng(config.seed, "seed-data").
- * @param input.rationales reference to rationales.jsonl from synthesizeRationales
- * @returns reference to synthetic/seed.jsonl (SyntheticExample with provenance, origin "seed", round 0)
+ * All sampling comes from Rng(config.seed, "seed-data") (ProGen round q: "icl-<q>"), in index
+ * order, so indices [from, from + count) of a longer run ask exactly the same prompts.
+ * @returns reference to synthetic/<file>.jsonl (SyntheticExample with provenance, origin
+ *   "seed" — "icl" when inContext is given — and round `round`)
  */
-async function synthesizeSeed(
-  deps: ActivityDeps,
-  input: {
-    config: S3Config;
-    task: TaskRefs;
-    rationales: DatasetRef;
-  },
-): Promise<SynthesisResult> {
+async function synthesizeSeed(deps: ActivityDeps, input: SeedInput): Promise<SynthesisResult> {
   const teacher = new TeacherSession(deps, input.config);
   return teacher.run(async () => {
     const { config, task } = input;
     const { labels, kind, item, labelWords, prompts } = config.task;
+    const from = input.from ?? 0;
+    const count = input.count ?? config.synthesis.seedSize;
+    const round = input.round ?? 0;
+    const icl = new Map<string, string[]>();
+    if (input.inContext)
+      for (const r of await readJsonl(input.inContext.path, ExampleSchema, { allowEmpty: true }))
+        icl.set(r.label, [...(icl.get(r.label) ?? []), kind === 'pair' ? (r.text_pair ?? '') : r.text]);
+    const iclTemplate = getTemplate(kind, 'queryIcl', prompts);
     const byLabel = new Map(
       (await readJsonl(input.rationales.path, RationaleRowSchema, { allowEmpty: true })).map((r) => [
         r.label,
@@ -280,40 +306,45 @@ async function synthesizeSeed(
       : [];
     const query = getTemplate(kind, 'query', prompts);
     const plain = getTemplate(kind, 'queryPlain', prompts);
-    const rng = new Rng(config.seed, 'seed-data');
+    const rng = new Rng(config.seed, input.inContext ? `icl-${round}` : 'seed-data');
     const wants: Want[] = [];
-    for (let i = 0; i < config.synthesis.seedSize; i++) {
+    const prefix = input.inContext ? `icl${round}` : 'seed';
+    // ProGen rounds get their own slots so that their samples never collide with seed data
+    const slotBase = input.inContext ? round * 1_000_000 : 0;
+    for (let i = 0; i < from + count; i++) {
       const label = rng.pick(labels); // y_curr ~ U_1(Y)
       const word = labelWord(label, labelWords);
+      const examples = icl.get(label) ?? [];
       if (kind === 'pair') {
         const context = rng.pick(contexts); // c_curr ~ U_1(C)
+        if (i < from) continue;
+        const t = examples.length ? iclTemplate : query;
+        const render = (c: string) => renderPrompt(t, { context: c, label: word, examples });
         wants.push({
-          id: `seed-${i}`,
+          id: `${prefix}-${i}`,
           label,
-          prompt: renderPrompt(query, { context, label: word }),
-          templateId: query.id,
+          prompt: render(context),
+          templateId: t.id,
           rationales: [],
           context,
           misclassifiedId: null,
-          slot: i,
-          shorten: (keep) => ({
-            prompt: renderPrompt(query, { context: context.slice(0, keep), label: word }),
-            fromChars: context.length,
-          }),
+          slot: slotBase + i,
+          shorten: (keep) => ({ prompt: render(context.slice(0, keep)), fromChars: context.length }),
         });
         continue;
       }
       const r = rng.sample(byLabel.get(label) ?? [], config.synthesis.rationalesPerExample); // r_curr ~ U_k(r_y)
-      const t = r.length ? query : plain;
+      if (i < from) continue;
+      const t = examples.length ? iclTemplate : r.length ? query : plain;
       wants.push({
-        id: `seed-${i}`,
+        id: `${prefix}-${i}`,
         label,
-        prompt: renderPrompt(t, { item, label: word, rationales: r }),
+        prompt: renderPrompt(t, { item, label: word, rationales: r, examples }),
         templateId: t.id,
         rationales: r,
         context: null,
         misclassifiedId: null,
-        slot: i,
+        slot: slotBase + i,
       });
     }
     const warnings: string[] = [];
@@ -327,12 +358,26 @@ async function synthesizeSeed(
       warn(warnings[0]);
     }
     const result = await synthesizeExamples(teacher, wants, {
-      origin: 'seed',
-      round: 0,
-      file: path.join(task.runDir, 'synthetic', 'seed'),
+      origin: input.inContext ? 'icl' : 'seed',
+      round,
+      file: path.join(task.runDir, 'synthetic', input.file ?? 'seed'),
+      tokenLimit: input.tokenLimit,
     });
     return { ...result, warnings: [...(result.warnings ?? []), ...warnings] };
   });
+}
+
+/** Input of extrapolateErrors (`tokenLimit` and `file` are absent in old histories). */
+export interface ExtrapolateInput {
+  config: S3Config;
+  task: TaskRefs;
+  round: number;
+  /** JSONL of MisclassifiedRow: the gold validation examples to extrapolate */
+  misclassified: DatasetRef;
+  /** the current training data (its texts count as already seen for de-duplication) */
+  train: DatasetRef[];
+  /** stop once this many prompt + completion tokens were spent (token budgets) */
+  tokenLimit?: number;
 }
 
 /**
@@ -343,16 +388,7 @@ async function synthesizeSeed(
  * @param input.train the current training data (its texts count as already seen for de-duplication)
  * @returns reference to synthetic/ees-round-<q>.jsonl (origin "ees", round q)
  */
-async function extrapolateErrors(
-  deps: ActivityDeps,
-  input: {
-    config: S3Config;
-    task: TaskRefs;
-    round: number;
-    misclassified: DatasetRef;
-    train: DatasetRef[];
-  },
-): Promise<SynthesisResult> {
+async function extrapolateErrors(deps: ActivityDeps, input: ExtrapolateInput): Promise<SynthesisResult> {
   const teacher = new TeacherSession(deps, input.config);
   return teacher.run(async () => {
     const { config, task, round } = input;
@@ -390,6 +426,7 @@ async function extrapolateErrors(
       round,
       file: path.join(task.runDir, 'synthetic', `ees-round-${round}`),
       seen,
+      tokenLimit: input.tokenLimit,
     });
   });
 }
@@ -410,7 +447,7 @@ async function extrapolateErrors(
 async function synthesizeExamples(
   teacher: TeacherSession,
   wants: Want[],
-  opts: { origin: 'seed' | 'ees'; round: number; file: string; seen?: string[] },
+  opts: { origin: 'seed' | 'ees' | 'icl'; round: number; file: string; seen?: string[]; tokenLimit?: number },
 ): Promise<SynthesisResult> {
   const { config, sampling } = teacher;
   const teacherModel = teacher.backend.teacher.modelId;
@@ -421,9 +458,30 @@ async function synthesizeExamples(
   const rejected: Rejection[] = [];
   await fitPromptBudget(teacher, wants);
   let pending = wants;
-  for (let attempt = 0; attempt < maxAttempts && pending.length; attempt++) {
-    const calls = pending.map((w) => ({ prompt: w.prompt, sampleIndex: w.slot * maxAttempts + attempt }));
-    const replies = await teacher.ask(calls, usage, { phase: opts.origin, round: opts.round, attempt });
+  // Token budget: calls are counted in want order, and the first one that would pass the
+  // limit ends the synthesis (it and the rest of its chunk stay in the cache, uncounted).
+  const limit = opts.tokenLimit;
+  const chunk = limit === undefined ? Infinity : Math.max(4, 2 * config.teacher.concurrency);
+  let spent = 0;
+  let exhausted = false;
+  let discarded = 0;
+  for (let attempt = 0; attempt < maxAttempts && pending.length && !exhausted; attempt++) {
+    const calls = pending.map((w) => ({ prompt: w.prompt, sampleIndex: sampleIndexOf(w.slot, attempt) }));
+    const replies: (TeacherReply | TeacherRefusal)[] = [];
+    for (let c = 0; c < calls.length && !exhausted; c += chunk) {
+      const part = calls.slice(c, c + chunk);
+      const out = await teacher.ask(part, usage, { phase: opts.origin, round: opts.round, attempt, done: c });
+      for (const [j, r] of out.entries()) {
+        if (limit !== undefined && spent + tokensOf(r) > limit) {
+          exhausted = true;
+          discarded += out.length - j;
+          break;
+        }
+        spent += tokensOf(r);
+        tally(r, usage);
+        replies.push(r);
+      }
+    }
     const retry: Want[] = [];
     replies.forEach((reply, i) => {
       const w = pending[i];
@@ -486,11 +544,17 @@ async function synthesizeExamples(
   const warnings = truncated
     ? [`${truncated} prompt(s) had their example shortened to fit the teacher's context (provenance.promptTruncated)`]
     : [];
+  if (exhausted)
+    warnings.push(
+      `token budget of ${limit} reached after ${rows.length} of ${wants.length} wanted examples ` +
+        `(${discarded} call(s) past it were not counted and are kept in the cache)`,
+    );
   return {
     ref: await writeJsonl(`${opts.file}.jsonl`, rows),
     rejectedRef: await writeJsonl(`${opts.file}.rejected.jsonl`, rejected),
     usage,
     warnings,
+    ...(limit !== undefined ? { budgetExhausted: exhausted } : {}),
   };
 }
 

@@ -15,7 +15,7 @@
 import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 
-/** Prompt templates (S3 Table 1). Placeholders: {item} {label} {K} {rationales} {example} {context}. */
+/** Prompt templates (S3 Table 1). Placeholders: {item} {label} {K} {rationales} {example} {context} {examples}. */
 export const PromptsSchema = z.strictObject({
   /** T_ration(y): asks the teacher for K rationales for label y (Alg. 1 line 2). */
   ration: z.string().min(1).optional(),
@@ -25,6 +25,8 @@ export const PromptsSchema = z.strictObject({
   mis: z.string().min(1).optional(),
   /** plain query without rationales (synthesis.useRationales=false; ZeroGen-style). */
   queryPlain: z.string().min(1).optional(),
+  /** plain query showing in-context examples of the label (ProGen rounds); {examples} */
+  queryIcl: z.string().min(1).optional(),
 });
 export type PromptOverrides = z.infer<typeof PromptsSchema>;
 
@@ -56,6 +58,11 @@ export const FilesSourceSchema = z.strictObject({
   /** unlabeled contexts (premises) for sentence-pair seed synthesis (§2.4); the `text`
    * field of each row is used. Defaults to the validation file's contexts. */
   contexts: z.string().min(1).optional(),
+  /** human-labeled gold train split (optional): only the `gold` / `gold-all` experiment arms
+   * train on it ("gold data", S3 §3.2) */
+  train: z.string().min(1).optional(),
+  /** keep at most this many rows of the gold train split (seeded sample) */
+  trainSize: z.number().int().positive().optional(),
   fields: FieldsSchema,
   /** keep at most this many rows of each gold split (first rows after a seeded shuffle) */
   validationSize: z.number().int().positive().optional(),
@@ -142,7 +149,7 @@ export const SynthesisSchema = z
      * kept, the loss acquisition function of Kessler et al.); default: all */
     maxPerRound: z.number().int().positive().optional(),
     /** teacher attempts per wanted example when outputs are rejected (empty, copy, duplicate) */
-    maxAttempts: z.number().int().positive().default(3),
+    maxAttempts: z.number().int().positive().max(100).default(3),
   })
   .prefault({});
 
@@ -285,8 +292,8 @@ export function closestKey(key: string, known: readonly string[]): string | unde
 }
 
 /** One line per unknown key: `a.b.key: unknown key (did you mean "k"?)`. */
-function unknownKeyLines(issue: z.core.$ZodIssueUnrecognizedKeys, raw: unknown): string[] {
-  const known = knownKeysAt(S3ConfigSchema as unknown as SchemaNode, issue.path, raw);
+function unknownKeyLines(schema: z.ZodType, issue: z.core.$ZodIssueUnrecognizedKeys, raw: unknown): string[] {
+  const known = knownKeysAt(schema as unknown as SchemaNode, issue.path, raw);
   return issue.keys.map((key) => {
     const where = [...issue.path, key].map(String).join('.');
     const guess = closestKey(key, known);
@@ -304,17 +311,38 @@ function unknownKeyLines(issue: z.core.$ZodIssueUnrecognizedKeys, raw: unknown):
  *   `path.key: unknown key (did you mean "known"?)`
  */
 export function parseConfig(raw: unknown, source = 'config'): S3Config {
-  const r = S3ConfigSchema.safeParse(raw);
+  const cfg = parseStrict(S3ConfigSchema, raw, source);
+  checkTask(cfg.task, source);
+  return cfg;
+}
+
+/**
+ * Validates raw input against any of the project's strict zod schemas, with the same error
+ * format as parseConfig (every invalid field as `path: message`, unknown keys with did-you-mean).
+ * @throws Error listing the invalid fields
+ */
+export function parseStrict<S extends z.ZodType>(schema: S, raw: unknown, source: string): z.infer<S> {
+  const r = schema.safeParse(raw);
   if (!r.success) {
     const lines = r.error.issues.flatMap((i) =>
-      i.code === 'unrecognized_keys' ? unknownKeyLines(i, raw) : [`  ${i.path.join('.') || '(root)'}: ${i.message}`],
+      i.code === 'unrecognized_keys'
+        ? unknownKeyLines(schema, i, raw)
+        : [`  ${i.path.join('.') || '(root)'}: ${i.message}`],
     );
     throw new Error(`invalid ${source}:\n${lines.join('\n')}`);
   }
-  const cfg = r.data;
+  return r.data;
+}
+
+/**
+ * Checks of the task section that zod cannot express: no duplicate labels, labelWords only
+ * for known labels.
+ * @throws Error naming the problem
+ */
+export function checkTask(task: S3Config['task'], source: string): void {
+  const cfg = { task };
   const labelSet = new Set(cfg.task.labels);
   if (labelSet.size !== cfg.task.labels.length) throw new Error(`invalid ${source}: task.labels has duplicates`);
   for (const k of Object.keys(cfg.task.labelWords))
     if (!labelSet.has(k)) throw new Error(`invalid ${source}: task.labelWords names unknown label "${k}"`);
-  return cfg;
 }

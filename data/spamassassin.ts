@@ -126,6 +126,8 @@ export async function loadSpamAssassin(opts: { maxChars: number; dataDir?: strin
  * The fixed gold splits of the SpamAssassin task: a seeded stratified split of the
  * cleaned corpus (loadSpamAssassin) into disjoint validation and test sets whose
  * ham/spam proportions match the corpus (~2:1). Same seed and sizes => same splits.
+ * `train` is every other e-mail (corpus order): the human-labeled "gold data" that only the
+ * experiment's `gold` arms train on.
  * @param opts.seed run seed (config.seed); stream "spamassassin-gold"
  * @param opts.validationSize number of validation examples
  * @param opts.testSize number of test examples
@@ -138,7 +140,9 @@ export async function spamAssassinGoldSplits(opts: {
   testSize: number;
   maxChars: number;
   dataDir?: string;
-}): Promise<{ validation: Example[]; test: Example[] }> {
+}): Promise<{ validation: Example[]; test: Example[]; train: Example[] }> {
   const rows = await loadSpamAssassin({ maxChars: opts.maxChars, dataDir: opts.dataDir });
-  return stratifiedSplit(rows, { ...opts, stream: 'spamassassin-gold' });
+  const { validation, test } = stratifiedSplit(rows, { ...opts, stream: 'spamassassin-gold' });
+  const held = new Set([...validation, ...test].map((r) => r.id));
+  return { validation, test, train: rows.filter((r) => !held.has(r.id)) };
 }

@@ -87,6 +87,8 @@ export interface ArmSeedResult {
   stopReason: string | null;
   warnings: string[];
   wallMs: number;
+  /** the data-quality study of this arm (s3 and goldgen arms, when the experiment asks for it) */
+  quality?: QualityStudy;
 }
 
 /** Mean and sample standard deviation over seeds (std null with one seed). */
@@ -109,6 +111,16 @@ export interface PairedDiff {
   hi: number;
   resamples: number;
 }
+
+/** One point of a data-quality map (QualityStudy.map, JSONL): UMAP coordinates of a gold test
+ * or synthetic example and its label. Written by activities/quality.ts, drawn by report/charts.ts. */
+export const MapRowSchema = z.object({
+  x: z.number(),
+  y: z.number(),
+  set: z.enum(['gold-test', 'synthetic']),
+  label: z.string(),
+});
+export type MapRow = z.infer<typeof MapRowSchema>;
 
 /** Paper Table 6 and Table 8 for one arm on one seed (the data-quality study). */
 export interface QualityStudy {

@@ -59,6 +59,8 @@ export interface Misclassified {
  * D_mis^(q) of S3 Alg. 2 line 6: the gold validation examples the student gets wrong.
  * With a budget `max`, keeps the `max` with the highest loss (the loss acquisition function
  * of Kessler et al. 2025); ties keep split order. Result is in split order.
+ * With `all`, every example is a candidate (GoldGen extrapolates the whole gold set) and the
+ * same highest-loss cap applies.
  * @param probs class probabilities per example, columns in `labels` order
  * @param goldIdx gold class index per example
  */
@@ -66,10 +68,12 @@ export function selectMisclassified(
   probs: readonly number[][],
   goldIdx: readonly number[],
   max?: number,
+  /** GoldGen (S3 §3.2): every validation example, not only the misclassified ones */
+  all = false,
 ): Misclassified[] {
   const wrong: Misclassified[] = [];
   probs.forEach((p, i) => {
-    if (argmax(p) !== goldIdx[i]) wrong.push({ index: i, loss: -Math.log(Math.max(p[goldIdx[i]], 1e-12)) });
+    if (all || argmax(p) !== goldIdx[i]) wrong.push({ index: i, loss: -Math.log(Math.max(p[goldIdx[i]], 1e-12)) });
   });
   if (max === undefined || wrong.length <= max) return wrong;
   return wrong

@@ -4,12 +4,12 @@
  * Placeholders: {item} what one example is ("movie review"), {label} the label word,
  * {K} number of rationales, {rationales} the sampled rationales ("a, b, and c"),
  * {example} a misclassified example's text (target sentence for pair tasks),
- * {context} the context/premise of a pair task.
+ * {context} the context/premise of a pair task, {examples} in-context examples (ProGen), one per line.
  * Pure module.
  */
 import type { PromptOverrides } from '../config/schema.js';
 
-export type TemplateName = 'ration' | 'query' | 'queryPlain' | 'mis';
+export type TemplateName = 'ration' | 'query' | 'queryPlain' | 'queryIcl' | 'mis';
 export type TaskKind = 'single' | 'pair';
 
 /** Defaults for single-text tasks, generalised from the IMDb row of S3 Table 1. */
@@ -18,6 +18,7 @@ const SINGLE: Record<TemplateName, string> = {
     'Imagine you are reading a {item}; consider {K} reasons that may lead to a {label} {item}. List them one per line.',
   query: 'Now imagine that you just read a {item} that has {rationales}. Now you should write a {label} {item}.',
   queryPlain: 'Write a {label} {item}.',
+  queryIcl: 'Here are examples of a {label} {item}:\n{examples}\nNow write a new {label} {item}.',
   mis: 'Write a {label} {item} similar to: \n {example}',
 };
 
@@ -26,6 +27,9 @@ const PAIR: Record<TemplateName, string> = {
   ration: SINGLE.ration,
   query: '{context} \nBased on the above description, the following sentence is definitely {label}:',
   queryPlain: '{context} \nBased on the above description, the following sentence is definitely {label}:',
+  queryIcl:
+    'Examples of sentences that are definitely {label} based on their description:\n{examples}\n' +
+    '{context} \nBased on the above description, the following sentence is definitely {label}:',
   mis:
     '{context} \nBased on the above description, the following sentence: {example} is definitely {label}. ' +
     'Now write a sentence similar to the given sentence and is definitely {label} based on the given description.',
@@ -61,6 +65,8 @@ export interface PromptVars {
   rationales?: readonly string[];
   example?: string;
   context?: string;
+  /** in-context examples, rendered one per line as "- …" */
+  examples?: readonly string[];
 }
 
 /**
@@ -73,14 +79,16 @@ export function renderPrompt(template: Template, vars: PromptVars): string {
   const value = (key: keyof PromptVars): string => {
     const v = vars[key];
     if (v === undefined) throw new Error(`prompt template ${template.id} uses {${key}} but no value was given`);
-    return key === 'rationales' ? joinRationales(v as readonly string[]) : String(v);
+    if (key === 'rationales') return joinRationales(v as readonly string[]);
+    if (key === 'examples') return (v as readonly string[]).map((e) => `- ${e}`).join('\n');
+    return String(v);
   };
   return template.text
     .replace(/\b([Aa]) \{(item|label)\}/g, (_m, a: string, key: keyof PromptVars) => {
       const v = value(key);
       return `${/^[aeiou]/i.test(v) ? `${a}n` : a} ${v}`;
     })
-    .replace(/\{(item|label|K|rationales|example|context)\}/g, (_m, key: keyof PromptVars) => value(key));
+    .replace(/\{(item|label|K|rationales|examples|example|context)\}/g, (_m, key: keyof PromptVars) => value(key));
 }
 
 /** The word a label is called in prompts (config task.labelWords, default the label itself). */

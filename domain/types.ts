@@ -29,8 +29,10 @@ export type SamplingParams = z.infer<typeof SamplingParamsSchema>;
 
 /** Where a synthetic example came from (written on every synthetic example). */
 export const ProvenanceSchema = z.object({
-  origin: z.enum(['seed', 'ees']),
-  /** 0 for seed data; q for data added in EES round q (S3 Alg. 2 D_add^(q)). */
+  /** 'seed': seed data (S3 Alg. 1; also fill-up batches); 'ees': error extrapolation (Alg. 2);
+   * 'icl': a ProGen round whose prompt showed in-context examples (Ye et al. 2022b) */
+  origin: z.enum(['seed', 'ees', 'icl']),
+  /** 0 for seed data; q for data added in EES (or ProGen) round q (S3 Alg. 2 D_add^(q)). */
   round: z.number().int().min(0),
   rationales: z.array(z.string()),
   /** id of the gold validation example this one extrapolates (EES only). */
@@ -53,6 +55,23 @@ export const ProvenanceSchema = z.object({
     .optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
+
+/** Largest `synthesis.maxAttempts`: attempts of one want occupy sample indices
+ * slot·ATTEMPT_STRIDE + 0 … slot·ATTEMPT_STRIDE + ATTEMPT_STRIDE − 1. */
+export const ATTEMPT_STRIDE = 100;
+
+/**
+ * The teacher sample index of attempt `attempt` (0-based) of the want in `slot`. It depends
+ * only on (slot, attempt), never on `synthesis.maxAttempts`, so raising or lowering maxAttempts
+ * keeps the per-call cache keys of the attempts already made (a resumed or extended run pays
+ * only for new calls).
+ * @throws RangeError when attempt is outside [0, ATTEMPT_STRIDE) or slot is negative
+ */
+export function sampleIndexOf(slot: number, attempt: number): number {
+  if (!(attempt >= 0 && attempt < ATTEMPT_STRIDE) || !(slot >= 0))
+    throw new RangeError(`sampleIndexOf: slot ${slot} / attempt ${attempt} out of range`);
+  return slot * ATTEMPT_STRIDE + attempt;
+}
 
 export const SyntheticExampleSchema = ExampleSchema.extend({ provenance: ProvenanceSchema });
 export type SyntheticExample = z.infer<typeof SyntheticExampleSchema>;
@@ -122,7 +141,9 @@ export function addUsage(a: TeacherUsage, b: TeacherUsage): TeacherUsage {
 /** One trained student: round 0 is the seed round, round q >= 1 the q-th EES round. */
 export interface RoundResult {
   round: number;
-  origin: 'seed' | 'ees';
+  /** what was added before this student was trained: seed data, EES additions, a ProGen
+   * round ('icl'), fill-up seed batches ('fill'), or human-labeled data ('gold') */
+  origin: 'seed' | 'ees' | 'icl' | 'fill' | 'gold';
   /** synthetic examples added in this round (seed data for round 0) */
   added: number;
   /** size of seed ∪ all additions the student was trained on */

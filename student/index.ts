@@ -36,6 +36,20 @@ export interface Student {
   fit(examples: Example[], labels: string[]): Promise<FitStats>;
   /** class probabilities, rows aligned with examples, columns in the `labels` order given to fit */
   predictProba(examples: Example[]): Promise<number[][]>;
+  /**
+   * The head's input rows for examples (truncated to cfg.maxChars, then featurized with what
+   * fit learned: TF-IDF vocabulary + idf, or the frozen encoder), aligned with examples; for
+   * the training examples these are the rows the head was trained on. Used by influence
+   * scoring (student/influence.ts), which needs the head's own features.
+   * @throws Error before fit, or if examples are pairs and the training data was not (or vice versa)
+   */
+  features(examples: Example[]): Promise<FeatureRow[]>;
+  /**
+   * The trained logistic-regression head (shared, not copied: do not mutate), in the `labels`
+   * order given to fit; its objective used cfg.l2 on the mean loss.
+   * @throws Error before fit
+   */
+  head(): LogRegModel;
 }
 
 /** Turns examples into feature rows; `fit` may learn from the training examples. */
@@ -76,7 +90,7 @@ class LogRegStudent implements Student {
 
   constructor(
     private readonly cfg: StudentConfig,
-    private readonly features: Featurizer,
+    private readonly featurizer: Featurizer,
   ) {}
 
   private truncate(xs: Example[]): Example[] {
@@ -104,7 +118,7 @@ class LogRegStudent implements Student {
     if (pairs !== 0 && pairs !== examples.length)
       throw new Error(`student.fit: ${pairs} of ${examples.length} examples have text_pair; use all or none`);
     this.model = null;
-    const { rows, dim } = await this.features.fit(this.truncate(examples));
+    const { rows, dim } = await this.featurizer.fit(this.truncate(examples));
     const r = trainLogReg(rows, y, labels.length, dim, { l2: this.cfg.l2, maxIter: this.cfg.maxIter });
     this.model = r.model;
     this.pairs = pairs > 0;
@@ -120,12 +134,28 @@ class LogRegStudent implements Student {
   async predictProba(examples: Example[]): Promise<number[][]> {
     if (!this.model) throw new Error('student.predictProba: call fit first');
     if (examples.length === 0) return [];
+    return predictProba(this.model, await this.rowsOf(examples, 'predictProba'));
+  }
+
+  async features(examples: Example[]): Promise<FeatureRow[]> {
+    if (!this.model) throw new Error('student.features: call fit first');
+    if (examples.length === 0) return [];
+    return this.rowsOf(examples, 'features');
+  }
+
+  head(): LogRegModel {
+    if (!this.model) throw new Error('student.head: call fit first');
+    return this.model;
+  }
+
+  /** Feature rows of examples with the fitted featurizer, after the pair-consistency check. */
+  private async rowsOf(examples: Example[], caller: string): Promise<FeatureRow[]> {
     const bad = examples.find((x) => (x.text_pair !== undefined) !== this.pairs);
     if (bad)
       throw new Error(
-        `student.predictProba: example "${bad.id}" is ${this.pairs ? 'not ' : ''}a pair, unlike the training data`,
+        `student.${caller}: example "${bad.id}" is ${this.pairs ? 'not ' : ''}a pair, unlike the training data`,
       );
-    return predictProba(this.model, await this.features.transform(this.truncate(examples)));
+    return this.featurizer.transform(this.truncate(examples));
   }
 }
 

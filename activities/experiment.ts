@@ -1,0 +1,139 @@
+/**
+ * Activities of the experiment harness that are not teacher or student work: the gold data
+ * of the reference arms, the merged training set of an arm, persisting finished arms (so a
+ * re-started experiment reuses them), and the experiment report.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ExperimentConfig } from '../config/experiment.js';
+import type { S3Config } from '../config/schema.js';
+import { readJsonl, writeJsonl } from '../data/jsonl.js';
+import { FINISHED_FILE, type ArmSeedResult, type ExperimentSummary } from '../domain/experiment.js';
+import { Rng } from '../domain/rng.js';
+import { ExampleSchema, type DatasetRef } from '../domain/types.js';
+import { writeExperimentReport } from '../report/experimentReport.js';
+import type { TaskRefs } from './prepare.js';
+import { invalidInput, runActivity, runDirOf } from './run.js';
+
+/**
+ * The human-labeled training data of a reference arm.
+ * @param input.which `{train: n}`: a seeded sample (Rng(seed, "gold-train-sample")) of n gold
+ *   train examples, written to gold/train-<n>.jsonl; `{train: "all"}`: the whole gold train
+ *   split; `"validation"`: the gold validation set itself
+ * @returns the reference to train on
+ * @throws ApplicationFailure InvalidInput when the task has no gold train split, or n exceeds it
+ */
+export async function useGoldData(input: {
+  config: S3Config;
+  task: TaskRefs;
+  which: { train: number | 'all' } | 'validation';
+}): Promise<DatasetRef> {
+  return runActivity(
+    input.config,
+    () => ({ phase: 'gold data' }),
+    async () => {
+      const { task, which, config } = input;
+      if (which === 'validation') return task.validation;
+      if (!task.train)
+        throw invalidInput('this task has no gold train split (set task.source.train to a labeled file)');
+      if (which.train === 'all') return task.train;
+      const rows = await readJsonl(task.train.path, ExampleSchema);
+      if (which.train > rows.length)
+        throw invalidInput(`gold arm wants ${which.train} gold train examples, the split has ${rows.length}`);
+      const sample = new Rng(config.seed, 'gold-train-sample').sample(rows, which.train);
+      return writeJsonl(path.join(task.runDir, 'gold', `train-${which.train}.jsonl`), sample);
+    },
+  );
+}
+
+/**
+ * Writes the final student's training set (synthetic and gold parts, in order) as one file.
+ * @returns reference to <runDir>/synthetic/final.jsonl
+ */
+export async function mergeTrainingSet(input: {
+  config: S3Config;
+  task: TaskRefs;
+  train: DatasetRef[];
+}): Promise<DatasetRef> {
+  return runActivity(
+    input.config,
+    () => ({ phase: 'merge' }),
+    async () => {
+      const rows: unknown[] = [];
+      for (const ref of input.train)
+        rows.push(...(await readJsonl(ref.path, ExampleSchema.passthrough(), { allowEmpty: true })));
+      return writeJsonl(path.join(input.task.runDir, 'synthetic', 'final.jsonl'), rows as never[]);
+    },
+  );
+}
+
+/** Hex sha256 of the JSON of what determines an arm's result (its child workflow input). */
+export function armFingerprint(childInput: unknown): string {
+  return createHash('sha256').update(JSON.stringify(childInput)).digest('hex');
+}
+
+/**
+ * Persists a finished arm as <runDir>/arm-result.json with the fingerprint of its input,
+ * atomically (temp file + rename).
+ */
+export async function saveArmResult(input: { config: S3Config; result: ArmSeedResult }): Promise<void> {
+  return runActivity(
+    input.config,
+    () => ({ phase: 'save' }),
+    async () => {
+      const dir = runDirOf(input.config);
+      await mkdir(dir, { recursive: true });
+      const file = path.join(dir, FINISHED_FILE);
+      const body = { fingerprint: armFingerprint(input.config), result: input.result };
+      await writeFile(`${file}.tmp`, JSON.stringify(body, null, 2));
+      await rename(`${file}.tmp`, file);
+    },
+  );
+}
+
+/**
+ * A finished arm from an earlier start of the same experiment, when its run configuration is
+ * unchanged (same fingerprint); null otherwise (not finished, changed, unreadable).
+ */
+export async function findFinishedArm(input: { config: S3Config }): Promise<ArmSeedResult | null> {
+  return runActivity(
+    input.config,
+    () => ({ phase: 'look up' }),
+    async () => {
+      try {
+        const body = JSON.parse(await readFile(path.join(runDirOf(input.config), FINISHED_FILE), 'utf8')) as {
+          fingerprint?: string;
+          result?: ArmSeedResult;
+        };
+        return body.fingerprint === armFingerprint(input.config) && body.result?.status === 'completed'
+          ? body.result
+          : null;
+      } catch {
+        return null;
+      }
+    },
+  );
+}
+
+/**
+ * Writes the experiment's report.html, report.md, results.jsonl and results.json into
+ * <runRoot>/<experimentId>/ (report/experimentReport.ts).
+ * @param input.anyArm the run configuration of one arm (for heartbeats and redaction)
+ * @returns the paths written
+ */
+export async function reportExperiment(input: {
+  experiment: ExperimentConfig;
+  anyArm: S3Config;
+  summary: ExperimentSummary;
+}): Promise<{ dir: string; html: string; md: string; resultsJsonl: string; resultsJson: string }> {
+  return runActivity(
+    input.anyArm,
+    () => ({ phase: 'report' }),
+    async () => {
+      const dir = path.resolve(input.experiment.runRoot, input.experiment.experimentId);
+      await mkdir(dir, { recursive: true });
+      return { dir, ...(await writeExperimentReport(input.summary, dir)) };
+    },
+  );
+}

@@ -1,0 +1,141 @@
+/**
+ * The experiment configuration: one task + teacher + student shared by every arm, a list of
+ * arms (a synthesis method and its options), the seeds, and the budget every arm must meet.
+ * Validated by `parseExperiment` at every entry point (our CLI, `temporal workflow start
+ * --type s3Experiment --input-file …`, tests), strict like the run configuration.
+ *
+ * Each (arm, seed) becomes one `s3Synthesis`-style run configuration (`armConfig`), so every
+ * setting of a run (teacher, student, synthesis, timeouts, …) means the same in an experiment.
+ *
+ * Pure module (zod only): the workflows import it.
+ */
+import { z } from 'zod';
+import { MethodNameSchema, type Budget, type MethodName } from '../domain/experiment.js';
+import { checkTask, parseStrict, S3ConfigSchema, type S3Config } from './schema.js';
+
+const NAME = /^[A-Za-z0-9._+-]+$/;
+
+/** One arm: a method with its options. */
+export const ArmSchema = z.strictObject({
+  /** unique name in the experiment (default: the method name); names the child workflow
+   * `<experiment>/<arm>/seed-<s>` and its run directory */
+  name: z.string().regex(NAME, 'arm names may only contain letters, digits, ".", "_", "+" and "-"').optional(),
+  method: MethodNameSchema,
+  /** methods with rounds (s3, no-rationales, goldgen, progen): share of the budget spent on
+   * seed data before the rounds spend the rest */
+  seedShare: z.number().gt(0).max(1).default(0.5),
+  /** progen: in-context examples shown per prompt (balanced over labels) */
+  topK: z.number().int().positive().default(4),
+  /** gold: number of gold train examples (default: the budget in examples; needed with a token budget) */
+  goldExamples: z.number().int().positive().optional(),
+});
+export type ArmConfig = z.infer<typeof ArmSchema>;
+
+/** The default arms (issue "Experiments" §7): the references first, then the synthesis methods. */
+export const DEFAULT_ARMS: z.input<typeof ArmSchema>[] = [
+  { method: 'gold' },
+  { method: 'gold-validation' },
+  { method: 'zerogen' },
+  { method: 'seed-only' },
+  { method: 'goldgen' },
+  { method: 's3' },
+  { method: 's3+gold-validation' },
+];
+
+export const BudgetSchema = z
+  .strictObject({
+    /** synthetic examples in the final training set of every arm */
+    examples: z.number().int().positive().optional(),
+    /** teacher tokens (prompt + completion) every arm may spend */
+    tokens: z.number().int().positive().optional(),
+  })
+  .refine((b) => (b.examples === undefined) !== (b.tokens === undefined), {
+    message: 'give exactly one of budget.examples and budget.tokens',
+  });
+
+export const ExperimentConfigSchema = S3ConfigSchema.omit({ runId: true, seed: true }).extend({
+  /** names the parent workflow id and the folder <runRoot>/<experimentId>/ */
+  experimentId: z
+    .string()
+    .regex(NAME, 'experimentId may only contain letters, digits, ".", "_", "+" and "-"')
+    .refine((id) => id !== '.' && id !== '..', 'experimentId may not be "." or ".."')
+    .default('experiment'),
+  /** one child per (arm, seed); a seed fixes the gold split and every random choice of a run */
+  seeds: z.array(z.number().int()).min(1).default([1, 2, 3]),
+  budget: BudgetSchema.default({ examples: 200 }),
+  arms: z.array(ArmSchema).min(1).prefault(DEFAULT_ARMS),
+  /** children running at once (1: the embedded teacher shares the CPU) */
+  parallelism: z.number().int().positive().default(1),
+  /** bootstrap resamples of the paired differences */
+  bootstrapResamples: z.number().int().min(100).default(2000),
+  /** the data-quality study (S3 Tables 6 and 8) for the s3 and goldgen arms */
+  quality: z.boolean().default(true),
+});
+
+/** Validated experiment configuration, defaults filled in. */
+export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;
+/** Experiment configuration as a user writes it. */
+export type ExperimentConfigInput = z.input<typeof ExperimentConfigSchema>;
+
+/**
+ * Validates a raw experiment configuration.
+ * @throws Error listing every invalid field (unknown keys with did-you-mean), duplicate arm
+ *   names or seeds, a gold arm without a gold train split, or a token budget with a gold arm
+ *   that has no goldExamples
+ */
+export function parseExperiment(raw: unknown, source = 'experiment config'): ExperimentConfig {
+  const cfg = parseStrict(ExperimentConfigSchema, raw, source);
+  checkTask(cfg.task, source);
+  const names = cfg.arms.map(armName);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new Error(`invalid ${source}: two arms are named "${dup}" (give one a "name")`);
+  if (new Set(cfg.seeds).size !== cfg.seeds.length) throw new Error(`invalid ${source}: seeds has duplicates`);
+  const src = cfg.task.source;
+  for (const arm of cfg.arms) {
+    if ((arm.method === 'gold' || arm.method === 'gold-all') && src.type === 'files' && !src.train)
+      throw new Error(`invalid ${source}: arm "${armName(arm)}" needs a gold train split (task.source.train)`);
+    if (arm.method === 'gold' && cfg.budget.tokens !== undefined && arm.goldExamples === undefined)
+      throw new Error(`invalid ${source}: arm "${armName(arm)}" needs goldExamples with a token budget`);
+  }
+  return cfg;
+}
+
+/** The arm's name (its method unless named). */
+export const armName = (arm: Pick<ArmConfig, 'name' | 'method'>): string => arm.name ?? arm.method;
+
+/** The budget as the workflows use it. */
+export function budgetOf(cfg: ExperimentConfig): Budget {
+  return cfg.budget.tokens !== undefined
+    ? { kind: 'tokens', limit: cfg.budget.tokens }
+    : { kind: 'examples', limit: cfg.budget.examples ?? 200 };
+}
+
+/** `<experiment>/<arm>/seed-<s>`: the child workflow id (stable, so a re-started experiment finds it). */
+export const childWorkflowId = (experimentId: string, arm: string, seed: number) =>
+  `${experimentId}/${arm}/seed-${seed}`;
+
+/** Methods whose prompts use no rationales (the plain T_query). */
+const PLAIN: readonly MethodName[] = ['zerogen', 'no-rationales', 'progen'];
+
+/**
+ * The run configuration of one (arm, seed): the experiment's shared settings, run directory
+ * `<runRoot>/<experimentId>/<arm>/seed-<s>`, seed `s`, and the method's prompt choice
+ * (rationales or plain). Pure: no paths are resolved here.
+ */
+export function armConfig(cfg: ExperimentConfig, arm: ArmConfig, seed: number): S3Config {
+  const base = S3ConfigSchema.omit({ runId: true, seed: true }).strip().parse(pickRunFields(cfg));
+  const { experimentId } = cfg;
+  return {
+    ...base,
+    runRoot: `${cfg.runRoot.replace(/\/+$/, '')}/${experimentId}/${armName(arm)}`,
+    runId: `seed-${seed}`,
+    seed,
+    synthesis: { ...cfg.synthesis, useRationales: cfg.synthesis.useRationales && !PLAIN.includes(arm.method) },
+  };
+}
+
+/** The fields of an experiment configuration that a run configuration also has. */
+function pickRunFields(cfg: ExperimentConfig): Record<string, unknown> {
+  const keys = Object.keys(S3ConfigSchema.shape);
+  return Object.fromEntries(Object.entries(cfg).filter(([k]) => keys.includes(k)));
+}

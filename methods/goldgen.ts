@@ -1,0 +1,20 @@
+/**
+ * GoldGen (S3 §3.2): seed data as in S3, then one extrapolation pass (T_mis) over **every** gold
+ * validation example, not only the misclassified ones; when the budget left is smaller than the
+ * validation set, the examples with the highest student loss are taken. Then fill-up.
+ */
+import { eesRounds } from './ees.js';
+import type { Method } from './types.js';
+
+export const goldgen: Method = {
+  name: 'goldgen',
+  source: 'GoldGen, S3 §3.2',
+  summary: 'T_ration + T_query seed data, then T_mis on every gold validation example (highest loss first)',
+  usesTeacher: true,
+  async run(arm) {
+    await arm.rationales();
+    await arm.seed(arm.budget.limit * arm.options.seedShare);
+    await eesRounds(arm, { all: true, rounds: 1 });
+    await arm.finish();
+  },
+};

@@ -1,0 +1,28 @@
+/**
+ * The registry of synthesis methods: one module each, looked up by the arm's `method`.
+ * Pure module (imported by workflows).
+ */
+import type { MethodName } from '../domain/experiment.js';
+import { gold, goldAll, goldValidation, s3PlusGoldValidation } from './gold.js';
+import { goldgen } from './goldgen.js';
+import { noRationales } from './noRationales.js';
+import { progen } from './progen.js';
+import { s3 } from './s3.js';
+import { seedOnly } from './seedOnly.js';
+import type { Method } from './types.js';
+import { zerogen } from './zerogen.js';
+
+export type { ArmSteps, Method, TrainedRound } from './types.js';
+
+export const METHODS: Readonly<Record<MethodName, Method>> = {
+  s3,
+  zerogen,
+  'seed-only': seedOnly,
+  'no-rationales': noRationales,
+  goldgen,
+  progen,
+  gold,
+  'gold-all': goldAll,
+  'gold-validation': goldValidation,
+  's3+gold-validation': s3PlusGoldValidation,
+};

@@ -1,0 +1,21 @@
+/**
+ * S3 (Wang et al. 2023, Alg. 1-3): rationales per label (T_ration), seed data from sampled
+ * rationales (T_query) up to `seedShare` of the budget, then EES rounds: one new example
+ * (T_mis) per misclassified gold validation example, highest loss first when the budget left
+ * is smaller, until R rounds, convergence or the budget; then fill-up to the budget.
+ */
+import { eesRounds } from './ees.js';
+import type { Method } from './types.js';
+
+export const s3: Method = {
+  name: 's3',
+  source: 'S3 Alg. 1-3 (Wang, Zhou, Sachan 2023)',
+  summary: 'T_ration + T_query seed data, then EES on the misclassified gold validation examples (T_mis)',
+  usesTeacher: true,
+  async run(arm) {
+    await arm.rationales(); // Alg. 1 lines 1-2
+    await arm.seed(arm.budget.limit * arm.options.seedShare); // Alg. 1 lines 3-8
+    await eesRounds(arm); // Alg. 2
+    await arm.finish();
+  },
+};

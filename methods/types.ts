@@ -1,0 +1,64 @@
+/**
+ * What a synthesis method can do inside one arm's child workflow. A method (one module per
+ * method in this folder) is a short deterministic script over these steps; the child workflow
+ * (workflows/synthesisArm.ts) implements them with activities, keeps the training set, the
+ * rounds and the budget, and records everything for the report.
+ *
+ * Budget units: every `limit`/`left()` is in the experiment budget's unit — synthetic
+ * examples, or teacher tokens (prompt + completion).
+ *
+ * Pure module (types only): imported by workflows.
+ */
+import type { ArmConfig } from '../config/experiment.js';
+import type { Budget, MethodName } from '../domain/experiment.js';
+import type { DatasetRef } from '../domain/types.js';
+
+/** A trained student as methods see it (S3 Alg. 2 lines 3-6). */
+export interface TrainedRound {
+  round: number;
+  validationAccuracy: number;
+  /** the gold validation examples chosen for extrapolation (misclassified ones, or all with
+   * `all`), capped by synthesis.maxPerRound and by the examples budget left; JSONL of MisclassifiedRow */
+  toExtrapolate: DatasetRef;
+  /** why EES should stop now (no misclassified example, plateau under synthesis.epsilon), or null */
+  converged: string | null;
+}
+
+export interface ArmSteps {
+  readonly options: ArmConfig;
+  readonly budget: Budget;
+  /** R: the configured number of rounds (synthesis.rounds) */
+  readonly rounds: number;
+  /** budget units left (≤ 0: spent) */
+  left(): number;
+  /** Alg. 1 lines 1-2: K rationales per label (skipped by plain-prompt methods) */
+  rationales(): Promise<void>;
+  /** Alg. 1 lines 3-8: seed data (or, with `icl`, a ProGen round's data) until the arm has
+   * spent `limit` budget units in total; continues the seeded sequence of seed prompts */
+  seed(limit: number, icl?: { ref: DatasetRef; round: number }): Promise<void>;
+  /** Alg. 2 lines 3-6: train the student on everything so far and score it; `all` hands every
+   * validation example to extrapolation (GoldGen) instead of the misclassified ones */
+  train(round: number, opts?: { all?: boolean }): Promise<TrainedRound>;
+  /** Alg. 2 lines 7-10 (Alg. 3 for pairs): one new example per row, within the budget left */
+  extrapolate(round: number, rows: DatasetRef): Promise<void>;
+  /** ProGen: the topK most helpful synthetic examples by influence on the gold-validation loss */
+  influence(round: number, topK: number): Promise<DatasetRef>;
+  /** human-labeled training data: `n` gold train examples ("all": the whole split), or the
+   * gold validation set itself (then validation scores are not reported) */
+  useGold(which: { train: number | 'all' } | 'validation'): Promise<void>;
+  /** fills the budget up with extra seed batches when it is not met (rejections, early EES
+   * stop), then trains the final student if the training set changed since the last one */
+  finish(): Promise<void>;
+}
+
+/** One synthesis method (one module each). */
+export interface Method {
+  name: MethodName;
+  /** where it comes from, e.g. "S3 Alg. 1-3 (Wang et al. 2023)" */
+  source: string;
+  /** which prompts it uses, what it selects, when it stops */
+  summary: string;
+  /** whether it calls the teacher (gold arms do not) */
+  usesTeacher: boolean;
+  run(arm: ArmSteps): Promise<void>;
+}

@@ -1,0 +1,393 @@
+/**
+ * The experiment report: one self-contained `report.html` (inline CSS, inline SVG charts, no
+ * script, no network reference), `report.md` (the same tables), `results.jsonl` (one row per
+ * ArmSeedResult) and `results.json` (the ExperimentSummary).
+ *
+ * The results table is also what the CLI prints: {@link EXPERIMENT_TABLE_HEAD} +
+ * {@link experimentTableRows} (cells as strings), like domain/roundTable.ts for rounds.
+ *
+ * Units: accuracies and macro-F1 in the data are fractions in [0, 1]; the table shows them in
+ * % and differences in percentage points (pp). Sources of the statistics: domain/statistics.ts
+ * (Efron & Tibshirani 1993, paired bootstrap, percentile interval); the quality tables follow
+ * S3 (Wang et al. 2023, "Let's Synthesize Step by Step") Tables 6 and 8.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { writeJsonl } from '../data/jsonl.js';
+import type { Budget, ExperimentSummary, MeanStd, PairedDiff, QualityStudy } from '../domain/experiment.js';
+import { armSummaries, type ArmSummaries, type ArmSummary } from '../domain/statistics.js';
+import { experimentCharts, type Chart } from './charts.js';
+
+/** The reference arm of the table's Δ column. */
+export const TABLE_REFERENCE = 's3';
+
+/** Columns of the experiment results table (report.html, report.md and the CLI). */
+export const EXPERIMENT_TABLE_HEAD = [
+  'arm',
+  'method',
+  'ok/failed',
+  'test acc',
+  'test macro-F1',
+  'val acc',
+  'val−test gap',
+  `Δ acc vs ${TABLE_REFERENCE} [95% CI]`,
+  'examples used',
+  'tokens used',
+  'calls paid/reused',
+];
+
+const pct1 = (x: number) => (100 * x).toFixed(1);
+const signed = (x: number, digits = 1) => {
+  const s = x.toFixed(digits);
+  return Number(s) === 0 ? s.replace('-', '') : x > 0 ? `+${s}` : s.replace('-', '−');
+};
+/** 1234567.4 → "1,234,567" (rounded to an integer; locale-independent) */
+const grouped = (x: number) => {
+  const int = Math.abs(Math.round(x)).toFixed(0);
+  return `${Math.round(x) < 0 ? '−' : ''}${int.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}`;
+};
+
+/** "85.3 ± 1.2%" (std over seeds), "85.3%" with one seed, "—" without data. */
+function fmtPct(m: MeanStd | null): string {
+  if (m === null) return '—';
+  return m.std === null ? `${pct1(m.mean)}%` : `${pct1(m.mean)} ± ${pct1(m.std)}%`;
+}
+
+/** "+1.2 ± 0.8 pp" */
+function fmtPp(m: MeanStd | null): string {
+  if (m === null) return '—';
+  return m.std === null ? `${signed(100 * m.mean)} pp` : `${signed(100 * m.mean)} ± ${pct1(m.std)} pp`;
+}
+
+/** "1,000 ± 12" */
+function fmtCount(m: MeanStd | null): string {
+  if (m === null) return '—';
+  return m.std === null || Math.round(m.std) === 0 ? grouped(m.mean) : `${grouped(m.mean)} ± ${grouped(m.std)}`;
+}
+
+/** "+1.2 pp [−0.5, +2.9] (n=3)" */
+export function fmtDiff(d: PairedDiff | undefined): string {
+  if (d === undefined) return '—';
+  return `${signed(100 * d.mean)} pp [${signed(100 * d.lo)}, ${signed(100 * d.hi)}] (n=${d.seeds.length})`;
+}
+
+function examplesCell(a: ArmSummary): string {
+  const total = fmtCount(a.examplesUsed);
+  if (a.goldExamples === null || a.goldExamples.mean === 0) return total;
+  if (a.syntheticExamples === null || a.syntheticExamples.mean === 0) return `${total} gold`;
+  return `${total} (${grouped(a.goldExamples.mean)} gold)`;
+}
+
+function valCell(a: ArmSummary, m: MeanStd | null, fmt: (m: MeanStd | null) => string): string {
+  if (m === null && a.finished > 0) return 'n/a (trained on val)';
+  return fmt(m);
+}
+
+/**
+ * The rows of the experiment results table, one per arm in config order, cells in
+ * {@link EXPERIMENT_TABLE_HEAD} order: accuracies as "mean ± std%" over finished seeds (std
+ * sample, n − 1), gap and Δ in percentage points, Δ with its 95% paired-bootstrap interval vs
+ * "s3" and the number of common seeds, counts as "mean ± std", calls as sums over all children.
+ * @param summary the experiment
+ * @param stats precomputed armSummaries(summary, "s3") (computed when absent)
+ * @returns string cells, no markup (escape them for HTML / Markdown)
+ * @throws as {@link armSummaries} (duplicate (arm, seed) results)
+ */
+export function experimentTableRows(summary: ExperimentSummary, stats?: ArmSummaries): string[][] {
+  const s = stats ?? armSummaries(summary, TABLE_REFERENCE);
+  return s.arms.map((a) => [
+    a.arm,
+    a.method,
+    `${a.finished}/${a.failed}`,
+    fmtPct(a.testAccuracy),
+    fmtPct(a.testMacroF1),
+    valCell(a, a.validationAccuracy, fmtPct),
+    valCell(a, a.valTestGap, fmtPp),
+    a.arm === s.reference ? 'reference' : fmtDiff(a.vsReference.accuracy),
+    examplesCell(a),
+    fmtCount(a.tokensUsed),
+    `${grouped(a.paidCalls)}/${grouped(a.reusedCalls)}`,
+  ]);
+}
+
+/**
+ * Escapes text for HTML element content and attribute values (& < > " ').
+ * @returns the escaped string
+ */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Markdown table cell: pipes escaped, newlines flattened. */
+const mdCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+
+function mdTable(head: readonly string[], rows: readonly string[][]): string {
+  const line = (cells: readonly string[]) => `| ${cells.map(mdCell).join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function htmlTable(head: readonly string[], rows: readonly string[][], cls: string): string {
+  const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const trs = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
+  return `<table class="${cls}"><thead><tr>${th}</tr></thead><tbody>\n${trs}\n</tbody></table>`;
+}
+
+/** "1 h 02 min", "3 min 12 s", "12.3 s" */
+export function fmtDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const min = Math.floor(s / 60);
+  if (min < 60) return `${min} min ${String(Math.round(s - 60 * min)).padStart(2, '0')} s`;
+  return `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
+}
+
+const fmtBudget = (b: Budget) =>
+  `${grouped(b.limit)} ${b.kind === 'examples' ? 'training examples' : 'teacher tokens'} per arm and seed`;
+
+const num = (x: number | null, digits: number) => (x === null ? '—' : x.toFixed(digits));
+
+const QUALITY6_HEAD = [
+  'arm',
+  'seed',
+  'features',
+  'pairs',
+  'cosine',
+  'edit distance (chars)',
+  'gold length (words)',
+  'synthetic length (words)',
+];
+const QUALITY8_HEAD = ['arm', 'seed', 'features', 'γ', 'γ rule', 'coverage of gold test'];
+
+function quality6Rows(qs: readonly QualityStudy[]): string[][] {
+  return qs.map((q) => [
+    q.arm,
+    String(q.seed),
+    q.features,
+    String(q.pairs.count),
+    num(q.pairs.cosine, 3),
+    num(q.pairs.editDistance, 1),
+    num(q.pairs.goldWords, 1),
+    num(q.pairs.syntheticWords, 1),
+  ]);
+}
+
+function quality8Rows(qs: readonly QualityStudy[]): string[][] {
+  return qs.map((q) => [
+    q.arm,
+    String(q.seed),
+    q.features,
+    q.coverage.gamma.toPrecision(3),
+    q.coverage.gammaRule,
+    `${pct1(q.coverage.share)}%`,
+  ]);
+}
+
+const FAILED_HEAD = ['arm', 'seed', 'workflow id', 'error'];
+const failedRows = (stats: ArmSummaries) =>
+  stats.arms.flatMap((a) => a.failures.map((f) => [a.arm, String(f.seed), f.workflowId, f.error]));
+
+/** The "how to read this" paragraphs (plain text; the same in HTML and Markdown). */
+function howToRead(summary: ExperimentSummary, stats: ArmSummaries): string[] {
+  const n = summary.seeds.length;
+  const ref = stats.reference;
+  return [
+    `Every number is over seeds: "mean ± std" is the mean and the sample standard deviation (n − 1) over the finished seeds of an arm (${n} seed${n === 1 ? '' : 's'} configured). Accuracy and macro-F1 are on the gold test split, which no method ever uses for a choice.`,
+    `Δ acc vs ${ref} is the mean of the per-seed differences (arm − ${ref}, same seed) in percentage points, with a 95% paired-bootstrap percentile interval (Efron & Tibshirani 1993). With only ${n} seed${n === 1 ? '' : 's'} this interval is crude: resampled means can only take the values of means of ${n} draws from ${n} differences, so it is a rough summary, not a calibrated confidence interval, and it is too narrow rather than too wide. An interval containing 0 means no measurable difference at this number of seeds; one excluding 0 is weak evidence — run more seeds before claiming a difference.`,
+    'gold-validation (the student trained on the labeled validation examples) and s3+gold-validation (S3’s synthetic data plus those examples) answer the question “why not just train on my labeled examples?”: if gold-validation matches s3, synthesis bought nothing over the examples S3 already uses for EES.',
+    'Validation metrics of arms trained on the validation split are not shown (“n/a (trained on val)”): they would be training accuracy. The val−test gap (validation − test accuracy) shows how much choosing by validation (EES) flatters the validation score.',
+    'Examples used counts the final student’s training set (synthetic + gold); tokens are the teacher tokens counted against the budget; calls are summed over all children, failed ones included (paid = answered by the backend, reused = answered from the cache).',
+  ];
+}
+
+/** The Markdown report (also readable as plain text). */
+function renderMarkdown(summary: ExperimentSummary, stats: ArmSummaries, charts: readonly Chart[]): string {
+  const failed = failedRows(stats);
+  const out = [
+    `# Experiment ${summary.experimentId}`,
+    '',
+    `- budget: ${fmtBudget(summary.budget)}`,
+    `- seeds: ${summary.seeds.join(', ')}`,
+    `- arms: ${summary.arms.map((a) => a.name).join(', ')}`,
+    `- children: ${summary.results.filter((r) => r.status === 'completed').length} completed, ${summary.results.filter((r) => r.status === 'failed').length} failed`,
+    `- wall time: ${fmtDuration(summary.wallMs)}`,
+    '',
+    '## Results',
+    '',
+    mdTable(EXPERIMENT_TABLE_HEAD, experimentTableRows(summary, stats)),
+    '',
+    '## How to read this',
+    '',
+    ...howToRead(summary, stats).flatMap((p) => [p, '']),
+    '## Failed children',
+    '',
+    failed.length === 0 ? 'None.' : mdTable(FAILED_HEAD, failed),
+    '',
+  ];
+  if (summary.quality.length > 0)
+    out.push(
+      '## Data quality (S3 Table 6: misclassified gold example vs the example written from it)',
+      '',
+      mdTable(QUALITY6_HEAD, quality6Rows(summary.quality)),
+      '',
+      '## Coverage (S3 Table 8: share of gold test points within γ of a synthetic point in the 2-D map)',
+      '',
+      mdTable(QUALITY8_HEAD, quality8Rows(summary.quality)),
+      '',
+    );
+  out.push(
+    '## Charts',
+    '',
+    `${charts.length} chart${charts.length === 1 ? '' : 's'} in report.html: ${charts.map((c) => c.title).join('; ') || 'none'}.`,
+    '',
+  );
+  return out.join('\n');
+}
+
+const CSS = `
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 24px 32px 48px; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: #1d1d1f; background: #fafafa; }
+main { max-width: 1320px; margin: 0 auto; }
+h1 { font-size: 22px; margin: 0 0 8px; }
+h3 { font-size: 14px; margin: 16px 0 8px; }
+h2 { font-size: 17px; margin: 28px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #ddd; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0 0; }
+dl.meta dt { color: #555; }
+dl.meta dd { margin: 0; }
+.table-wrap { overflow-x: auto; background: #fff; border: 1px solid #ddd; border-radius: 6px; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { padding: 5px 8px; text-align: left; vertical-align: top; border-bottom: 1px solid #eee; }
+th { background: #f3f4f6; font-weight: 600; }
+table.results th { min-width: 4.5em; }
+table.results td { white-space: nowrap; font-variant-numeric: tabular-nums; }
+table.results td:first-child { font-weight: 600; }
+tbody tr:last-child td { border-bottom: none; }
+td.error, table.failed td:last-child { white-space: pre-wrap; word-break: break-word; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; color: #9b1c1c; }
+.read p { margin: 6px 0; max-width: 980px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(620px, 1fr)); gap: 16px; }
+figure.chart { margin: 0; padding: 12px; background: #fff; border: 1px solid #ddd; border-radius: 6px; overflow-x: auto; }
+figure.chart h3 { font-size: 14px; margin: 0 0 6px; }
+figure.chart svg { display: block; max-width: 100%; height: auto; }
+figure.chart figcaption { color: #555; font-size: 12.5px; margin-top: 6px; }
+.chart-missing { padding: 12px; border: 1px dashed #c00; border-radius: 6px; color: #9b1c1c; background: #fff; }
+details { margin-top: 28px; }
+details pre { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 12px; overflow-x: auto; }
+.muted { color: #666; }
+`;
+
+/** The HTML report: one self-contained document. */
+function renderHtml(summary: ExperimentSummary, stats: ArmSummaries, charts: readonly Chart[]): string {
+  const e = escapeHtml;
+  const failed = failedRows(stats);
+  const completed = summary.results.filter((r) => r.status === 'completed').length;
+  const meta: [string, string][] = [
+    ['budget', fmtBudget(summary.budget)],
+    ['seeds', summary.seeds.join(', ')],
+    ['arms', summary.arms.map((a) => (a.name === a.method ? a.name : `${a.name} (${a.method})`)).join(', ')],
+    ['children', `${completed} completed, ${failed.length} failed, of ${summary.arms.length * summary.seeds.length}`],
+    ['wall time', fmtDuration(summary.wallMs)],
+  ];
+  const figure = (c: Chart) =>
+    c.svg === null
+      ? `<div class="chart-missing" data-chart-missing="${e(c.id)}"><strong>${e(c.title)}</strong>: not drawn — ${e(c.error ?? 'no data')}</div>`
+      : `<figure class="chart" data-chart="${e(c.id)}"><h3>${e(c.title)}</h3>\n${c.svg}\n<figcaption>${e(c.caption)}</figcaption></figure>`;
+  const parts = [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>Experiment ${e(summary.experimentId)} — s3-synth</title>`,
+    `<style>${CSS}</style>`,
+    '</head>',
+    '<body><main>',
+    `<header><h1>Experiment <code>${e(summary.experimentId)}</code></h1>`,
+    `<dl class="meta">${meta.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl></header>`,
+    '<section><h2>Results</h2>',
+    `<div class="table-wrap">${htmlTable(EXPERIMENT_TABLE_HEAD, experimentTableRows(summary, stats), 'results')}</div>`,
+    '</section>',
+    '<section class="read"><h2>How to read this</h2>',
+    ...howToRead(summary, stats).map((p) => `<p>${e(p)}</p>`),
+    '</section>',
+    '<section><h2>Failed children</h2>',
+    failed.length === 0
+      ? '<p class="muted">None.</p>'
+      : `<div class="table-wrap">${htmlTable(FAILED_HEAD, failed, 'failed')}</div>`,
+    '</section>',
+  ];
+  if (summary.quality.length > 0)
+    parts.push(
+      '<section><h2>Data quality</h2>',
+      '<h3>S3 Table 6: misclassified gold example vs the example the teacher wrote from it (means over pairs)</h3>',
+      `<div class="table-wrap">${htmlTable(QUALITY6_HEAD, quality6Rows(summary.quality), 'quality6')}</div>`,
+      '<h3>S3 Table 8: share of gold test points within radius γ of a synthetic point in the 2-D map</h3>',
+      `<div class="table-wrap">${htmlTable(QUALITY8_HEAD, quality8Rows(summary.quality), 'quality8')}</div>`,
+      '</section>',
+    );
+  parts.push(
+    '<section><h2>Charts</h2>',
+    charts.length === 0
+      ? '<p class="muted">No chart: no child finished.</p>'
+      : `<div class="charts">${charts.map(figure).join('\n')}</div>`,
+    '</section>',
+    `<details><summary>Configuration</summary><pre>${e(JSON.stringify(summary.config, null, 2) ?? 'null')}</pre></details>`,
+    '</main></body>',
+    '</html>',
+    '',
+  );
+  return parts.join('\n');
+}
+
+/** Writes text atomically: temporary file in the same directory, then rename. */
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeFile(tmp, text, 'utf8');
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Writes the experiment report into `outDir` (created when missing); every file is written
+ * atomically (temporary file + rename).
+ * - report.html: ONE self-contained file (inline CSS and SVG, no script, no network reference;
+ *   a Content-Security-Policy forbids any load): header (id, budget, seeds, wall time), results
+ *   table, how to read it, failed children with their errors, S3 Tables 6 and 8 when a
+ *   QualityStudy is present, and the charts (report/charts.ts). All text is HTML-escaped.
+ * - report.md: the same header and tables in Markdown.
+ * - results.jsonl: one JSON row per ArmSeedResult, in summary order.
+ * - results.json: the ExperimentSummary (pretty-printed).
+ * @param summary the experiment (scores: fractions in [0, 1])
+ * @param outDir directory to write into (relative paths resolve against the cwd)
+ * @returns absolute paths of the four files
+ * @throws as {@link armSummaries} (duplicate results); Error when a chart fails to render; fs
+ *   errors. A QualityStudy whose map file cannot be read does not throw: its chart is replaced
+ *   by a note with the reason.
+ */
+export async function writeExperimentReport(
+  summary: ExperimentSummary,
+  outDir: string,
+): Promise<{ html: string; md: string; resultsJsonl: string; resultsJson: string }> {
+  const dir = resolve(outDir);
+  await mkdir(dir, { recursive: true });
+  const stats = armSummaries(summary, TABLE_REFERENCE);
+  const charts = await experimentCharts(summary, stats);
+  const paths = {
+    html: join(dir, 'report.html'),
+    md: join(dir, 'report.md'),
+    resultsJsonl: join(dir, 'results.jsonl'),
+    resultsJson: join(dir, 'results.json'),
+  };
+  await writeJsonl(paths.resultsJsonl, summary.results);
+  await writeAtomic(paths.resultsJson, `${JSON.stringify(summary, null, 2)}\n`);
+  await writeAtomic(paths.md, renderMarkdown(summary, stats, charts));
+  await writeAtomic(paths.html, renderHtml(summary, stats, charts));
+  return paths;
+}

@@ -1,0 +1,200 @@
+/**
+ * An experiment: every arm (synthesis method) on every seed under one budget, as child
+ * workflows `<experiment>/<arm>/seed-<s>` (synthesisArm, which also runs the data-quality study
+ * of the s3 and goldgen arms), at most `parallelism` at a time; then the report (HTML, Markdown, JSONL).
+ *
+ * A child that fails is recorded as failed with its error and the others go on. Starting the
+ * same experiment again reuses every child that finished with the same run configuration
+ * (<runDir>/arm-result.json) and, through the per-call cache, every teacher call already paid.
+ */
+import {
+  ApplicationFailure,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import type { ExperimentActivities } from '../activities/index.js';
+import { deadlinesOf } from '../config/deadlines.js';
+import {
+  armConfig,
+  armName,
+  budgetOf,
+  childWorkflowId,
+  parseExperiment,
+  type ExperimentConfig,
+} from '../config/experiment.js';
+import type { ArmSeedResult, ExperimentSummary, QualityStudy } from '../domain/experiment.js';
+import { emptyUsage } from '../domain/types.js';
+import { synthesisArm, type ArmInput } from './synthesisArm.js';
+
+/** One child as the experiment's Query `progress` shows it. */
+export interface ChildStatus {
+  workflowId: string;
+  arm: string;
+  seed: number;
+  status: 'pending' | 'running' | 'reused' | 'completed' | 'failed';
+  /** gold-test accuracy of the final student, when finished */
+  testAccuracy?: number;
+  error?: string;
+}
+
+export interface ExperimentProgress {
+  phase: 'children' | 'report' | 'done';
+  children: ChildStatus[];
+}
+
+export interface ExperimentResult {
+  experimentId: string;
+  reportHtml: string;
+  reportMd: string;
+  resultsJsonl: string;
+  /** the summary the report was rendered from (also results.json) */
+  summary: ExperimentSummary;
+}
+
+/** Arms whose data the quality study looks at (S3 Tables 6 and 8 compare S3 with its baselines). */
+const QUALITY_METHODS: readonly string[] = ['s3', 'goldgen'];
+
+export const experimentProgressQuery = defineQuery<ExperimentProgress>('progress');
+
+/**
+ * @param input an experiment configuration (config/experiment.ts), e.g. from
+ *   `temporal workflow start --type s3Experiment --input-file …`
+ * @returns the report paths and the summary
+ * @throws ApplicationFailure InvalidConfig (non-retryable) on an invalid configuration, before any child starts
+ */
+export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
+  const cfg = validate(input);
+  const budget = budgetOf(cfg);
+  const startedAt = workflowInfo().startTime.getTime();
+  const children: (ArmInput & { status: ChildStatus })[] = [];
+  for (const arm of cfg.arms)
+    for (const seed of cfg.seeds) {
+      const name = armName(arm);
+      children.push({
+        experimentId: cfg.experimentId,
+        arm,
+        seed,
+        config: armConfig(cfg, arm, seed),
+        budget,
+        quality: cfg.quality && QUALITY_METHODS.includes(arm.method),
+        status: { workflowId: childWorkflowId(cfg.experimentId, name, seed), arm: name, seed, status: 'pending' },
+      });
+    }
+  const progress: ExperimentProgress = { phase: 'children', children: children.map((c) => c.status) };
+  setHandler(experimentProgressQuery, () => progress);
+
+  const anyArm = children[0].config;
+  const deadlines = deadlinesOf(anyArm);
+  const acts = proxyActivities<ExperimentActivities>({
+    startToCloseTimeout: `${deadlines.activityMin} minutes`,
+    heartbeatTimeout: `${deadlines.heartbeatSec} seconds`,
+    retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput', 'InvalidConfig'] },
+  });
+
+  const results: ArmSeedResult[] = [];
+  const runOne = async (child: (typeof children)[number]): Promise<void> => {
+    const { status, ...childInput } = child;
+    const reused = await acts.findFinishedArm({ config: child.config });
+    if (reused) {
+      status.status = 'reused';
+      status.testAccuracy = reused.test?.accuracy;
+      results.push(reused);
+      return;
+    }
+    status.status = 'running';
+    try {
+      const handle: ChildWorkflowHandle<typeof synthesisArm> = await startChild(synthesisArm, {
+        workflowId: status.workflowId,
+        args: [childInput],
+      });
+      const r = await handle.result();
+      status.status = 'completed';
+      status.testAccuracy = r.test?.accuracy;
+      results.push(r);
+    } catch (err) {
+      const message = failureMessage(err);
+      status.status = 'failed';
+      status.error = message;
+      results.push(failedResult(child, message));
+    }
+  };
+
+  // at most `parallelism` children at a time, in config order (arm-major)
+  const queue = children.slice();
+  const lanes = Array.from({ length: Math.min(cfg.parallelism, queue.length) }, async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) await runOne(next);
+  });
+  await Promise.all(lanes);
+  const order = (r: ArmSeedResult) => children.findIndex((c) => c.status.workflowId === r.workflowId);
+  results.sort((a, b) => order(a) - order(b));
+
+  // the data-quality study ran in the children (s3 and goldgen arms)
+  const quality: QualityStudy[] = results.flatMap((r) => (r.quality ? [r.quality] : []));
+
+  progress.phase = 'report';
+  const summary: ExperimentSummary = {
+    experimentId: cfg.experimentId,
+    config: cfg,
+    budget,
+    seeds: cfg.seeds,
+    arms: cfg.arms.map((a) => ({ name: armName(a), method: a.method })),
+    results,
+    quality,
+    wallMs: Date.now() - startedAt,
+  };
+  const report = await acts.reportExperiment({ experiment: cfg, anyArm, summary });
+  progress.phase = 'done';
+  return {
+    experimentId: cfg.experimentId,
+    reportHtml: report.html,
+    reportMd: report.md,
+    resultsJsonl: report.resultsJsonl,
+    summary,
+  };
+}
+
+/** The message of a failed child or activity (the cause's message when there is one). */
+function failureMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  let message = e?.message ?? String(err);
+  while (e?.cause) {
+    e = e.cause as { message?: string; cause?: unknown };
+    if (e?.message) message = e.message;
+  }
+  return message;
+}
+
+function failedResult(child: ArmInput, error: string): ArmSeedResult {
+  return {
+    experimentId: child.experimentId,
+    arm: armName(child.arm),
+    method: child.arm.method,
+    seed: child.seed,
+    workflowId: childWorkflowId(child.experimentId, armName(child.arm), child.seed),
+    status: 'failed',
+    error,
+    runDir: `${child.config.runRoot}/${child.config.runId}`,
+    budget: child.budget,
+    used: { syntheticExamples: 0, goldExamples: 0, tokens: 0, paidCalls: 0, reusedCalls: 0, filledUp: 0 },
+    rounds: [],
+    test: null,
+    validation: null,
+    usage: emptyUsage(),
+    dataset: null,
+    stopReason: null,
+    warnings: [],
+    wallMs: 0,
+  };
+}
+
+function validate(input: unknown): ExperimentConfig {
+  try {
+    return parseExperiment(input, 'workflow input');
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidConfig');
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * One arm of an experiment on one seed: runs its method (methods/) under the experiment's
+ * budget and returns an ArmSeedResult. Started by s3Experiment as child workflow
+ * `<experiment>/<arm>/seed-<s>`; also startable on its own.
+ *
+ * This file implements the steps every method is written in (methods/types.ts ArmSteps) with
+ * activities, and keeps the bookkeeping: the training set (references only), the rounds, the
+ * teacher usage, and the budget. Deterministic orchestration only.
+ */
+import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { ExperimentActivities } from '../activities/index.js';
+import { armName, type ArmConfig } from '../config/experiment.js';
+import { deadlinesOf } from '../config/deadlines.js';
+import type { S3Config } from '../config/schema.js';
+import type { ArmSeedResult, Budget } from '../domain/experiment.js';
+import { convergenceReason } from '../domain/metrics.js';
+import { addUsage, emptyUsage, type DatasetRef, type RoundResult, type TeacherUsage } from '../domain/types.js';
+import { METHODS, type ArmSteps, type TrainedRound } from '../methods/index.js';
+
+/** Input of one arm run (built by s3Experiment; no secrets: the config names env vars only). */
+export interface ArmInput {
+  experimentId: string;
+  arm: ArmConfig;
+  seed: number;
+  /** the run configuration of this (arm, seed) (config/experiment.ts armConfig) */
+  config: S3Config;
+  budget: Budget;
+  /** run the data-quality study (S3 Tables 6 and 8) on the final training set (absent: no) */
+  quality?: boolean;
+}
+
+/** Live state of an arm (Query `progress`). */
+export interface ArmProgress {
+  phase: string;
+  round: number;
+  /** synthetic examples in the training set */
+  examples: number;
+  /** budget units spent */
+  spent: number;
+  rounds: RoundResult[];
+}
+
+export const armProgressQuery = defineQuery<ArmProgress>('progress');
+
+/** Most fill-up seed batches one arm makes before it reports the budget as unmet. */
+const MAX_FILL_BATCHES = 5;
+
+/**
+ * @returns the arm's ArmSeedResult (status "completed")
+ * @throws ApplicationFailure from the activities (InvalidInput etc.); the parent records a
+ *   failed child as status "failed" with its message
+ */
+export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
+  const { config, budget, arm } = input;
+  const method = METHODS[arm.method];
+  const deadlines = deadlinesOf(config);
+  const acts = proxyActivities<ExperimentActivities>({
+    startToCloseTimeout: `${deadlines.activityMin} minutes`,
+    heartbeatTimeout: `${deadlines.heartbeatSec} seconds`,
+    retry: {
+      initialInterval: '2 seconds',
+      maximumInterval: '1 minute',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: ['InvalidInput', 'InvalidConfig'],
+    },
+  });
+  const startedAt = workflowInfo().startTime.getTime();
+
+  const synthetic: DatasetRef[] = [];
+  const gold: DatasetRef[] = [];
+  let usage: TeacherUsage = emptyUsage();
+  let pendingUsage: TeacherUsage = emptyUsage();
+  let tokens = 0;
+  let nextSeedIndex = 0;
+  let filledUp = 0;
+  let dirty = false;
+  let addedOrigin: RoundResult['origin'] = 'seed';
+  let added = 0;
+  let trainedOnValidation = false;
+  let filling = false;
+  let stopReason: string | null = null;
+  let lastEval: Awaited<ReturnType<ExperimentActivities['trainAndEvaluate']>> | null = null;
+  const warnings: string[] = [];
+  const progress: ArmProgress = { phase: 'prepare', round: 0, examples: 0, spent: 0, rounds: [] };
+  setHandler(armProgressQuery, () => progress);
+
+  const have = () => synthetic.reduce((n, r) => n + r.count, 0);
+  const spent = () => (budget.kind === 'examples' ? have() : tokens);
+  const left = () => budget.limit - spent();
+  const record = (r: { usage: TeacherUsage; warnings?: string[]; ref?: DatasetRef }, origin: RoundResult['origin']) => {
+    usage = addUsage(usage, r.usage);
+    pendingUsage = addUsage(pendingUsage, r.usage);
+    tokens += r.usage.promptTokens + r.usage.completionTokens;
+    warnings.push(...(r.warnings ?? []));
+    if (r.ref) {
+      synthetic.push(r.ref);
+      added += r.ref.count;
+      if (r.ref.count) dirty = true;
+      addedOrigin = filling ? 'fill' : origin;
+    }
+    progress.examples = have();
+    progress.spent = spent();
+  };
+
+  const task = await acts.prepareTask(config);
+  warnings.push(...(task.warnings ?? []));
+  let rationales: DatasetRef | null = null;
+
+  const steps: ArmSteps = {
+    options: arm,
+    budget,
+    rounds: config.synthesis.rounds,
+    left,
+    async rationales() {
+      progress.phase = 'rationales';
+      const r = await acts.synthesizeRationales({ config, task });
+      rationales = r.ref;
+      record({ usage: r.usage, warnings: r.warnings }, 'seed'); // not training data
+    },
+    async seed(limit, icl) {
+      progress.phase = icl ? `progen round ${icl.round}` : 'seed';
+      if (!rationales) await steps.rationales(); // plain-prompt methods: an empty list, no teacher call
+      const ration = rationales!;
+      if (budget.kind === 'examples') {
+        const count = Math.round(limit) - have();
+        if (count <= 0) return;
+        const r = await acts.synthesizeSeed({
+          config,
+          task,
+          rationales: ration,
+          ...(icl
+            ? { inContext: icl.ref, round: icl.round, from: 0, count, file: `icl-round-${icl.round}` }
+            : { from: nextSeedIndex, count, file: nextSeedIndex ? `seed-from-${nextSeedIndex}` : 'seed' }),
+        });
+        if (!icl) nextSeedIndex += count;
+        record(r, icl ? 'icl' : 'seed');
+        return;
+      }
+      // token budget: batches of seedSize prompts until `limit` tokens are spent
+      for (let batch = 0, from = 0; batch < 20 && tokens < limit; batch++) {
+        const count = config.synthesis.seedSize;
+        const start = icl ? from : nextSeedIndex;
+        const r = await acts.synthesizeSeed({
+          config,
+          task,
+          rationales: ration,
+          from: start,
+          count,
+          tokenLimit: Math.floor(limit) - tokens,
+          ...(icl
+            ? { inContext: icl.ref, round: icl.round, file: `icl-round-${icl.round}-from-${start}` }
+            : { file: start ? `seed-from-${start}` : 'seed' }),
+        });
+        if (icl) from += count;
+        else nextSeedIndex += count;
+        record(r, icl ? 'icl' : 'seed');
+        if (r.budgetExhausted || r.usage.calls === 0) break;
+      }
+    },
+    async train(round, opts = {}) {
+      progress.phase = 'train';
+      progress.round = round;
+      const ev = await acts.trainAndEvaluate({
+        config,
+        task,
+        train: [...synthetic, ...gold],
+        round,
+        select: { all: opts.all, ...(budget.kind === 'examples' ? { limit: Math.max(0, left()) } : {}) },
+      });
+      lastEval = ev;
+      progress.rounds.push({
+        round,
+        origin: addedOrigin,
+        added,
+        trainSize: ev.trainSize,
+        validation: ev.validation,
+        test: ev.test,
+        teacher: pendingUsage,
+        studentMs: ev.studentMs,
+      });
+      pendingUsage = emptyUsage();
+      added = 0;
+      dirty = false;
+      const history = progress.rounds.map((r) => r.validation.accuracy);
+      return {
+        round,
+        validationAccuracy: ev.validation.accuracy,
+        toExtrapolate: ev.misclassified,
+        converged: convergenceReason(history, ev.validation.misclassified, config.synthesis.epsilon),
+      } satisfies TrainedRound;
+    },
+    async extrapolate(round, rows) {
+      progress.phase = 'extrapolate';
+      progress.round = round;
+      if (rows.count === 0) return;
+      const r = await acts.extrapolateErrors({
+        config,
+        task,
+        round,
+        misclassified: rows,
+        train: synthetic,
+        ...(budget.kind === 'tokens' ? { tokenLimit: Math.max(0, left()) } : {}),
+      });
+      record(r, 'ees');
+      if (r.budgetExhausted) stopReason = 'token budget spent';
+    },
+    async influence(round, topK) {
+      progress.phase = 'influence';
+      const r = await acts.scoreInfluence({ config, task, train: synthetic, round, topK });
+      return r.ref;
+    },
+    async useGold(which) {
+      progress.phase = 'gold data';
+      const ref = await acts.useGoldData({ config, task, which });
+      gold.push(ref);
+      added += ref.count;
+      addedOrigin = 'gold';
+      dirty = true;
+      if (which === 'validation') trainedOnValidation = true;
+    },
+    async finish() {
+      filling = true;
+      if (method.usesTeacher)
+        for (let b = 0; b < MAX_FILL_BATCHES && left() > 0; b++) {
+          progress.phase = 'fill-up';
+          const examplesBefore = have();
+          const tokensBefore = tokens;
+          await steps.seed(budget.limit);
+          filledUp += have() - examplesBefore;
+          if (have() === examplesBefore && tokens === tokensBefore) break;
+        }
+      filling = false;
+      if (method.usesTeacher && left() > 0)
+        warnings.push(
+          `budget not met: ${spent()} of ${budget.limit} ${budget.kind} after ${MAX_FILL_BATCHES} fill-up batches (the teacher's outputs kept being rejected)`,
+        );
+      if (dirty || !lastEval) await steps.train(progress.rounds.length);
+    },
+  };
+
+  await method.run(steps);
+  progress.phase = 'save';
+  const last = progress.rounds[progress.rounds.length - 1];
+  const final = lastEval as Awaited<ReturnType<ExperimentActivities['trainAndEvaluate']>> | null;
+  const dataset = await acts.mergeTrainingSet({ config, task, train: [...synthetic, ...gold] });
+  const result: ArmSeedResult = {
+    experimentId: input.experimentId,
+    arm: armName(arm),
+    method: arm.method,
+    seed: input.seed,
+    workflowId: workflowInfo().workflowId,
+    status: 'completed',
+    runDir: task.runDir,
+    budget,
+    used: {
+      syntheticExamples: have(),
+      goldExamples: gold.reduce((n, r) => n + r.count, 0),
+      tokens,
+      paidCalls: usage.calls - usage.cachedCalls,
+      reusedCalls: usage.cachedCalls,
+      filledUp,
+    },
+    rounds: progress.rounds,
+    test: final ? final.test : null,
+    validation: final && !trainedOnValidation ? final.validation : null,
+    usage,
+    dataset,
+    stopReason: stopReason ?? (last ? null : 'no student trained'),
+    warnings,
+    wallMs: Date.now() - startedAt,
+  };
+  if (input.quality && dataset.count > 0) {
+    progress.phase = 'quality';
+    try {
+      result.quality = await acts.studyQuality({
+        config,
+        task,
+        arm: result.arm,
+        seed: input.seed,
+        dataset,
+        outDir: `${task.runDir}/quality`,
+      });
+    } catch (err) {
+      warnings.push(`data-quality study failed: ${(err as Error).message}`);
+    }
+  }
+  await acts.saveArmResult({ config, result });
+  progress.phase = 'done';
+  return result;
+}
