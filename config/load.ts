@@ -1,5 +1,6 @@
 /** Reading a configuration file (our CLI, tests); Temporal CLI input is validated by the workflow. */
 import { readFileSync } from 'node:fs';
+import { parseExperiment, type ExperimentConfig } from './experiment.js';
 import { parseConfig, type S3Config } from './schema.js';
 
 /** Keys that would reach Object.prototype instead of the config. */
@@ -41,6 +42,23 @@ export function setPath(obj: Record<string, unknown>, assignment: string): void 
  * @throws Error naming the file and every invalid field
  */
 export function loadConfig(file: string, sets: string[] = [], runId?: string): S3Config {
+  const raw = readJsonObject(file);
+  for (const s of sets) setPath(raw, s);
+  if (runId) raw.runId = runId;
+  return parseConfig(raw, file);
+}
+
+/**
+ * Reads and validates an experiment configuration file (config/experiment.ts) with overrides.
+ * @throws Error naming the file and every invalid field
+ */
+export function loadExperiment(file: string, sets: string[] = []): ExperimentConfig {
+  const raw = readJsonObject(file);
+  for (const s of sets) setPath(raw, s);
+  return parseExperiment(raw, file);
+}
+
+function readJsonObject(file: string): Record<string, unknown> {
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
@@ -49,7 +67,5 @@ export function loadConfig(file: string, sets: string[] = [], runId?: string): S
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new Error(`invalid config ${file}: expected a JSON object`);
-  for (const s of sets) setPath(raw, s);
-  if (runId) raw.runId = runId;
-  return parseConfig(raw, file);
+  return raw;
 }

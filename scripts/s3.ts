@@ -5,6 +5,9 @@
  *       starts (or reuses) a local Temporal dev server + Web UI, runs a worker in this
  *       process, starts the s3Synthesis workflow (or attaches to the running one with the
  *       same run id), shows progress, prints the per-round table and writes the report.
+ *   s3 experiment configs/experiments/NAME.json [--set budget.examples=50]
+ *       runs every arm of an experiment on every seed (s3Experiment with synthesisArm children),
+ *       one progress bar per child, then the results table and report.html / report.md
  *   s3 progress RUN_ID     prints the workflow's `progress` query
  *   s3 check [config.json] validates a configuration and prints it with defaults filled in
  *   s3 teacher-server start|stop|status   llama.cpp's llama-server, one model shared by many workers
@@ -19,6 +22,7 @@ import { TASK_QUEUE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } from '../workers/opt
 import type { S3Result } from '../workflows/types.js';
 import { ensureDevServer } from './devserver.js';
 import { describeFailure, printRounds, watchProgress } from './progress.js';
+import { experimentCommand } from './experiment.js';
 import { teacherServerCommand } from './teacher-server.js';
 
 const DEFAULT_CONFIG = 'configs/spamassassin.json';
@@ -125,6 +129,7 @@ program
     console.log(JSON.stringify(loadConfig(file, o.set), null, 2));
   });
 
+experimentCommand(program);
 program.addCommand(teacherServerCommand('teacher-server'));
 
 program.parseAsync().catch((err) => {

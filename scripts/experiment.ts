@@ -1,0 +1,142 @@
+/**
+ * `s3 experiment <config.json>`: starts (or attaches to) an s3Experiment workflow, with a local
+ * dev server and a worker in this process unless told otherwise, shows one progress bar per
+ * child (budget spent, phase), then prints the results table and the report paths.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import Table from 'cli-table3';
+import { Client, Connection, WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { loadExperiment } from '../config/load.js';
+import { EXPERIMENT_TABLE_HEAD, experimentTableRows } from '../report/experimentReport.js';
+import { createWorker } from '../workers/worker.js';
+import { s3Experiment, type ExperimentProgress, type ExperimentResult } from '../workflows/s3Experiment.js';
+import type { ArmProgress } from '../workflows/synthesisArm.js';
+import { ensureDevServer } from './devserver.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** Registers `experiment` on the CLI program. */
+export function experimentCommand(program: Command): void {
+  program
+    .command('experiment')
+    .description('run every arm of an experiment on every seed and write the report')
+    .argument('<config>', 'experiment configuration (JSON), e.g. configs/experiments/spamassassin.json')
+    .option('--set <key=value>', 'override a config field (repeatable)', collect, [])
+    .option('--ui-port <port>', 'Web UI port of a dev server started here', '8233')
+    .option('--db <file>', 'dev server database file', '.s3-cache/temporal.db')
+    .option('--no-worker', 'do not run a worker in this process (use `npm run worker` elsewhere)')
+    .action(async (file: string, o: { set: string[]; uiPort: string; db: string; worker: boolean }) => {
+      const g = program.opts<{ address: string; namespace: string; taskQueue: string }>();
+      const cfg = loadExperiment(file, o.set);
+      const t0 = Date.now();
+      const server = await ensureDevServer({ address: g.address, uiPort: Number(o.uiPort), dbFile: o.db });
+      console.log(`Temporal ${server.started ? 'dev server started' : 'server reused'} at ${server.address}`);
+      const client = new Client({
+        connection: await Connection.connect({ address: g.address }),
+        namespace: g.namespace,
+      });
+      let worker: Awaited<ReturnType<typeof createWorker>> | undefined;
+      let workerDone: Promise<void> | undefined;
+      if (o.worker) {
+        Runtime.install({ logger: new DefaultLogger(process.env.S3_LOG_LEVEL === 'INFO' ? 'INFO' : 'WARN') });
+        const nc = await NativeConnection.connect({ address: g.address });
+        worker = await createWorker({ connection: nc, namespace: g.namespace, taskQueue: g.taskQueue });
+        workerDone = worker.worker.run().finally(() => nc.close());
+      }
+      const handle = await client.workflow.start(s3Experiment, {
+        taskQueue: g.taskQueue,
+        workflowId: cfg.experimentId,
+        args: [cfg],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      });
+      const unit = cfg.budget.tokens !== undefined ? 'tokens' : 'examples';
+      console.log(
+        `experiment ${cfg.experimentId}: ${cfg.arms.length} arms × ${cfg.seeds.length} seeds, budget ` +
+          `${cfg.budget.tokens ?? cfg.budget.examples} ${unit}\nWeb UI: ${server.uiUrl}/namespaces/${g.namespace}/workflows/${handle.workflowId}`,
+      );
+      let result: ExperimentResult;
+      try {
+        result = await watchExperiment(client, handle, cfg.budget.tokens ?? cfg.budget.examples ?? 0);
+      } catch (err) {
+        console.error(`experiment ${cfg.experimentId} failed: ${(err as Error).message}`);
+        process.exitCode = 1;
+        return;
+      } finally {
+        worker?.worker.shutdown();
+        await workerDone;
+        await worker?.teachers.close();
+      }
+      const table = new Table({ head: EXPERIMENT_TABLE_HEAD });
+      table.push(...experimentTableRows(result.summary));
+      console.log(table.toString());
+      for (const r of result.summary.results.filter((x) => x.status === 'failed'))
+        console.log(`failed: ${r.workflowId}: ${r.error}`);
+      console.log(`report: ${result.reportHtml}\n        ${result.reportMd}\n        ${result.resultsJsonl}`);
+      console.log(`wall time (this command): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      await client.connection.close();
+    });
+}
+
+/**
+ * Polls the experiment and its running children every 2 s: a bar per child (budget units
+ * spent; the child's phase and round), plain lines when stdout is not a terminal.
+ * @returns the experiment's result
+ * @throws the workflow's failure
+ */
+async function watchExperiment(client: Client, handle: WorkflowHandle, budget: number): Promise<ExperimentResult> {
+  const tty = Boolean(process.stdout.isTTY);
+  const bars = tty
+    ? new cliProgress.MultiBar(
+        { format: ' {label} |{bar}| {value}/{total} {note}', hideCursor: true, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  const shown = new Map<string, cliProgress.SingleBar>();
+  const lastLine = new Map<string, string>();
+  const result = handle.result() as Promise<ExperimentResult>;
+  let finished = false;
+  result.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  try {
+    while (!finished) {
+      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+      if (finished) break;
+      let progress: ExperimentProgress;
+      try {
+        progress = await handle.query<ExperimentProgress>('progress');
+      } catch {
+        continue; // not picked up yet
+      }
+      for (const c of progress.children) {
+        if (c.status === 'pending') continue;
+        let arm: ArmProgress | null = null;
+        if (c.status === 'running')
+          arm = await client.workflow
+            .getHandle(c.workflowId)
+            .query<ArmProgress>('progress')
+            .catch(() => null);
+        const spent = c.status === 'running' ? Math.min(arm?.spent ?? 0, budget) : budget;
+        const note =
+          c.status === 'running'
+            ? `${arm?.phase ?? 'starting'}${arm?.round ? ` r${arm.round}` : ''}`
+            : `${c.status}${c.testAccuracy !== undefined ? ` test acc ${(100 * c.testAccuracy).toFixed(1)}%` : ''}${c.error ? `: ${c.error}` : ''}`;
+        if (bars) {
+          let bar = shown.get(c.workflowId);
+          if (!bar) shown.set(c.workflowId, (bar = bars.create(budget, 0, { label: c.workflowId.padEnd(34), note })));
+          bar.update(spent, { note });
+        } else {
+          const line = `[${c.workflowId}] ${note} ${spent}/${budget}`;
+          if (lastLine.get(c.workflowId) !== line) console.log(line);
+          lastLine.set(c.workflowId, line);
+        }
+      }
+    }
+  } finally {
+    bars?.stop();
+  }
+  return result;
+}
