@@ -6,7 +6,13 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
-import { Client, Connection, WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  defaultPayloadConverter,
+  WorkflowIdConflictPolicy,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadExperiment } from '../config/load.js';
 import { EXPERIMENT_TABLE_HEAD, experimentTableRows } from '../report/experimentReport.js';
@@ -114,15 +120,25 @@ async function watchExperiment(client: Client, handle: WorkflowHandle, budget: n
       for (const c of progress.children) {
         if (c.status === 'pending') continue;
         let arm: ArmProgress | null = null;
-        if (c.status === 'running')
-          arm = await client.workflow
-            .getHandle(c.workflowId)
-            .query<ArmProgress>('progress')
-            .catch(() => null);
+        let calls = '';
+        if (c.status === 'running') {
+          const child = client.workflow.getHandle(c.workflowId);
+          arm = await child.query<ArmProgress>('progress').catch(() => null);
+          // the running activity's heartbeat: teacher calls done / asked
+          const pending = await child
+            .describe()
+            .then((d) => d.raw.pendingActivities?.[0])
+            .catch(() => undefined);
+          const payload = pending?.heartbeatDetails?.payloads?.[0];
+          const beat = payload
+            ? (defaultPayloadConverter.fromPayload(payload) as { done?: number; total?: number })
+            : {};
+          if (beat.total) calls = ` (${beat.done ?? 0}/${beat.total} calls)`;
+        }
         const spent = c.status === 'running' ? Math.min(arm?.spent ?? 0, budget) : budget;
         const note =
           c.status === 'running'
-            ? `${arm?.phase ?? 'starting'}${arm?.round ? ` r${arm.round}` : ''}`
+            ? `${arm?.phase ?? 'starting'}${arm?.round ? ` r${arm.round}` : ''}${calls}`
             : `${c.status}${c.testAccuracy !== undefined ? ` test acc ${(100 * c.testAccuracy).toFixed(1)}%` : ''}${c.error ? `: ${c.error}` : ''}`;
         if (bars) {
           let bar = shown.get(c.workflowId);
@@ -130,8 +146,13 @@ async function watchExperiment(client: Client, handle: WorkflowHandle, budget: n
           bar.update(spent, { note });
         } else {
           const line = `[${c.workflowId}] ${note} ${spent}/${budget}`;
-          if (lastLine.get(c.workflowId) !== line) console.log(line);
-          lastLine.set(c.workflowId, line);
+          // one line per change of phase or status, and every 10 calls within one
+          const key = line.replace(
+            /\((\d+)\/(\d+) calls\)/,
+            (_m, d: string, t: string) => `${Math.floor(Number(d) / 10)}/${t}`,
+          );
+          if (lastLine.get(c.workflowId) !== key) console.log(line);
+          lastLine.set(c.workflowId, key);
         }
       }
     }

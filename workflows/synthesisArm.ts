@@ -118,9 +118,9 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
       record({ usage: r.usage, warnings: r.warnings }, 'seed'); // not training data
     },
     async seed(limit, icl) {
-      progress.phase = icl ? `progen round ${icl.round}` : 'seed';
       if (!rationales) await steps.rationales(); // plain-prompt methods: an empty list, no teacher call
       const ration = rationales!;
+      progress.phase = filling ? 'fill-up' : icl ? `progen round ${icl.round}` : 'seed';
       if (budget.kind === 'examples') {
         const count = Math.round(limit) - have();
         if (count <= 0) return;
