@@ -6,7 +6,8 @@
 import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { readJsonl, writeJsonl } from '../data/jsonl.js';
-import { argmax, scoreSplit, selectMisclassified } from '../domain/metrics.js';
+import { argmax, scoreSplit, selectAll, selectMisclassified } from '../domain/metrics.js';
+import { Rng } from '../domain/rng.js';
 import {
   ExampleSchema,
   type DatasetRef,
@@ -16,7 +17,8 @@ import {
 } from '../domain/types.js';
 import { createStudent, type FitStats } from '../student/index.js';
 import type { TaskRefs } from './prepare.js';
-import { cacheDirOf, invalidInput, runActivity, studentConfigOf } from './run.js';
+import { invalidInput, runActivity } from './context.js';
+import { cacheDirOf, studentConfigOf } from './paths.js';
 
 export interface Evaluation {
   round: number;
@@ -42,7 +44,8 @@ export async function trainAndEvaluate(input: {
   round: number;
   /** which gold validation examples to hand to extrapolation (absent in old histories:
    * the misclassified ones, capped by synthesis.maxPerRound). `all`: every example (GoldGen);
-   * `limit`: a further cap (the budget left), highest loss first */
+   * `limit`: a further cap (the budget left): highest loss first among the misclassified, a
+   * seeded uniform sample with `all` */
   select?: { all?: boolean; limit?: number };
 }): Promise<Evaluation> {
   const beat: Record<string, unknown> = { phase: 'read', round: input.round };
@@ -74,7 +77,10 @@ export async function trainAndEvaluate(input: {
       const goldIdx = validation.map((x) => labels.indexOf(x.label));
 
       const caps = [config.synthesis.maxPerRound, input.select?.limit].filter((c): c is number => c !== undefined);
-      const picked = selectMisclassified(pv, goldIdx, caps.length ? Math.min(...caps) : undefined, input.select?.all);
+      const cap = caps.length ? Math.min(...caps) : undefined;
+      const picked = input.select?.all
+        ? selectAll(pv, goldIdx, cap, new Rng(config.seed, `goldgen-${round}`))
+        : selectMisclassified(pv, goldIdx, cap);
       const predV = predicted(pv);
       const rows: MisclassifiedRow[] = picked.map((m) => ({
         index: m.index,

@@ -59,8 +59,6 @@ export interface Misclassified {
  * D_mis^(q) of S3 Alg. 2 line 6: the gold validation examples the student gets wrong.
  * With a budget `max`, keeps the `max` with the highest loss (the loss acquisition function
  * of Kessler et al. 2025); ties keep split order. Result is in split order.
- * With `all`, every example is a candidate (GoldGen extrapolates the whole gold set) and the
- * same highest-loss cap applies.
  * @param probs class probabilities per example, columns in `labels` order
  * @param goldIdx gold class index per example
  */
@@ -68,12 +66,10 @@ export function selectMisclassified(
   probs: readonly number[][],
   goldIdx: readonly number[],
   max?: number,
-  /** GoldGen (S3 §3.2): every validation example, not only the misclassified ones */
-  all = false,
 ): Misclassified[] {
   const wrong: Misclassified[] = [];
   probs.forEach((p, i) => {
-    if (all || argmax(p) !== goldIdx[i]) wrong.push({ index: i, loss: -Math.log(Math.max(p[goldIdx[i]], 1e-12)) });
+    if (argmax(p) !== goldIdx[i]) wrong.push({ index: i, loss: lossOf(p, goldIdx[i]) });
   });
   if (max === undefined || wrong.length <= max) return wrong;
   return wrong
@@ -81,6 +77,26 @@ export function selectMisclassified(
     .sort((a, b) => b.loss - a.loss || a.index - b.index)
     .slice(0, max)
     .sort((a, b) => a.index - b.index);
+}
+
+const lossOf = (p: readonly number[], y: number) => -Math.log(Math.max(p[y], 1e-12));
+
+/**
+ * GoldGen (S3 §3.2): every gold validation example is extrapolated, whatever the student
+ * predicts. With a budget `max` smaller than the split, a uniform sample drawn with `rng` is
+ * kept (not the highest-loss ones: that would be S3's error-driven choice again). Result in
+ * split order, with each example's loss.
+ * @param probs class probabilities per example; @param goldIdx gold class index per example
+ */
+export function selectAll(
+  probs: readonly number[][],
+  goldIdx: readonly number[],
+  max: number | undefined,
+  rng: { sample<T>(xs: readonly T[], k: number): T[] },
+): Misclassified[] {
+  const all = probs.map((p, i) => ({ index: i, loss: lossOf(p, goldIdx[i]) }));
+  if (max === undefined || all.length <= max) return all;
+  return rng.sample(all, max).sort((a, b) => a.index - b.index);
 }
 
 /**
