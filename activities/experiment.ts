@@ -14,7 +14,8 @@ import { Rng } from '../domain/rng.js';
 import { ExampleSchema, type DatasetRef } from '../domain/types.js';
 import { writeExperimentReport } from '../report/experimentReport.js';
 import type { TaskRefs } from './prepare.js';
-import { invalidInput, runActivity, runDirOf } from './run.js';
+import { invalidInput, runActivity } from './context.js';
+import { runDirOf } from './paths.js';
 
 /**
  * The human-labeled training data of a reference arm.

@@ -9,11 +9,11 @@ import { scoreInfluence } from './influence.js';
 import { createPrepareActivities } from './prepare.js';
 import { studyQuality } from './quality.js';
 import { writeReport } from './report.js';
-import type { ActivityDeps } from './run.js';
+import type { ActivityDeps } from './deps.js';
 import { trainAndEvaluate } from './student.js';
 import { createSynthesisActivities } from './synthesize.js';
 
-export type { ActivityDeps } from './run.js';
+export type { ActivityDeps } from './deps.js';
 
 /**
  * @param deps the worker's teacher pool (one shared backend per model)

@@ -13,7 +13,8 @@ import { ExampleSchema, type DatasetRef, type Example } from '../domain/types.js
 import { influenceOnValidation } from '../student/influence.js';
 import { createStudent } from '../student/index.js';
 import type { TaskRefs } from './prepare.js';
-import { cacheDirOf, invalidInput, runActivity, studentConfigOf, warn } from './run.js';
+import { invalidInput, runActivity, warn } from './context.js';
+import { cacheDirOf, studentConfigOf } from './paths.js';
 
 /** A row of round-<q>/influence.jsonl and round-<q>/in-context.jsonl. */
 export interface InfluenceRow {

@@ -10,7 +10,10 @@ import { writeJsonl } from '../data/jsonl.js';
 import { spamAssassinGoldSplits } from '../data/spamassassin.js';
 import { Rng } from '../domain/rng.js';
 import type { DatasetRef, Example } from '../domain/types.js';
-import { checkStudent, invalidInput, preflightTeacher, runDirOf, runActivity, type ActivityDeps } from './run.js';
+import { invalidInput, runActivity } from './context.js';
+import type { ActivityDeps } from './deps.js';
+import { runDirOf } from './paths.js';
+import { checkStudent, preflightTeacher } from './preflight.js';
 
 /** References to the gold data of a run, as written in its run directory. */
 export interface TaskRefs {

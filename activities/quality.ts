@@ -16,7 +16,8 @@ import { chooseGamma, coverage, pairStats, type Point, type QualityPair, type Ve
 import { FrozenEncoder } from '../student/encoder.js';
 import { TfidfVectorizer } from '../student/tfidf.js';
 import type { TaskRefs } from './prepare.js';
-import { cacheDirOf, DEFAULT_ENCODER, invalidInput, runActivity, studentConfigOf } from './run.js';
+import { invalidInput, runActivity } from './context.js';
+import { cacheDirOf, DEFAULT_ENCODER, studentConfigOf } from './paths.js';
 
 /** At most this many gold test points in a map (seeded subsample, the same for every arm of a seed). */
 export const MAP_MAX_GOLD = 1000;

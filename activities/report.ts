@@ -4,13 +4,20 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { S3Config } from '../config/schema.js';
+import { byProvider, type PerProvider, type S3Config } from '../config/schema.js';
 import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { SyntheticExampleSchema, type DatasetRef, type SyntheticExample, type TeacherUsage } from '../domain/types.js';
 import { roundTableMarkdown } from '../domain/roundTable.js';
 import type { ReportRefs, RoundResult } from '../workflows/types.js';
 import type { TaskRefs } from './prepare.js';
-import { runActivity } from './run.js';
+import { runActivity } from './context.js';
+
+/** The teacher model a report names, by provider (the configured name or GGUF; unset: "default"). */
+const MODEL_NAMES: PerProvider<string | undefined> = {
+  'llama-cpp': (t) => t.modelPath,
+  'llama-server': (t) => t.model ?? t.modelPath,
+  openai: (t) => t.model,
+};
 
 const pct = (x: number) => (100 * x).toFixed(1);
 
@@ -46,7 +53,7 @@ export async function writeReport(input: {
         task: { kind: config.task.kind, labels: config.task.labels, item: config.task.item },
         teacher: {
           provider: config.teacher.provider,
-          model: config.teacher.model ?? config.teacher.modelPath ?? 'default',
+          model: byProvider(MODEL_NAMES, config.teacher) ?? 'default',
         },
         student: config.student.kind,
         gold: { validation: task.validation, test: task.test },

@@ -37,15 +37,10 @@ import {
   type TeacherReply,
 } from '../teacher/index.js';
 import type { TaskRefs } from './prepare.js';
-import {
-  cacheDirOf,
-  cancellationSignal,
-  teacherConfigOf,
-  warn,
-  runActivity,
-  workflowIdOf,
-  type ActivityDeps,
-} from './run.js';
+import { cancellationSignal, warn, runActivity, workflowIdOf } from './context.js';
+import type { ActivityDeps } from './deps.js';
+import { cacheDirOf } from './paths.js';
+import { teacherConfigOf } from './preflight.js';
 
 export interface SynthesisResult {
   /** the synthesized examples (JSONL of SyntheticExample) */

@@ -12,7 +12,7 @@
  * over its deadline is one failed attempt of that call (retried `teacher.maxRetries` times
  * with backoff), not a restart of the whole activity.
  */
-import type { S3Config } from './schema.js';
+import type { S3Config, TeacherProvider } from './schema.js';
 
 /** Resolved deadlines of a run. */
 export interface Deadlines {
@@ -28,18 +28,28 @@ export interface Deadlines {
   probeTimeoutMs: number;
 }
 
+/** Defaults by provider of the deadlines left unset (the table above). */
+export const PROVIDER_DEADLINES: Record<
+  TeacherProvider,
+  { callTimeoutMs: number; activityMin: number; probeTimeoutMs: number }
+> = {
+  'llama-cpp': { callTimeoutMs: 600_000, activityMin: 360, probeTimeoutMs: 300_000 },
+  'llama-server': { callTimeoutMs: 120_000, activityMin: 180, probeTimeoutMs: 20_000 },
+  openai: { callTimeoutMs: 120_000, activityMin: 180, probeTimeoutMs: 20_000 },
+};
+
 /**
  * @returns the configured deadlines, with provider-dependent defaults for unset fields
  */
 export function deadlinesOf(config: Pick<S3Config, 'teacher' | 'timeouts'>): Deadlines {
-  const embedded = config.teacher.provider === 'llama-cpp';
+  const defaults = PROVIDER_DEADLINES[config.teacher.provider];
   const heartbeatSec = config.timeouts.heartbeatSec ?? 30;
-  const callTimeoutMs = config.teacher.timeoutMs ?? (embedded ? 600_000 : 120_000);
+  const callTimeoutMs = config.teacher.timeoutMs ?? defaults.callTimeoutMs;
   return {
     callTimeoutMs,
     heartbeatSec,
     heartbeatEveryMs: Math.max(250, Math.min(5_000, (heartbeatSec * 1000) / 4)),
-    activityMin: config.timeouts.activityMin ?? (embedded ? 360 : 180),
-    probeTimeoutMs: Math.min(callTimeoutMs, embedded ? 300_000 : 20_000),
+    activityMin: config.timeouts.activityMin ?? defaults.activityMin,
+    probeTimeoutMs: Math.min(callTimeoutMs, defaults.probeTimeoutMs),
   };
 }

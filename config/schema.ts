@@ -91,44 +91,110 @@ export const TaskSchema = z.strictObject({
   maxChars: z.number().int().min(100).default(4000),
 });
 
-export const TeacherSchema = z
-  .strictObject({
-    /** 'llama-cpp': embedded GGUF model in-process; 'llama-server': llama.cpp's own
-     * OpenAI-compatible server (one loaded model shared by many workers; `s3 teacher-server
-     * start` runs it); 'openai': any OpenAI-compatible endpoint */
-    provider: z.enum(['llama-cpp', 'llama-server', 'openai']).default('llama-cpp'),
-    /** GGUF file for llama-cpp (and the model `s3 teacher-server start` loads for llama-server);
-     * default: the model installed by scripts/setup.sh */
-    modelPath: z.string().optional(),
-    /** OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (llama-server default:
-     * http://127.0.0.1:8091/v1) */
-    baseURL: z.string().url().optional(),
-    /** model name sent to the endpoint (llama-server: default the GGUF file name) */
-    model: z.string().optional(),
-    /** name of the environment variable holding the API key (the key itself never goes in the config) */
-    apiKeyEnv: z.string().default('OPENAI_API_KEY'),
-    temperature: z.number().min(0).max(2).default(0.9),
-    topP: z.number().gt(0).max(1).default(0.95),
-    maxTokens: z.number().int().positive().default(96),
-    /** teacher calls in flight at once (llama-cpp: parallel sequences of one context). On 2 CPU
-     * cores the default job's seed phase took 342 s at 2 and 360 s at 4: no gain from more. */
-    concurrency: z.number().int().positive().default(2),
-    /** CPU threads for llama-cpp (default: all cores) */
-    threads: z.number().int().positive().optional(),
-    /** tokens per sequence of the embedded teacher (prompt + reply), default 2048 */
-    contextSize: z.number().int().min(256).optional(),
-    /** deadline of one teacher call, ms (one failed attempt of that call when passed).
-     * Default by provider (config/deadlines.ts): 120 000 for HTTP teachers, 600 000 embedded */
-    timeoutMs: z.number().int().positive().optional(),
-    /** retries of one failed call (timeout, connection error, 429, 5xx) with exponential
-     * backoff, before the activity fails; default 4 */
-    maxRetries: z.number().int().min(0).default(4),
-  })
-  .prefault({})
-  .superRefine((t, ctx) => {
-    if (t.provider === 'openai' && (!t.baseURL || !t.model))
-      ctx.addIssue({ code: 'custom', message: 'teacher.provider "openai" needs teacher.baseURL and teacher.model' });
-  });
+/** Settings every teacher provider has: sampling, concurrency, deadlines and retries. */
+const teacherCommon = {
+  temperature: z.number().min(0).max(2).default(0.9),
+  topP: z.number().gt(0).max(1).default(0.95),
+  maxTokens: z.number().int().positive().default(96),
+  /** teacher calls in flight at once (llama-cpp: parallel sequences of one context). On 2 CPU
+   * cores the default job's seed phase took 342 s at 2 and 360 s at 4: no gain from more. */
+  concurrency: z.number().int().positive().default(2),
+  /** deadline of one teacher call, ms (one failed attempt of that call when passed).
+   * Default by provider (config/deadlines.ts): 120 000 for HTTP teachers, 600 000 embedded */
+  timeoutMs: z.number().int().positive().optional(),
+  /** retries of one failed call (timeout, connection error, 429, 5xx) with exponential
+   * backoff, before the activity fails; default 4 */
+  maxRetries: z.number().int().min(0).default(4),
+};
+
+/** GGUF file for llama-cpp (and the model `s3 teacher-server start` loads for llama-server);
+ * default: the model installed by scripts/setup.sh */
+const modelPath = z.string().optional();
+/** name of the environment variable holding the API key (the key itself never goes in the config) */
+const apiKeyEnv = z.string().default('OPENAI_API_KEY');
+
+/** 'llama-cpp' (the default provider): embedded GGUF model in-process. */
+export const LlamaCppTeacherSchema = z.strictObject({
+  provider: z.literal('llama-cpp').default('llama-cpp'),
+  modelPath,
+  /** CPU threads for llama-cpp (default: all cores) */
+  threads: z.number().int().positive().optional(),
+  /** tokens per sequence of the embedded teacher (prompt + reply), default 2048 */
+  contextSize: z.number().int().min(256).optional(),
+  ...teacherCommon,
+});
+
+/** 'llama-server': llama.cpp's own OpenAI-compatible server (one loaded model shared by many
+ * workers; `s3 teacher-server start` runs it). */
+export const LlamaServerTeacherSchema = z.strictObject({
+  provider: z.literal('llama-server'),
+  modelPath,
+  /** OpenAI-compatible base URL of the server, default http://127.0.0.1:8091/v1 */
+  baseURL: z.string().url().optional(),
+  /** model name sent to the server, default the GGUF file name */
+  model: z.string().optional(),
+  apiKeyEnv,
+  ...teacherCommon,
+});
+
+/** The message of a missing setting that the 'openai' provider requires (zod's for a wrong type). */
+const requiredByOpenAI = (issue: { input?: unknown }) =>
+  issue.input === undefined ? 'required when teacher.provider is "openai"' : undefined;
+
+/** 'openai': any OpenAI-compatible endpoint. */
+export const OpenAITeacherSchema = z.strictObject({
+  provider: z.literal('openai'),
+  /** OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 */
+  baseURL: z.string({ error: requiredByOpenAI }).url(),
+  /** model name sent to the endpoint */
+  model: z.string({ error: requiredByOpenAI }).min(1),
+  apiKeyEnv,
+  ...teacherCommon,
+});
+
+/** The message of a `teacher.provider` that names no provider (zod's for other union issues). */
+function unknownProvider(issue: z.core.$ZodRawIssue): string | undefined {
+  const options = (issue as { options?: unknown[] }).options;
+  if (issue.code !== 'invalid_union' || !options) return undefined;
+  const given = (issue.input as Record<string, unknown> | undefined)?.provider;
+  const known = options.filter((o) => o !== undefined).map((o) => JSON.stringify(o));
+  return `unknown provider ${JSON.stringify(given)} (one of ${known.join(', ')}; default "llama-cpp")`;
+}
+
+/**
+ * The teacher section: one strict object per `provider` ('llama-cpp' when omitted; the whole
+ * section defaults to `{}`, the embedded default teacher). A key of another provider (e.g.
+ * `baseURL` under llama-cpp) is an unknown key naming the providers that have it.
+ */
+const TeacherUnion = z.discriminatedUnion(
+  'provider',
+  [LlamaCppTeacherSchema, LlamaServerTeacherSchema, OpenAITeacherSchema],
+  { error: unknownProvider },
+);
+export const TeacherSchema = TeacherUnion.prefault({});
+
+/** Discriminated unions whose unknown keys name the other variants that have them (see
+ * `unknownKeyLines`); elsewhere (task.source) an unknown key lists the variant's known keys. */
+const NAMES_OTHER_VARIANTS: ReadonlySet<unknown> = new Set([TeacherUnion]);
+
+/** A validated teacher section (any provider). */
+export type TeacherConfig = z.infer<typeof TeacherSchema>;
+/** The teacher providers: 'llama-cpp' | 'llama-server' | 'openai'. */
+export type TeacherProvider = TeacherConfig['provider'];
+/** The validated teacher section of one provider. */
+export type TeacherConfigOf<P extends TeacherProvider> = Extract<TeacherConfig, { provider: P }>;
+
+/** One function per teacher provider, each taking that provider's section (a lookup table
+ * instead of `if (provider === …)` chains; a new provider fails to compile until it has one). */
+export type PerProvider<R, A extends unknown[] = []> = {
+  [P in TeacherProvider]: (cfg: TeacherConfigOf<P>, ...args: A) => R;
+};
+
+/** Calls the entry of `table` for `cfg.provider` with `cfg` (narrowed to that provider) and `args`. */
+export function byProvider<R, A extends unknown[]>(table: PerProvider<R, A>, cfg: TeacherConfig, ...args: A): R {
+  // TypeScript cannot correlate `table[cfg.provider]` with `cfg`; the mapped type guarantees it.
+  return (table[cfg.provider] as (cfg: TeacherConfig, ...args: A) => R)(cfg, ...args);
+}
 
 export const SynthesisSchema = z
   .strictObject({
@@ -225,6 +291,8 @@ interface SchemaNode {
       element?: SchemaNode;
       valueType?: SchemaNode;
     };
+    /** the values a key of an object (or union) can take; `undefined` when it may be omitted */
+    propValues?: Record<string, Set<unknown>>;
   };
 }
 
@@ -238,32 +306,45 @@ function unwrap(s: SchemaNode): SchemaNode {
   }
 }
 
-/** For a union: the option the raw value selects by its discriminator, else every option. */
+/** For a union: the option the raw value selects by its discriminator (an omitted discriminator
+ * selects the option that defaults it), else every option. */
 function optionsFor(s: SchemaNode, raw: unknown): SchemaNode[] {
   const { options = [], discriminator } = s._zod.def;
   if (discriminator && raw && typeof raw === 'object') {
     const v = (raw as Record<string, unknown>)[discriminator];
-    const hit = options.filter((o) =>
-      unwrap(unwrap(o)._zod.def.shape?.[discriminator] ?? o)._zod.def.values?.includes(v),
-    );
+    const hit = options.filter((o) => unwrap(o)._zod.propValues?.[discriminator]?.has(v));
     if (hit.length) return hit;
   }
   return options;
 }
 
+/** The discriminator values that select a union option (its literal, never `undefined`). */
+function tagsOf(option: SchemaNode, discriminator: string): string[] {
+  return [...(option._zod.propValues?.[discriminator] ?? [])].filter((v) => v !== undefined).map(String);
+}
+
+/** What `knownKeysAt` finds at a path of the raw input. */
+interface KeysAt {
+  /** the keys the schema allows there */
+  known: string[];
+  /** at a discriminated union of NAMES_OTHER_VARIANTS: the discriminator and the value the raw input selects */
+  variant?: { key: string; value: string };
+  /** at a discriminated union of NAMES_OTHER_VARIANTS: keys that only other options allow, with those options' values */
+  elsewhere: Map<string, string[]>;
+}
+
 /**
  * The keys the schema allows for the object at `path` of the raw input (for a discriminated
- * union, those of the variant the raw input selects).
+ * union, those of the variant the raw input selects, and which other variants have the rest).
  */
-function knownKeysAt(schema: SchemaNode, path: readonly PropertyKey[], raw: unknown): string[] {
+function knownKeysAt(schema: SchemaNode, path: readonly PropertyKey[], raw: unknown): KeysAt {
   let nodes = [schema];
   let value = raw;
-  const step = (key?: PropertyKey): SchemaNode[] =>
-    nodes.flatMap((n) => {
+  const keysOf = (o: SchemaNode) => Object.keys(o._zod.def.shape ?? {});
+  for (const key of path) {
+    nodes = nodes.flatMap((n) => {
       const s = unwrap(n);
-      const d = s._zod.def;
-      const objects = d.type === 'union' ? optionsFor(s, value).map(unwrap) : [s];
-      if (key === undefined) return objects;
+      const objects = s._zod.def.type === 'union' ? optionsFor(s, value).map(unwrap) : [s];
       return objects.flatMap((o) => {
         const od = o._zod.def;
         if (od.shape) return typeof key === 'string' && od.shape[key] ? [od.shape[key]] : [];
@@ -272,11 +353,24 @@ function knownKeysAt(schema: SchemaNode, path: readonly PropertyKey[], raw: unkn
         return [];
       });
     });
-  for (const key of path) {
-    nodes = step(key);
     value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
   }
-  return [...new Set(step().flatMap((o) => Object.keys(o._zod.def.shape ?? {})))];
+  const known = new Set<string>();
+  const elsewhere = new Map<string, string[]>();
+  let variant: KeysAt['variant'];
+  for (const n of nodes) {
+    const s = unwrap(n);
+    const { type, discriminator, options = [] } = s._zod.def;
+    const chosen = type === 'union' ? optionsFor(s, value).map(unwrap) : [s];
+    for (const o of chosen) keysOf(o).forEach((k) => known.add(k));
+    if (!discriminator || chosen.length !== 1 || !NAMES_OTHER_VARIANTS.has(s)) continue;
+    variant = { key: discriminator, value: tagsOf(chosen[0], discriminator)[0] };
+    for (const o of options.map(unwrap))
+      if (o !== chosen[0])
+        for (const k of keysOf(o)) elsewhere.set(k, [...(elsewhere.get(k) ?? []), ...tagsOf(o, discriminator)]);
+  }
+  for (const k of known) elsewhere.delete(k);
+  return { known: [...known], variant, elsewhere };
 }
 
 /**
@@ -291,12 +385,26 @@ export function closestKey(key: string, known: readonly string[]): string | unde
   return d <= Math.max(2, Math.floor(Math.max(key.length, best.length) / 3)) ? best : undefined;
 }
 
-/** One line per unknown key: `a.b.key: unknown key (did you mean "k"?)`. */
+/**
+ * One line per unknown key: `a.b.key: unknown key (did you mean "k"?)`, or for a key of another
+ * variant of a discriminated union `teacher.baseURL: unknown key for provider "llama-cpp" (a
+ * setting of provider "llama-server" or "openai")`.
+ */
 function unknownKeyLines(schema: z.ZodType, issue: z.core.$ZodIssueUnrecognizedKeys, raw: unknown): string[] {
-  const known = knownKeysAt(schema as unknown as SchemaNode, issue.path, raw);
+  const { known, variant, elsewhere } = knownKeysAt(schema as unknown as SchemaNode, issue.path, raw);
   return issue.keys.map((key) => {
     const where = [...issue.path, key].map(String).join('.');
     const guess = closestKey(key, known);
+    // a key (or a near miss of one) that only another variant of the union has
+    const other = elsewhere.has(key) ? key : guess ? undefined : closestKey(key, [...elsewhere.keys()]);
+    if (variant && other) {
+      const values = elsewhere
+        .get(other)!
+        .map((v) => JSON.stringify(v))
+        .join(' or ');
+      const meant = other === key ? '' : `did you mean "${other}", `;
+      return `  ${where}: unknown key for ${variant.key} "${variant.value}" (${meant}a setting of ${variant.key} ${values})`;
+    }
     const hint = guess ? `did you mean "${guess}"?` : `known keys: ${known.length ? known.join(', ') : '(none)'}`;
     return `  ${where}: unknown key (${hint})`;
   });

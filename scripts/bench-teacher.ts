@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
-import { DEFAULT_TEACHER_MODEL } from '../activities/run.js';
+import { DEFAULT_TEACHER_MODEL } from '../activities/paths.js';
 import { getTemplate, renderPrompt } from '../domain/prompts.js';
 import { disposeLlamaModels, LlamaCppTeacher } from '../teacher/index.js';
 

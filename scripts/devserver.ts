@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { PROJECT_ROOT } from '../activities/run.js';
+import { PROJECT_ROOT } from '../activities/paths.js';
 
 /** Search attributes the workflow upserts (workflows/types.ts) with their server types. */
 export const SEARCH_ATTRIBUTES = { S3Phase: 'Keyword', S3Round: 'Int', S3ValAccuracy: 'Double' } as const;

@@ -2,11 +2,10 @@
  * Entry point of the teacher layer: builds the configured teacher (one module per provider)
  * and shares it through `TeacherPool` (cache, in-flight de-duplication, fair queue, deadlines).
  */
-import type { S3Config } from '../config/schema.js';
-import { TeacherConfigError } from './errors.js';
-import { LlamaCppTeacher } from './llamacpp.js';
+import { byProvider, type PerProvider, type TeacherConfig } from '../config/schema.js';
+import { LlamaCppTeacher, llamaCppTeacherOptions } from './llamacpp.js';
 import { LlamaServerTeacher, llamaServerTeacherOptions } from './llamaServer.js';
-import { OpenAITeacher } from './openai.js';
+import { OpenAITeacher, openAITeacherOptions } from './openai.js';
 import type { Teacher } from './types.js';
 
 export { cacheKey, TeacherCache } from './cache.js';
@@ -16,8 +15,8 @@ export {
   TeacherTimeoutError,
   TeacherUnavailableError,
 } from './errors.js';
-export { disposeLlamaModels, LlamaCppTeacher } from './llamacpp.js';
-export { OpenAITeacher } from './openai.js';
+export { disposeLlamaModels, LlamaCppTeacher, llamaCppTeacherOptions } from './llamacpp.js';
+export { OpenAITeacher, openAITeacherOptions } from './openai.js';
 export {
   backendKey,
   completeAll,
@@ -35,33 +34,24 @@ export type { Teacher, TeacherCall, TeacherReply } from './types.js';
 
 export { DEFAULT_LLAMA_SERVER_URL, LlamaServerTeacher, llamaServerTeacherOptions } from './llamaServer.js';
 
+/** The teacher of each provider, built from that provider's section (its module resolves the defaults). */
+const TEACHERS: PerProvider<Teacher, [defaultModelPath: string]> = {
+  'llama-cpp': (cfg, defaultModelPath) => new LlamaCppTeacher(llamaCppTeacherOptions(cfg, defaultModelPath)),
+  'llama-server': (cfg, defaultModelPath) => new LlamaServerTeacher(llamaServerTeacherOptions(cfg, defaultModelPath)),
+  openai: (cfg) => new OpenAITeacher(openAITeacherOptions(cfg)),
+};
+
 /**
  * Builds the teacher of a (validated) configuration; contacts and loads nothing yet.
  * - 'llama-cpp': embedded GGUF model `cfg.modelPath ?? defaultModelPath`, `cfg.concurrency`
  *   parallel sequences, `cfg.threads` CPU threads (default: all cores), `cfg.contextSize`
  * - 'llama-server': llama.cpp's OpenAI-compatible server at `cfg.baseURL ?? DEFAULT_LLAMA_SERVER_URL`;
  *   the model id (cache key) names the GGUF file the server was started with
- * - 'openai': `cfg.baseURL` + `cfg.model`, key from `process.env[cfg.apiKeyEnv]`
+ * - 'openai': `cfg.baseURL` + `cfg.model` (both required by the schema), key from
+ *   `process.env[cfg.apiKeyEnv]`
  * Sampling parameters are not part of a teacher: they travel with each call.
- * @throws TeacherConfigError when the GGUF file does not exist, or 'openai' lacks baseURL/model
+ * @throws TeacherConfigError when the GGUF file of a 'llama-cpp' teacher does not exist
  */
-export function createTeacher(cfg: S3Config['teacher'], defaultModelPath: string): Teacher {
-  const httpTimeoutMs = cfg.timeoutMs ?? 120_000;
-  if (cfg.provider === 'openai') {
-    if (!cfg.baseURL || !cfg.model)
-      throw new TeacherConfigError('teacher.provider "openai" needs teacher.baseURL and teacher.model');
-    return new OpenAITeacher({
-      baseURL: cfg.baseURL,
-      model: cfg.model,
-      apiKeyEnv: cfg.apiKeyEnv,
-      timeoutMs: httpTimeoutMs,
-    });
-  }
-  if (cfg.provider === 'llama-server') return new LlamaServerTeacher(llamaServerTeacherOptions(cfg, defaultModelPath));
-  return new LlamaCppTeacher({
-    modelPath: cfg.modelPath ?? defaultModelPath,
-    concurrency: cfg.concurrency,
-    threads: cfg.threads,
-    contextSize: cfg.contextSize,
-  });
+export function createTeacher(cfg: TeacherConfig, defaultModelPath: string): Teacher {
+  return byProvider(TEACHERS, cfg, defaultModelPath);
 }

@@ -9,7 +9,8 @@
  * built by `S3_LLAMA_TOOLS=1 bash scripts/setup.sh`.
  */
 import path from 'node:path';
-import type { S3Config } from '../config/schema.js';
+import { PROVIDER_DEADLINES } from '../config/deadlines.js';
+import type { TeacherConfigOf } from '../config/schema.js';
 import { TeacherTimeoutError, TeacherUnavailableError } from './errors.js';
 import { OpenAITeacher } from './openai.js';
 import type { ProbeResult } from './types.js';
@@ -17,8 +18,6 @@ import type { ProbeResult } from './types.js';
 /** Where `scripts/teacher-server.ts` serves by default. */
 export const DEFAULT_LLAMA_SERVER_PORT = 8091;
 export const DEFAULT_LLAMA_SERVER_URL = `http://127.0.0.1:${DEFAULT_LLAMA_SERVER_PORT}/v1`;
-/** Per-call deadline when `teacher.timeoutMs` is unset (same as config/deadlines.ts for HTTP teachers). */
-const DEFAULT_TIMEOUT_MS = 120_000;
 
 /** Resolved settings of a llama-server teacher. */
 export interface LlamaServerTeacherOptions {
@@ -45,10 +44,10 @@ export interface LlamaServerTeacherOptions {
  * - model: `cfg.model`, default the GGUF file name (e.g. SmolLM2-135M-Instruct.Q4_1.gguf)
  * - modelId: `llama-server:<GGUF file name>` (part of every cache key: the GGUF decides the
  *   outputs, whatever alias `model` the requests carry)
- * - timeoutMs: `cfg.timeoutMs`, default 120 000
+ * - timeoutMs: `cfg.timeoutMs`, default 120 000 (config/deadlines.ts)
  */
 export function llamaServerTeacherOptions(
-  cfg: S3Config['teacher'],
+  cfg: TeacherConfigOf<'llama-server'>,
   defaultModelPath: string,
 ): LlamaServerTeacherOptions {
   const modelPath = cfg.modelPath ?? defaultModelPath;
@@ -59,7 +58,7 @@ export function llamaServerTeacherOptions(
     modelId: `llama-server:${path.basename(modelPath)}`,
     modelPath,
     apiKeyEnv: cfg.apiKeyEnv,
-    timeoutMs: cfg.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    timeoutMs: cfg.timeoutMs ?? PROVIDER_DEADLINES['llama-server'].callTimeoutMs,
   };
 }
 

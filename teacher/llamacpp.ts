@@ -29,6 +29,7 @@ import {
   type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
+import type { TeacherConfigOf } from '../config/schema.js';
 import type { SamplingParams } from '../domain/types.js';
 import { TeacherConfigError, TeacherContextLengthError, TeacherTimeoutError } from './errors.js';
 import { callSeed } from './seed.js';
@@ -49,6 +50,22 @@ export interface LlamaCppTeacherOptions {
   /** tokens one llama.cpp batch may hold (prompt chunks of all sequences together);
    * default 512 (node-llama-cpp's default) */
   batchSize?: number;
+}
+
+/**
+ * Resolves a validated 'llama-cpp' `teacher` section to embedded-teacher settings: the GGUF
+ * `cfg.modelPath`, default `defaultModelPath`; concurrency, threads and contextSize as configured.
+ */
+export function llamaCppTeacherOptions(
+  cfg: TeacherConfigOf<'llama-cpp'>,
+  defaultModelPath: string,
+): LlamaCppTeacherOptions {
+  return {
+    modelPath: cfg.modelPath ?? defaultModelPath,
+    concurrency: cfg.concurrency,
+    threads: cfg.threads,
+    contextSize: cfg.contextSize,
+  };
 }
 
 /** System message of every chat session (short: it costs prompt tokens on each call). */

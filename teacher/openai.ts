@@ -9,6 +9,8 @@
  * placeholder is sent when the variable is unset.
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { PROVIDER_DEADLINES } from '../config/deadlines.js';
+import type { TeacherConfigOf } from '../config/schema.js';
 import type { SamplingParams } from '../domain/types.js';
 import {
   TeacherConfigError,
@@ -36,6 +38,19 @@ export interface OpenAITeacherOptions {
   maxRetries?: number;
   /** cache-key name of the model; default `openai:<model>` */
   modelId?: string;
+}
+
+/**
+ * Resolves a validated 'openai' `teacher` section to connection settings (baseURL, model and
+ * apiKeyEnv as configured; timeoutMs `cfg.timeoutMs`, default 120 000 (config/deadlines.ts)).
+ */
+export function openAITeacherOptions(cfg: TeacherConfigOf<'openai'>): OpenAITeacherOptions {
+  return {
+    baseURL: cfg.baseURL,
+    model: cfg.model,
+    apiKeyEnv: cfg.apiKeyEnv,
+    timeoutMs: cfg.timeoutMs ?? PROVIDER_DEADLINES.openai.callTimeoutMs,
+  };
 }
 
 /** Placeholder key sent when `process.env[apiKeyEnv]` is unset (local servers ignore it). */

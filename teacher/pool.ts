@@ -18,7 +18,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
-import type { S3Config } from '../config/schema.js';
+import { byProvider, type PerProvider, type TeacherConfig } from '../config/schema.js';
 import type { SamplingParams } from '../domain/types.js';
 import { cacheKey, type TeacherCache } from './cache.js';
 import { TeacherContextLengthError, TeacherTimeoutError, TeacherUnavailableError } from './errors.js';
@@ -26,7 +26,7 @@ import { FairQueue } from './queue.js';
 import type { Teacher, TeacherCall, TeacherReply } from './types.js';
 
 /** Builds the teacher of a backend (the pool calls it once per backend key). */
-export type TeacherFactory = (cfg: S3Config['teacher'], defaultModelPath: string) => Teacher;
+export type TeacherFactory = (cfg: TeacherConfig, defaultModelPath: string) => Teacher;
 
 /** Counters of one backend since the worker started (what `bench:load` prints). */
 export interface BackendStats {
@@ -199,16 +199,21 @@ export class TeacherBackend {
   }
 }
 
+/** What identifies the backend of each provider (after the provider's name in `backendKey`). */
+const BACKEND_KEYS: PerProvider<unknown[], [defaultModelPath: string]> = {
+  'llama-cpp': (cfg, defaultModelPath) => [path.resolve(cfg.modelPath ?? defaultModelPath), cfg.contextSize ?? 2048],
+  'llama-server': (cfg) => [cfg.baseURL ?? null, cfg.model ?? null, cfg.modelPath ?? null, cfg.apiKeyEnv],
+  openai: (cfg) => [cfg.baseURL, cfg.model, null, cfg.apiKeyEnv],
+};
+
 /**
  * The key of the backend serving a teacher configuration: what identifies the loaded model,
  * never the sampling parameters.
  * - llama-cpp: the resolved GGUF path and context size
  * - llama-server / openai: base URL, model name and the *name* of the key variable
  */
-export function backendKey(cfg: S3Config['teacher'], defaultModelPath: string): string {
-  if (cfg.provider === 'llama-cpp')
-    return JSON.stringify(['llama-cpp', path.resolve(cfg.modelPath ?? defaultModelPath), cfg.contextSize ?? 2048]);
-  return JSON.stringify([cfg.provider, cfg.baseURL ?? null, cfg.model ?? null, cfg.modelPath ?? null, cfg.apiKeyEnv]);
+export function backendKey(cfg: TeacherConfig, defaultModelPath: string): string {
+  return JSON.stringify([cfg.provider, ...byProvider(BACKEND_KEYS, cfg, defaultModelPath)]);
 }
 
 /** The backends of one worker process (a dependency of the activities: `createActivities({ teachers })`). */
@@ -222,7 +227,7 @@ export class TeacherPool {
   constructor(private readonly opts: { defaultModelPath: string; create: TeacherFactory }) {}
 
   /** The shared backend of a teacher configuration, created on first use (loads nothing yet). */
-  backend(cfg: S3Config['teacher']): TeacherBackend {
+  backend(cfg: TeacherConfig): TeacherBackend {
     const key = backendKey(cfg, this.opts.defaultModelPath);
     let b = this.#backends.get(key);
     if (!b) {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { PROJECT_ROOT } from '../activities/run.js';
+import { PROJECT_ROOT } from '../activities/paths.js';
 
 const file = path.join(PROJECT_ROOT, 'docker-compose.yml');
 

@@ -95,6 +95,74 @@ describe('strict configuration: unknown keys', () => {
   });
 });
 
+describe('teacher: one strict section per provider', () => {
+  it('an omitted section or provider is the embedded llama-cpp teacher, with its keys only', () => {
+    const d = parseConfig({ task: TASK }).teacher;
+    assert.deepEqual(d, parseConfig({ task: TASK, teacher: {} }).teacher);
+    assert.equal(d.provider, 'llama-cpp');
+    assert.ok(!('apiKeyEnv' in d) && !('baseURL' in d));
+    const t = parseConfig({ task: TASK, teacher: { modelPath: '/m.gguf', threads: 2 } }).teacher;
+    assert.equal(t.provider, 'llama-cpp');
+    assert.equal(t.provider === 'llama-cpp' && t.modelPath, '/m.gguf');
+  });
+
+  it('did-you-mean looks at the selected provider (default llama-cpp)', () => {
+    assert.deepEqual(errorLines({ task: TASK, teacher: { modelpath: 'x' } }), [
+      'teacher.modelpath: unknown key (did you mean "modelPath"?)',
+    ]);
+    assert.deepEqual(
+      errorLines({ task: TASK, teacher: { provider: 'openai', baseURL: 'http://h/v1', model: 'm', apikeyenv: 'K' } }),
+      ['teacher.apikeyenv: unknown key (did you mean "apiKeyEnv"?)'],
+    );
+  });
+
+  it('a key of another provider names the providers that have it', () => {
+    assert.deepEqual(errorLines({ task: TASK, teacher: { baseURL: 'http://127.0.0.1:8000/v1' } }), [
+      'teacher.baseURL: unknown key for provider "llama-cpp" (a setting of provider "llama-server" or "openai")',
+    ]);
+    assert.deepEqual(
+      errorLines({
+        task: TASK,
+        teacher: { provider: 'openai', baseURL: 'http://h/v1', model: 'm', threads: 2, modelPath: 'x' },
+      }),
+      [
+        'teacher.threads: unknown key for provider "openai" (a setting of provider "llama-cpp")',
+        'teacher.modelPath: unknown key for provider "openai" (a setting of provider "llama-cpp" or "llama-server")',
+      ],
+    );
+    assert.deepEqual(errorLines({ task: TASK, teacher: { provider: 'llama-server', contextsize: 512 } }), [
+      'teacher.contextsize: unknown key for provider "llama-server" (did you mean "contextSize", a setting of provider "llama-cpp")',
+    ]);
+  });
+
+  it('openai needs baseURL and model; an unknown provider lists the known ones', () => {
+    assert.deepEqual(errorLines({ task: TASK, teacher: { provider: 'openai' } }), [
+      'teacher.baseURL: required when teacher.provider is "openai"',
+      'teacher.model: required when teacher.provider is "openai"',
+    ]);
+    assert.deepEqual(errorLines({ task: TASK, teacher: { provider: 'llamacpp' } }), [
+      'teacher.provider: unknown provider "llamacpp" (one of "llama-cpp", "llama-server", "openai"; default "llama-cpp")',
+    ]);
+  });
+
+  it('llama-server takes modelPath, and baseURL / model optionally', () => {
+    const t = parseConfig({ task: TASK, teacher: { provider: 'llama-server', modelPath: '/m.gguf' } }).teacher;
+    assert.deepEqual(
+      { ...t },
+      {
+        provider: 'llama-server',
+        modelPath: '/m.gguf',
+        apiKeyEnv: 'OPENAI_API_KEY',
+        temperature: 0.9,
+        topP: 0.95,
+        maxTokens: 96,
+        concurrency: 2,
+        maxRetries: 4,
+      },
+    );
+  });
+});
+
 describe('loadConfig / --set with strict keys', () => {
   let dir: string;
   let file: string;

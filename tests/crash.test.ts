@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { PROJECT_ROOT } from '../activities/run.js';
+import { PROJECT_ROOT } from '../activities/paths.js';
 import type { S3Result } from '../workflows/types.js';
 import { startFakeTeacher, type FakeRequest, type FakeTeacher } from './helpers/fake-teacher.js';
 import { fakeRunConfig, writeGoldTask } from './helpers/fixtures.js';

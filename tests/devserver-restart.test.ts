@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { PROJECT_ROOT } from '../activities/run.js';
+import { PROJECT_ROOT } from '../activities/paths.js';
 import { temporalBin } from '../scripts/devserver.js';
 import type { S3Result } from '../workflows/types.js';
 import { startFakeTeacher } from './helpers/fake-teacher.js';

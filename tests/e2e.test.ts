@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DEFAULT_TEACHER_MODEL, PROJECT_ROOT } from '../activities/run.js';
+import { DEFAULT_TEACHER_MODEL, PROJECT_ROOT } from '../activities/paths.js';
 import { SyntheticExampleSchema } from '../domain/types.js';
 import { startDevServer } from './helpers/temporal.js';
 

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { PROJECT_ROOT } from '../activities/run.js';
+import { PROJECT_ROOT } from '../activities/paths.js';
 import type { ExperimentConfigInput } from '../config/experiment.js';
 import type { ExperimentResult } from '../workflows/s3Experiment.js';
 import { startFakeTeacher, type FakeTeacher } from './helpers/fake-teacher.js';

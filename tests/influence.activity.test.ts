@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { scoreInfluence, type InfluenceRow } from '../activities/influence.js';
 import type { TaskRefs } from '../activities/prepare.js';
-import { runDirOf } from '../activities/run.js';
+import { runDirOf } from '../activities/paths.js';
 import { parseConfig } from '../config/schema.js';
 import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { ExampleSchema, type SyntheticExample } from '../domain/types.js';

@@ -12,7 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { TeacherSchema } from '../config/schema.js';
+import { LlamaServerTeacherSchema } from '../config/schema.js';
 import {
   LLAMA_SERVER_BIN,
   startTeacherServer,
@@ -66,7 +66,7 @@ function isAlive(pid: number): boolean {
 
 test('llamaServerTeacherOptions: defaults name the GGUF, explicit settings win', () => {
   const d = llamaServerTeacherOptions(
-    TeacherSchema.parse({ provider: 'llama-server' }),
+    LlamaServerTeacherSchema.parse({ provider: 'llama-server' }),
     '/m/SmolLM2-135M-Instruct.Q4_1.gguf',
   );
   assert.deepEqual(d, {
@@ -78,7 +78,7 @@ test('llamaServerTeacherOptions: defaults name the GGUF, explicit settings win',
     timeoutMs: 120_000,
   });
   const o = llamaServerTeacherOptions(
-    TeacherSchema.parse({
+    LlamaServerTeacherSchema.parse({
       provider: 'llama-server',
       modelPath: '/x/other.gguf',
       baseURL: 'http://10.0.0.2:9000/v1',
@@ -93,7 +93,7 @@ test('llamaServerTeacherOptions: defaults name the GGUF, explicit settings win',
   assert.equal(o.timeoutMs, 5000);
   assert.equal(o.apiKeyEnv, 'LLAMA_KEY');
   const named = llamaServerTeacherOptions(
-    TeacherSchema.parse({ provider: 'llama-server', model: 'smol' }),
+    LlamaServerTeacherSchema.parse({ provider: 'llama-server', model: 'smol' }),
     '/m/a.gguf',
   );
   assert.equal(named.model, 'smol');
@@ -132,7 +132,7 @@ test('unreachable llama-server: probe fails with a hint on how to start it', asy
   const port = await freePort();
   const teacher = new LlamaServerTeacher(
     llamaServerTeacherOptions(
-      TeacherSchema.parse({ provider: 'llama-server', baseURL: `http://127.0.0.1:${port}/v1` }),
+      LlamaServerTeacherSchema.parse({ provider: 'llama-server', baseURL: `http://127.0.0.1:${port}/v1` }),
       modelPath,
     ),
   );
@@ -163,7 +163,7 @@ test('real llama-server: start, completions through two teachers, reuse, stop, s
   assert.equal(saved.port, port);
   assert.equal(saved.modelPath, path.resolve(modelPath));
 
-  const cfg = TeacherSchema.parse({ provider: 'llama-server', baseURL: info.baseURL });
+  const cfg = LlamaServerTeacherSchema.parse({ provider: 'llama-server', baseURL: info.baseURL });
   const a = new LlamaServerTeacher(llamaServerTeacherOptions(cfg, modelPath));
   const b = new LlamaServerTeacher(llamaServerTeacherOptions(cfg, modelPath));
   assert.equal(a.modelId, `llama-server:${path.basename(modelPath)}`);

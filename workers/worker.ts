@@ -9,7 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
-import { DEFAULT_TEACHER_MODEL } from '../activities/run.js';
+import { DEFAULT_TEACHER_MODEL } from '../activities/paths.js';
 import { createTeacher, TeacherPool } from '../teacher/index.js';
 import { MAX_ACTIVITIES, TASK_QUEUE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } from './options.js';
 
