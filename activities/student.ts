@@ -6,16 +6,20 @@
 import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { readJsonl, writeJsonl } from '../data/jsonl.js';
-import { argmax, scoreSplit, selectAll, selectMisclassified } from '../domain/metrics.js';
+import { ACQUISITIONS, pickBatch, scoreSummary } from '../acquisition/index.js';
+import { denseFeatures } from '../acquisition/dense.js';
+import { splitHoldout } from '../acquisition/holdout.js';
+import { argmax, scoreSplit, selectAll } from '../domain/metrics.js';
 import { Rng } from '../domain/rng.js';
 import {
   ExampleSchema,
   type DatasetRef,
   type Example,
+  type AcquisitionRecord,
   type MisclassifiedRow,
   type SplitMetrics,
 } from '../domain/types.js';
-import { createStudent, type FitStats } from '../student/index.js';
+import { createStudent, type FitStats, type Student } from '../student/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
 import { cacheDirOf, studentConfigOf } from './paths.js';
@@ -30,6 +34,10 @@ export interface Evaluation {
   misclassified: DatasetRef;
   /** wall time of training + prediction, ms */
   studentMs: number;
+  /** with synthesis.validationHoldout > 0: scores on the selection part (validation is the dev part) */
+  selection?: SplitMetrics;
+  /** what the acquisition function picked (absent for GoldGen's pass over every example) */
+  acquisition?: AcquisitionRecord;
 }
 
 /**
@@ -57,7 +65,9 @@ export async function trainAndEvaluate(input: {
       const t0 = Date.now();
       const labels = config.task.labels;
       const train: Example[] = [];
-      for (const ref of input.train) train.push(...(await readJsonl(ref.path, ExampleSchema, { allowEmpty: true })));
+      // passthrough: synthetic rows keep their provenance (the synthetic pool reads its rationales)
+      for (const ref of input.train)
+        train.push(...(await readJsonl(ref.path, ExampleSchema.passthrough(), { allowEmpty: true })));
       const validation = await readJsonl(task.validation.path, ExampleSchema, { allowEmpty: true });
       const test = await readJsonl(task.test.path, ExampleSchema, { allowEmpty: true });
 
@@ -76,30 +86,31 @@ export async function trainAndEvaluate(input: {
       const predicted = (p: number[][]) => p.map((row) => labels[argmax(row)]);
       const goldIdx = validation.map((x) => labels.indexOf(x.label));
 
+      // dev part (synthesis.validationHoldout): never a candidate, scores convergence and reporting
+      const { selection, dev } = splitHoldout(validation.length, config.synthesis.validationHoldout, config.seed);
+      const predV = predicted(pv);
       const caps = [config.synthesis.maxPerRound, input.select?.limit].filter((c): c is number => c !== undefined);
       const cap = caps.length ? Math.min(...caps) : undefined;
-      const picked = input.select?.all
-        ? selectAll(pv, goldIdx, cap, new Rng(config.seed, `goldgen-${round}`))
-        : selectMisclassified(pv, goldIdx, cap);
-      const predV = predicted(pv);
-      const rows: MisclassifiedRow[] = picked.map((m) => ({
-        index: m.index,
-        loss: m.loss,
-        predicted: predV[m.index],
-        example: validation[m.index],
-      }));
+      beat.phase = 'select';
+      const { rows, acquisition } = input.select?.all
+        ? goldgenRows(pv, goldIdx, cap, validation, predV, new Rng(config.seed, `goldgen-${round}`))
+        : await pickRows({ config, round, student, train, validation, selection, pv, goldIdx, predV, labels, cap });
       const misclassified = await writeJsonl(path.join(task.runDir, `round-${round}`, 'misclassified.jsonl'), rows, {
         labelOf: (r) => r.example.label,
       });
+      const score = (idx: number[]) =>
+        scoreSplit(
+          idx.map((i) => validation[i].label),
+          idx.map((i) => predV[i]),
+          labels,
+        );
       return {
         round,
         trainSize: train.length,
         fit,
-        validation: scoreSplit(
-          validation.map((x) => x.label),
-          predV,
-          labels,
-        ),
+        validation: score(dev.length ? dev : selection),
+        ...(dev.length ? { selection: score(selection) } : {}),
+        ...(acquisition ? { acquisition } : {}),
         test: scoreSplit(
           test.map((x) => x.label),
           predicted(pt),
@@ -110,4 +121,109 @@ export async function trainAndEvaluate(input: {
       };
     },
   );
+}
+
+/** GoldGen (S3 §3.2): every gold validation example, a seeded uniform sample within the cap. */
+function goldgenRows(
+  pv: number[][],
+  goldIdx: number[],
+  cap: number | undefined,
+  validation: Example[],
+  predV: string[],
+  rng: Rng,
+): { rows: MisclassifiedRow[]; acquisition?: AcquisitionRecord } {
+  const rows = selectAll(pv, goldIdx, cap, rng).map((m) => ({
+    index: m.index,
+    loss: m.loss,
+    predicted: predV[m.index],
+    example: validation[m.index],
+  }));
+  return { rows };
+}
+
+/**
+ * The pool items the acquisition function (synthesis.acquisition) picks for the teacher to
+ * expand (S3 Alg. 2 line 6 for "misclassified"; Kessler et al. 2025 for the others).
+ * - pool "gold-validation": the selection part of gold validation, labeled by humans;
+ * - pool "synthetic": the synthetic training examples, labeled by the label the teacher was
+ *   asked for (their rationales go with them, so the new example is asked with T_query).
+ * Batch size: `cap` (synthesis.maxPerRound and the budget left); without a cap,
+ * "misclassified" takes every misclassified item and the other functions as many items as
+ * are misclassified in the pool (as many as S3 would extrapolate).
+ * @returns rows in pool order with the function's score, and a summary of the picked scores
+ */
+async function pickRows(a: {
+  config: S3Config;
+  round: number;
+  student: Student;
+  train: Example[];
+  validation: Example[];
+  selection: number[];
+  pv: number[][];
+  goldIdx: number[];
+  predV: string[];
+  labels: string[];
+  cap: number | undefined;
+}): Promise<{ rows: MisclassifiedRow[]; acquisition: AcquisitionRecord }> {
+  const { config, labels } = a;
+  const name = config.synthesis.acquisition;
+  const pool = config.synthesis.pool;
+  type Candidate = { example: Example; probs: number[]; label: number; rationales?: string[]; index: number };
+  let candidates: Candidate[];
+  if (pool === 'gold-validation')
+    candidates = a.selection.map((i) => ({ example: a.validation[i], probs: a.pv[i], label: a.goldIdx[i], index: i }));
+  else {
+    const synthetic = a.train.filter((x) => 'provenance' in x) as (Example & {
+      provenance?: { rationales?: string[] };
+    })[];
+    const probs = synthetic.length ? await a.student.predictProba(synthetic) : [];
+    candidates = synthetic.map((x, i) => ({
+      example: {
+        id: x.id,
+        text: x.text,
+        ...(x.text_pair !== undefined ? { text_pair: x.text_pair } : {}),
+        label: x.label,
+      },
+      probs: probs[i],
+      label: labels.indexOf(x.label),
+      rationales: x.provenance?.rationales ?? [],
+      index: i,
+    }));
+  }
+  const wrong = candidates.filter((c) => argmax(c.probs) !== c.label).length;
+  const batch = Math.min(candidates.length, a.cap ?? (name === 'misclassified' ? candidates.length : wrong));
+  let features: number[][] | undefined;
+  let trainFeatures: number[][] | undefined;
+  const fn = ACQUISITIONS[name];
+  if (fn.needsFeatures && candidates.length) {
+    const dim = a.student.head().dim;
+    features = denseFeatures(await a.student.features(candidates.map((c) => c.example)), dim, config.seed);
+    if (name === 'coreset') trainFeatures = denseFeatures(await a.student.features(a.train), dim, config.seed);
+  }
+  const picks = pickBatch(name, {
+    ids: candidates.map((c) => c.example.id),
+    probs: candidates.map((c) => c.probs),
+    labels: candidates.map((c) => c.label),
+    batch,
+    seed: config.seed * 1000 + a.round,
+    features,
+    trainFeatures,
+  });
+  // rows in pool order (the teacher is asked in this order; S3's output is unchanged by it)
+  const rows: MisclassifiedRow[] = [...picks]
+    .sort((x, y) => candidates[x.index].index - candidates[y.index].index)
+    .map((p) => {
+      const c = candidates[p.index];
+      return {
+        index: c.index,
+        loss: -Math.log(Math.max(c.probs[c.label] ?? 0, 1e-12)),
+        predicted: labels[argmax(c.probs)],
+        example: c.example,
+        acquisition: name,
+        score: p.score,
+        pool,
+        ...(pool === 'synthetic' ? { rationales: c.rationales ?? [] } : {}),
+      };
+    });
+  return { rows, acquisition: { name, pool, candidates: candidates.length, picked: scoreSummary(picks) } };
 }

@@ -241,6 +241,8 @@ interface Want {
   /** re-renders the prompt with its long part (the example, or the pair context) cut to
    * `keep` characters, for prompts that do not fit the teacher's context */
   shorten?: (keep: number) => { prompt: string; fromChars: number };
+  /** the acquisition function's pick this want came from (recorded in provenance) */
+  acquisition?: { name: string; score: number; poolItem: string; pool: string };
   /** set once the prompt was shortened */
   truncated?: { reason: 'context_length' | 'prompt_budget'; keptChars: number; fromChars: number };
 }
@@ -389,13 +391,33 @@ async function extrapolateErrors(deps: ActivityDeps, input: ExtrapolateInput): P
     const { config, task, round } = input;
     const { kind, item, labelWords, prompts } = config.task;
     const mis = getTemplate(kind, 'mis', prompts);
+    const query = getTemplate(kind, 'query', prompts);
     const wants: Want[] = (await readJsonl(input.misclassified.path, MisclassifiedRowSchema, { allowEmpty: true })).map(
-      ({ index, example: x }) => {
+      ({ index, example: x, acquisition, score, pool, rationales }) => {
         const label = labelWord(x.label, labelWords);
         const target = kind === 'pair' ? (x.text_pair ?? '') : x.text;
         const render = (example: string) =>
           renderPrompt(mis, kind === 'pair' ? { context: x.text, example, label } : { item, example, label });
+        const picked =
+          acquisition !== undefined && score !== undefined
+            ? { acquisition: { name: acquisition, score, poolItem: x.id, pool: pool ?? 'gold-validation' } }
+            : {};
+        if (kind === 'single' && rationales?.length)
+          // a synthetic pool item: a new example from the same rationales (T_query, Alg. 1 line 7)
+          return {
+            id: `ees${round}-${x.id}`,
+            label: x.label,
+            prompt: renderPrompt(query, { item, label, rationales }),
+            templateId: query.id,
+            rationales,
+            context: null,
+            misclassifiedId: x.id,
+            promptExample: target,
+            slot: round * 1_000_000 + index,
+            ...picked,
+          };
         return {
+          ...picked,
           id: `ees${round}-${x.id}`,
           label: x.label,
           prompt: renderPrompt(
@@ -529,6 +551,7 @@ async function synthesizeExamples(
           sampleIndex: calls[i].sampleIndex,
           rawOutput: reply.text,
           ...(w.truncated ? { promptTruncated: w.truncated } : {}),
+          ...(w.acquisition ? { acquisition: w.acquisition } : {}),
         },
       });
     });

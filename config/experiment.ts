@@ -10,6 +10,7 @@
  * Pure module (zod only): the workflows import it.
  */
 import { z } from 'zod';
+import { AcquisitionNameSchema } from '../acquisition/types.js';
 import { MethodNameSchema, type Budget, type MethodName } from '../domain/experiment.js';
 import { checkTask, parseStrict, S3ConfigSchema, type S3Config } from './schema.js';
 
@@ -28,6 +29,10 @@ export const ArmSchema = z.strictObject({
   topK: z.number().int().positive().default(4),
   /** gold: number of gold train examples (default: the budget in examples; needed with a token budget) */
   goldExamples: z.number().int().positive().optional(),
+  /** active: the acquisition function, the pool and the validation holdout (synthesis.*) */
+  acquisition: AcquisitionNameSchema.optional(),
+  pool: z.enum(['gold-validation', 'synthetic']).optional(),
+  validationHoldout: z.number().min(0).max(0.9).optional(),
 });
 export type ArmConfig = z.infer<typeof ArmSchema>;
 
@@ -94,6 +99,10 @@ export function parseExperiment(raw: unknown, source = 'experiment config'): Exp
   for (const arm of cfg.arms) {
     if ((arm.method === 'gold' || arm.method === 'gold-all') && src.type === 'files' && !src.train)
       throw new Error(`invalid ${source}: arm "${armName(arm)}" needs a gold train split (task.source.train)`);
+    if (arm.method !== 'active' && (arm.acquisition || arm.pool || arm.validationHoldout !== undefined))
+      throw new Error(
+        `invalid ${source}: arm "${armName(arm)}": acquisition, pool and validationHoldout are options of method "active"`,
+      );
     if (arm.method === 'gold' && cfg.budget.tokens !== undefined && arm.goldExamples === undefined)
       throw new Error(`invalid ${source}: arm "${armName(arm)}" needs goldExamples with a token budget`);
   }
@@ -130,7 +139,18 @@ export function armConfig(cfg: ExperimentConfig, arm: ArmConfig, seed: number): 
     runRoot: `${cfg.runRoot.replace(/\/+$/, '')}/${experimentId}/${armName(arm)}`,
     runId: `seed-${seed}`,
     seed,
-    synthesis: { ...cfg.synthesis, useRationales: cfg.synthesis.useRationales && !PLAIN.includes(arm.method) },
+    synthesis: {
+      ...cfg.synthesis,
+      useRationales: cfg.synthesis.useRationales && !PLAIN.includes(arm.method),
+      ...(arm.method === 'active'
+        ? {
+            acquisition: arm.acquisition ?? cfg.synthesis.acquisition,
+            pool: arm.pool ?? cfg.synthesis.pool,
+            validationHoldout: arm.validationHoldout ?? cfg.synthesis.validationHoldout,
+          }
+        : // every other arm runs its method's own rule (S3's EES stays exactly S3's)
+          { acquisition: 'misclassified' as const, pool: 'gold-validation' as const }),
+    },
   };
 }
 

@@ -14,6 +14,7 @@
  */
 import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
+import { AcquisitionNameSchema } from '../acquisition/types.js';
 
 /** Prompt templates (S3 Table 1). Placeholders: {item} {label} {K} {rationales} {example} {context} {examples}. */
 export const PromptsSchema = z.strictObject({
@@ -214,6 +215,17 @@ export const SynthesisSchema = z
     /** cap on misclassified examples extrapolated per round (budget; the highest-loss ones are
      * kept, the loss acquisition function of Kessler et al.); default: all */
     maxPerRound: z.number().int().positive().optional(),
+    /** which pool items the teacher expands each round (acquisition/; Kessler et al. 2025):
+     * "misclassified" is S3's rule (Alg. 2 line 6); loss, least-confidence, entropy, margin,
+     * random, badge, coreset and lion pick `maxPerRound` items (default: as many as are
+     * misclassified, i.e. as many as S3 would extrapolate) */
+    acquisition: AcquisitionNameSchema.default('misclassified'),
+    /** the candidates: "gold-validation" (S3's; labeled by humans) or "synthetic" (the synthetic
+     * training examples, labeled by the label the teacher was asked for: no human label spent) */
+    pool: z.enum(['gold-validation', 'synthetic']).default('gold-validation'),
+    /** share of gold validation held out as a dev split, used only for convergence and the
+     * reported validation accuracy, never as a candidate (0: none, as in S3) */
+    validationHoldout: z.number().min(0).max(0.9).default(0),
     /** teacher attempts per wanted example when outputs are rejected (empty, copy, duplicate) */
     maxAttempts: z.number().int().positive().max(100).default(3),
   })

@@ -17,6 +17,8 @@ import type { DatasetRef, RoundResult, SplitMetrics, TeacherUsage } from './type
  * - goldgen: seed data, then extrapolate every gold validation example (S3 §3.2)
  * - progen: plain seed, then rounds whose prompts show the most helpful synthetic examples by
  *   influence on the gold-validation loss (ProGen, Ye et al. 2022b)
+ * - active: S3's loop with an acquisition function over a pool choosing what the teacher
+ *   expands (Kessler et al. 2025)
  * - gold / gold-all: the student on N / all human-labeled gold train examples ("gold data")
  * - gold-validation: the student on the gold validation examples themselves
  * - s3+gold-validation: S3's synthetic data together with the gold validation examples
@@ -28,6 +30,7 @@ export const METHOD_NAMES = [
   'no-rationales',
   'goldgen',
   'progen',
+  'active',
   'gold',
   'gold-all',
   'gold-validation',

@@ -46,6 +46,9 @@ export const ProvenanceSchema = z.object({
   /** set when the example shown in the prompt was shortened to fit the teacher's context:
    * why ("context_length": refused by the backend; "prompt_budget": counted over the
    * embedded model's context before the call) and the characters kept / original */
+  /** for examples written from a pool item picked by an acquisition function (EES rounds):
+   * the function, its score for the item, the item's id and pool */
+  acquisition: z.object({ name: z.string(), score: z.number(), poolItem: z.string(), pool: z.string() }).optional(),
   promptTruncated: z
     .object({
       reason: z.enum(['context_length', 'prompt_budget']),
@@ -155,6 +158,19 @@ export interface RoundResult {
   teacher: TeacherUsage;
   /** wall time of training + prediction, ms */
   studentMs: number;
+  /** the batch the acquisition function picked after this round (absent: S3's rule in old histories) */
+  acquisition?: AcquisitionRecord;
+  /** with synthesis.validationHoldout: the student on the selection part of gold validation
+   * (`validation` is then the held-out dev part) */
+  selection?: SplitMetrics;
+}
+
+/** What an acquisition function picked in one round: min / median / max of the picked scores. */
+export interface AcquisitionRecord {
+  name: string;
+  pool: 'gold-validation' | 'synthetic';
+  candidates: number;
+  picked: { count: number; min: number; median: number; max: number } | null;
 }
 
 /** Rows of round-q/misclassified.jsonl written by trainAndEvaluate (the EES input, S3 Alg. 2 line 6). */
@@ -165,5 +181,12 @@ export const MisclassifiedRowSchema = z.object({
   loss: z.number(),
   predicted: z.string(),
   example: ExampleSchema,
+  /** the acquisition function that picked it and its score (absent in old artifacts: S3's rule) */
+  acquisition: z.string().optional(),
+  score: z.number().optional(),
+  /** which pool it came from; for the synthetic pool, the rationales of the picked example
+   * (the new one is then asked with T_query and these rationales) */
+  pool: z.enum(['gold-validation', 'synthetic']).optional(),
+  rationales: z.array(z.string()).optional(),
 });
 export type MisclassifiedRow = z.infer<typeof MisclassifiedRowSchema>;

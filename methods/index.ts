@@ -3,6 +3,7 @@
  * Pure module (imported by workflows).
  */
 import type { MethodName } from '../domain/experiment.js';
+import { active } from './active.js';
 import { gold, goldAll, goldValidation, s3PlusGoldValidation } from './gold.js';
 import { goldgen } from './goldgen.js';
 import { noRationales } from './noRationales.js';
@@ -21,6 +22,7 @@ export const METHODS: Readonly<Record<MethodName, Method>> = {
   'no-rationales': noRationales,
   goldgen,
   progen,
+  active,
   gold,
   'gold-all': goldAll,
   'gold-validation': goldValidation,

@@ -37,8 +37,9 @@ export interface ArmSteps {
    * spent `limit` budget units in total; continues the seeded sequence of seed prompts */
   seed(limit: number, icl?: { ref: DatasetRef; round: number }): Promise<void>;
   /** Alg. 2 lines 3-6: train the student on everything so far and score it; `all` hands every
-   * validation example to extrapolation (GoldGen) instead of the misclassified ones */
-  train(round: number, opts?: { all?: boolean }): Promise<TrainedRound>;
+   * validation example to extrapolation (GoldGen) instead of the misclassified ones; `batch`
+   * caps how many pool items the acquisition function picks (synthesis.acquisition) */
+  train(round: number, opts?: { all?: boolean; batch?: number }): Promise<TrainedRound>;
   /** Alg. 2 lines 7-10 (Alg. 3 for pairs): one new example per row, within the budget left */
   extrapolate(round: number, rows: DatasetRef): Promise<void>;
   /** ProGen: the topK most helpful synthetic examples by influence on the gold-validation loss */

@@ -77,7 +77,7 @@ describe('strict configuration: unknown keys', () => {
 
   it('lists the known keys when nothing is close', () => {
     assert.deepEqual(errorLines({ task: TASK, synthesis: { zzzzzzzz: 1 } }), [
-      'synthesis.zzzzzzzz: unknown key (known keys: numRationales, rationalesPerExample, useRationales, seedSize, rounds, epsilon, maxPerRound, maxAttempts)',
+      'synthesis.zzzzzzzz: unknown key (known keys: numRationales, rationalesPerExample, useRationales, seedSize, rounds, epsilon, maxPerRound, acquisition, pool, validationHoldout, maxAttempts)',
     ]);
   });
 

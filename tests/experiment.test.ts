@@ -13,6 +13,8 @@ import type { Worker } from '@temporalio/worker';
 import { parseExperiment, type ExperimentConfigInput } from '../config/experiment.js';
 import { readJsonl } from '../data/jsonl.js';
 import { METHOD_NAMES, type ArmSeedResult } from '../domain/experiment.js';
+import { splitHoldout } from '../acquisition/holdout.js';
+import { Rng } from '../domain/rng.js';
 import { MisclassifiedRowSchema, SyntheticExampleSchema } from '../domain/types.js';
 import type { TeacherPool } from '../teacher/index.js';
 import { createWorker } from '../workers/worker.js';
@@ -96,7 +98,7 @@ test('every method runs under one examples budget; shared calls are paid once; a
   for (const r of rs) assert.equal(r.status, 'completed', `${r.workflowId}: ${r.error}`);
 
   // equal budgets: every teacher arm trains its final student on exactly 24 synthetic examples
-  for (const m of ['s3', 'zerogen', 'seed-only', 'no-rationales', 'goldgen', 'progen'])
+  for (const m of ['s3', 'zerogen', 'seed-only', 'no-rationales', 'goldgen', 'progen', 'active'])
     for (const r of byArm(rs, m)) {
       assert.equal(r.used.syntheticExamples, 24, `${r.workflowId}`);
       assert.equal(r.used.goldExamples, 0);
@@ -145,6 +147,8 @@ test('every method runs under one examples budget; shared calls are paid once; a
   for (const r of byArm(rs, 'goldgen')) {
     const extrapolated = await readJsonl(path.join(r.runDir, 'round-0', 'misclassified.jsonl'), MisclassifiedRowSchema);
     assert.equal(extrapolated.length, 12, 'every validation example is a candidate, capped at the budget left');
+    const wrong = extrapolated.filter((x) => x.predicted !== x.example.label).length;
+    assert.ok(wrong < 12 || r.rounds[0].validation.misclassified >= 30, 'a uniform sample, not only errors');
   }
   for (const r of byArm(rs, 'progen')) {
     assert.ok(existsSync(path.join(r.runDir, 'round-0', 'in-context.jsonl')), 'ProGen scored influence');
@@ -209,4 +213,74 @@ test('a failing child is recorded with its error and the others go on', async ()
   assert.match(goldArm.error ?? '', /500 gold train examples, the split has 80/);
   assert.equal(zerogen.status, 'completed');
   assert.match(readFileSync(out.reportMd, 'utf8'), /500 gold train examples/);
+});
+
+test('active arms: the acquisition function picks from its pool, never from the dev holdout, and provenance records it', async () => {
+  const cfg = experiment({
+    experimentId: 'exp-active',
+    seeds: [1],
+    arms: [
+      { method: 'active', name: 'entropy', acquisition: 'entropy', validationHoldout: 0.25 },
+      { method: 'active', name: 'lc-synthetic', acquisition: 'least-confidence', pool: 'synthetic' },
+      { method: 'active', name: 'coreset', acquisition: 'coreset' },
+    ],
+  });
+  const out = await run(cfg);
+  const validationIds = readFileSync(gold.validation, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).id as string);
+  for (const r of out.summary.results) {
+    assert.equal(r.status, 'completed', `${r.workflowId}: ${r.error}`);
+    assert.equal(r.used.syntheticExamples, 24);
+    const rows = await readJsonl(r.dataset!.path, SyntheticExampleSchema);
+    const ees = rows.filter((x) => x.provenance.origin === 'ees');
+    assert.ok(ees.length > 0, `${r.arm} expanded pool items`);
+    assert.ok(
+      r.rounds.slice(0, -1).every((x) => x.acquisition?.picked),
+      `${r.arm}: per-round picked-score summary`,
+    );
+    for (const x of ees) assert.ok(x.provenance.acquisition, `${r.arm}: provenance records the pick`);
+    if (r.arm === 'entropy') {
+      const validationRows = await readJsonl(
+        path.join(r.runDir, 'gold', 'validation.jsonl'),
+        MisclassifiedRowSchema.shape.example,
+      );
+      const { dev } = splitHoldout(validationRows.length, 0.25, 1);
+      const devIds = new Set(dev.map((i) => validationRows[i].id));
+      assert.equal(devIds.size, 10);
+      for (const x of ees) {
+        assert.equal(x.provenance.acquisition!.name, 'entropy');
+        assert.ok(!devIds.has(x.provenance.acquisition!.poolItem), 'a dev example was picked');
+      }
+      assert.ok(r.rounds[0].selection, 'both the selection part and the dev part are scored');
+      assert.equal(r.rounds[0].validation.count, 10, 'validation accuracy is reported on the dev part');
+    }
+    if (r.arm === 'lc-synthetic')
+      for (const x of ees) {
+        assert.equal(x.provenance.acquisition!.pool, 'synthetic');
+        assert.ok(!validationIds.includes(x.provenance.acquisition!.poolItem), 'no human label spent');
+        assert.equal(x.provenance.templateId, 'single.query.table1', 'T_query with the picked item’s rationales');
+      }
+  }
+});
+
+test('token budgets are never exceeded (random budgets, seeded)', async () => {
+  const rng = new Rng(2026, 'budgets');
+  for (let i = 0; i < 3; i++) {
+    const limit = 600 + rng.int(3000);
+    const out = await run(
+      experiment({
+        experimentId: `exp-budget-${i}`,
+        seeds: [1 + rng.int(100)],
+        budget: { tokens: limit },
+        arms: [{ method: 's3' }, { method: 'zerogen' }, { method: 'active', acquisition: 'margin' }],
+      }),
+    );
+    for (const r of out.summary.results) {
+      assert.equal(r.status, 'completed', `${r.workflowId}: ${r.error}`);
+      assert.ok(r.used.tokens <= limit, `${r.arm} spent ${r.used.tokens} > ${limit}`);
+      assert.ok(r.used.tokens > limit - 200, `${r.arm} stopped at ${r.used.tokens} of ${limit}`);
+    }
+  }
 });

@@ -98,6 +98,8 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
       test: ev.test,
       teacher: roundUsage,
       studentMs: ev.studentMs,
+      ...(ev.acquisition ? { acquisition: ev.acquisition } : {}),
+      ...(ev.selection ? { selection: ev.selection } : {}),
     } satisfies RoundResult);
     if (config.searchAttributes) upsertSearchAttributes([{ key: S3_VAL_ACCURACY, value: ev.validation.accuracy }]);
 

@@ -165,7 +165,12 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
         task,
         train: [...synthetic, ...gold],
         round,
-        select: { all: opts.all, ...(budget.kind === 'examples' ? { limit: Math.max(0, left()) } : {}) },
+        select: {
+          all: opts.all,
+          ...(budget.kind === 'examples' || opts.batch !== undefined
+            ? { limit: Math.max(0, Math.min(budget.kind === 'examples' ? left() : Infinity, opts.batch ?? Infinity)) }
+            : {}),
+        },
       });
       lastEval = ev;
       progress.rounds.push({
@@ -177,6 +182,8 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
         test: ev.test,
         teacher: pendingUsage,
         studentMs: ev.studentMs,
+        ...(ev.acquisition ? { acquisition: ev.acquisition } : {}),
+        ...(ev.selection ? { selection: ev.selection } : {}),
       });
       pendingUsage = emptyUsage();
       added = 0;
