@@ -265,3 +265,66 @@ export function armSummaries(
   }
   return { reference, arms };
 }
+
+/** One point of a learning curve: a trained student after `tokens` teacher tokens. */
+export interface CurvePoint {
+  round: number;
+  /** cumulative teacher tokens (prompt + completion) spent before this student was trained */
+  tokens: number;
+  /** its gold test accuracy, in [0, 1] */
+  accuracy: number;
+}
+
+/**
+ * The learning curve of one arm on one seed: test accuracy of each round's student against
+ * the teacher tokens spent so far (each round's `teacher` usage summed up to that round).
+ * @returns points by round (empty for a child without rounds)
+ */
+export function learningCurve(r: ArmSeedResult): CurvePoint[] {
+  let tokens = 0;
+  return r.rounds.map((q) => {
+    tokens += q.teacher.promptTokens + q.teacher.completionTokens;
+    return { round: q.round, tokens, accuracy: q.test.accuracy };
+  });
+}
+
+/**
+ * Area under the test-accuracy vs teacher-tokens curve over [0, T], divided by T: the mean test
+ * accuracy a user would have had along the way, per token spent (Kessler et al. 2025 compare
+ * methods at equal teacher compute). Step interpolation: at t tokens the accuracy is that of
+ * the latest student trained with ≤ t tokens; before the first one, `chance` (no data yet); an
+ * arm that stopped before T keeps its last accuracy.
+ * @param points a learning curve (learningCurve), tokens non-decreasing
+ * @param T the horizon in tokens (> 0), e.g. the largest spend of any arm in the experiment
+ * @param chance accuracy before any student, e.g. 1 / number of labels
+ * @returns a value in [0, 1]; `chance` when the curve is empty
+ * @throws RangeError when T ≤ 0
+ */
+export function curveAuc(points: readonly CurvePoint[], T: number, chance: number): number {
+  if (!(T > 0)) throw new RangeError(`curveAuc: horizon T must be > 0, got ${T}`);
+  let area = 0;
+  let t = 0;
+  let acc = chance;
+  for (const p of points) {
+    const until = Math.min(p.tokens, T);
+    if (until > t) area += acc * (until - t);
+    t = Math.max(t, until);
+    acc = p.accuracy;
+  }
+  if (T > t) area += acc * (T - t);
+  return area / T;
+}
+
+/**
+ * Learning-curve AUC (curveAuc) per arm over its finished seeds, with the horizon T = the
+ * largest token spend of any finished child and chance = 1 / number of labels.
+ * @param labels number of labels of the task
+ * @returns arm → mean ± std of the AUC (arms without finished seeds are absent); T used
+ */
+export function aucByArm(summary: ExperimentSummary, labels: number): { T: number; auc: Map<string, MeanStd> } {
+  const done = finishedOf(summary.results);
+  const T = Math.max(1, ...done.map((r) => learningCurve(r).at(-1)?.tokens ?? 0));
+  const byArm = new Map<string, number[]>();
+  for (const r of done) byArm.set(r.arm, [...(byArm.get(r.arm) ?? []), curveAuc(learningCurve(r), T, 1 / labels)]);
+  return { T, auc: new Map([...byArm].map(([arm, xs]) => [arm, meanStd(xs)])) };
+}

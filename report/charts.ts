@@ -19,7 +19,7 @@ import { Warn, logger, parse, View, type Loader, type LoggerInterface, type Spec
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { readJsonl } from '../data/jsonl.js';
 import type { ExperimentSummary, QualityStudy } from '../domain/experiment.js';
-import type { ArmSummaries, ArmSummary } from '../domain/statistics.js';
+import { learningCurve, type ArmSummaries, type ArmSummary } from '../domain/statistics.js';
 
 /** A Vega-Lite specification (plain JSON object). */
 export type VegaLiteSpec = Record<string, unknown>;
@@ -263,6 +263,37 @@ export function accuracyVsTokensSpec(summary: ExperimentSummary, armOrder: reado
  * @param summary the experiment (per-seed dots)
  * @returns the spec, or null when no arm has a test score
  */
+/**
+ * (e) Learning curves: test accuracy of each round's student against the teacher tokens spent
+ * so far, one step line per (arm, seed) (Kessler et al. 2025 compare at equal teacher compute).
+ * @returns null when no finished child has a round
+ */
+export function learningCurveSpec(summary: ExperimentSummary, armOrder: readonly string[]): VegaLiteSpec | null {
+  const values = summary.results
+    .filter((r) => r.status === 'completed')
+    .flatMap((r) => learningCurve(r).map((p) => ({ arm: r.arm, seed: String(r.seed), ...p })));
+  if (values.length === 0) return null;
+  const drawn = [...new Set(values.map((v) => v.arm))];
+  return {
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'line', interpolate: 'step-after', point: true, opacity: 0.8 },
+    encoding: {
+      x: { field: 'tokens', type: 'quantitative', title: 'teacher tokens spent so far', axis: { format: '~s' } },
+      y: {
+        field: 'accuracy',
+        type: 'quantitative',
+        title: 'test accuracy',
+        axis: { format: '.0%' },
+        scale: { zero: false },
+      },
+      color: armColor(armOrder, drawn),
+      detail: { field: 'seed', type: 'nominal' },
+    },
+  };
+}
+
 export function finalAccuracyBarSpec(stats: readonly ArmSummary[], summary: ExperimentSummary): VegaLiteSpec | null {
   const arms = stats.filter((a) => a.testAccuracy !== null);
   if (arms.length === 0) return null;
@@ -409,6 +440,7 @@ export function chartIds(summary: ExperimentSummary, stats: ArmSummaries): strin
   return [
     roundAccuracySpec(stats.arms, order) && 'round-accuracy',
     accuracyVsTokensSpec(summary, order) && 'accuracy-vs-tokens',
+    learningCurveSpec(summary, order) && 'learning-curves',
     finalAccuracyBarSpec(stats.arms, summary) && 'final-accuracy',
     pairedDiffSpec(stats) && 'paired-diff',
     ...summary.quality.map((q, i) => `quality-map-${i + 1}`),
@@ -440,6 +472,12 @@ export async function experimentCharts(summary: ExperimentSummary, stats: ArmSum
       'Final test accuracy vs teacher tokens',
       'Small points: one finished seed each; diamonds: the arm’s mean. Tokens are prompt + completion counted against the budget (cached calls included).',
       accuracyVsTokensSpec(summary, order),
+    ),
+    make(
+      'learning-curves',
+      'Learning curves: test accuracy vs teacher tokens spent',
+      'One step line per arm and seed: each point is a round’s student, at the tokens spent before it was trained. The table’s AUC is the area under this curve divided by the horizon.',
+      learningCurveSpec(summary, order),
     ),
     make(
       'final-accuracy',

@@ -16,7 +16,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeJsonl } from '../data/jsonl.js';
 import type { Budget, ExperimentSummary, MeanStd, PairedDiff, QualityStudy } from '../domain/experiment.js';
-import { armSummaries, type ArmSummaries, type ArmSummary } from '../domain/statistics.js';
+import { armSummaries, aucByArm, type ArmSummaries, type ArmSummary } from '../domain/statistics.js';
 import { experimentCharts, type Chart } from './charts.js';
 
 /** The reference arm of the table's Δ column. */
@@ -34,6 +34,7 @@ export const EXPERIMENT_TABLE_HEAD = [
   `Δ acc vs ${TABLE_REFERENCE} [95% CI]`,
   'examples used',
   'tokens used',
+  'AUC acc×tokens',
   'calls paid/reused',
 ];
 
@@ -96,6 +97,8 @@ function valCell(a: ArmSummary, m: MeanStd | null, fmt: (m: MeanStd | null) => s
  */
 export function experimentTableRows(summary: ExperimentSummary, stats?: ArmSummaries): string[][] {
   const s = stats ?? armSummaries(summary, TABLE_REFERENCE);
+  const labels = (summary.config as { task?: { labels?: unknown[] } } | null)?.task?.labels?.length ?? 2;
+  const { auc } = aucByArm(summary, labels);
   return s.arms.map((a) => [
     a.arm,
     a.method,
@@ -107,6 +110,7 @@ export function experimentTableRows(summary: ExperimentSummary, stats?: ArmSumma
     a.arm === s.reference ? 'reference' : fmtDiff(a.vsReference.accuracy),
     examplesCell(a),
     fmtCount(a.tokensUsed),
+    fmtPct(auc.get(a.arm) ?? null),
     `${grouped(a.paidCalls)}/${grouped(a.reusedCalls)}`,
   ]);
 }

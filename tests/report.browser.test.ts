@@ -182,7 +182,7 @@ test('writeExperimentReport writes the four files; report.html renders in Chromi
   assert.match(zg[7], /^[+−]?\d+\.\d pp \[[+−]?\d+\.\d, [+−]?\d+\.\d\] \(n=2\)$/);
   assert.equal(gv[5], 'n/a (trained on val)');
   assert.match(s3[3], /^\d+\.\d ± \d+\.\d%$/);
-  assert.equal(zg[10], `${50 + 50 + 17}/${10 + 10}`, 'paid calls include the failed child');
+  assert.equal(zg[11], `${50 + 50 + 17}/${10 + 10}`, 'paid calls include the failed child');
   assert.match(md, /# Experiment spam-2024/);
   assert.match(md, /TeacherError: backend returned 503/);
   assert.match(md, /\| s3 \| 1 \| TF-IDF, random projection to 256 dims \| 0\.521 \|/);
@@ -208,6 +208,7 @@ test('writeExperimentReport writes the four files; report.html renders in Chromi
   assert.deepEqual(expectedCharts, [
     'round-accuracy',
     'accuracy-vs-tokens',
+    'learning-curves',
     'final-accuracy',
     'paired-diff',
     'quality-map-1',
@@ -300,7 +301,7 @@ test('a QualityStudy whose map file is missing gives a note, not a failed report
   const html = await readFile(paths.html, 'utf8');
   assert.match(html, /data-chart-missing="quality-map-1"/);
   assert.match(html, /nope\.jsonl/);
-  assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 4);
+  assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 5);
 });
 
 test('renderChart renders offline only: a spec that loads data by URL is an error, inline data is fine', async () => {

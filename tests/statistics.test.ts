@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ArmSeedResult, ExperimentSummary, MethodName } from '../domain/experiment.js';
-import { armSummaries, meanStd, pairedBootstrap } from '../domain/statistics.js';
+import { armSummaries, curveAuc, meanStd, pairedBootstrap } from '../domain/statistics.js';
 import type { RoundResult, SplitMetrics } from '../domain/types.js';
 import { emptyUsage } from '../domain/types.js';
 
@@ -348,4 +348,19 @@ test('armSummaries: an arm whose every child failed has null scores and no paire
   assert.deepEqual(gg.vsReference, {});
   // one seed: std null
   assert.deepEqual(armSummaries(summary).arms[0].testAccuracy, { mean: 0.8, std: null, n: 1 });
+});
+
+test('curveAuc: step interpolation from chance, flat after the last student (hand-computed)', () => {
+  // chance 0.5 on [0, 100), 0.7 on [100, 300), 0.9 on [300, 400]: (50 + 140 + 90) / 400 = 0.7
+  const points = [
+    { round: 0, tokens: 100, accuracy: 0.7 },
+    { round: 1, tokens: 300, accuracy: 0.9 },
+  ];
+  assert.equal(curveAuc(points, 400, 0.5), 0.7);
+  // a free arm (0 tokens): its accuracy over the whole horizon
+  assert.equal(curveAuc([{ round: 0, tokens: 0, accuracy: 0.8 }], 400, 0.5), 0.8);
+  // points past the horizon do not count: (50 + 0.7 * 100) / 200 = 0.6
+  assert.ok(Math.abs(curveAuc(points, 200, 0.5) - 0.6) < 1e-12);
+  assert.equal(curveAuc([], 10, 0.25), 0.25);
+  assert.throws(() => curveAuc(points, 0, 0.5), /horizon/);
 });
