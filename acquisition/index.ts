@@ -12,6 +12,7 @@ import { loss } from './loss.js';
 import { margin } from './margin.js';
 import { misclassified } from './misclassified.js';
 import { random } from './random.js';
+import { teacherJudge } from './teacherJudge.js';
 import type { AcquisitionFunction, AcquisitionInput, AcquisitionName, Pick } from './types.js';
 import { ACQUISITION_NAMES, AcquisitionNameSchema } from './types.js';
 
@@ -31,6 +32,7 @@ export const ACQUISITIONS: Record<AcquisitionName, AcquisitionFunction> = {
   badge,
   coreset,
   lion,
+  'teacher-judge': teacherJudge,
 };
 
 /** Tolerance on probabilities: entries in [−1e-6, 1 + 1e-6], rows summing to 1 ± 1e-6. */

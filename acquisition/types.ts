@@ -24,6 +24,7 @@ export const ACQUISITION_NAMES = [
   'badge',
   'coreset',
   'lion',
+  'teacher-judge',
 ] as const;
 
 /** One of {@link ACQUISITION_NAMES}. */
@@ -48,6 +49,9 @@ export interface AcquisitionInput {
   features?: number[][];
   /** h(x) of the current training set, m × d (coreset) */
   trainFeatures?: number[][];
+  /** the teacher's difficulty rating per pool item, 1 (easy) … 5 (hard), null when its answer
+   * had no rating or was not asked (teacher-judge; filled by the judgeDifficulty activity) */
+  judgeScores?: (number | null)[];
 }
 
 /**

@@ -147,6 +147,7 @@ function goldgenRows(
  * - pool "gold-validation": the selection part of gold validation, labeled by humans;
  * - pool "synthetic": the synthetic training examples, labeled by the label the teacher was
  *   asked for (their rationales go with them, so the new example is asked with T_query).
+ * teacher-judge: every candidate is returned unpicked (judgeDifficulty asks the teacher).
  * Batch size: `cap` (synthesis.maxPerRound and the budget left); without a cap,
  * "misclassified" takes every misclassified item and the other functions as many items as
  * are misclassified in the pool (as many as S3 would extrapolate).
@@ -191,6 +192,18 @@ async function pickRows(a: {
     }));
   }
   const wrong = candidates.filter((c) => argmax(c.probs) !== c.label).length;
+  if (name === 'teacher-judge') {
+    // every candidate goes to the judgeDifficulty activity, which asks the teacher and picks
+    const all: MisclassifiedRow[] = candidates.map((c) => ({
+      index: c.index,
+      loss: -Math.log(Math.max(c.probs[c.label] ?? 0, 1e-12)),
+      predicted: labels[argmax(c.probs)],
+      example: c.example,
+      pool,
+      ...(pool === 'synthetic' ? { rationales: c.rationales ?? [] } : {}),
+    }));
+    return { rows: all, acquisition: { name, pool, candidates: candidates.length, picked: null } };
+  }
   const batch = Math.min(candidates.length, a.cap ?? (name === 'misclassified' ? candidates.length : wrong));
   let features: number[][] | undefined;
   let trainFeatures: number[][] | undefined;

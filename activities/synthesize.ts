@@ -12,6 +12,8 @@ import { z } from 'zod';
 import type { S3Config } from '../config/schema.js';
 import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { cleanOutput, judgeOutput, normalizeForCompare, parseRationales } from '../domain/cleaning.js';
+import { scoreSummary } from '../acquisition/summary.js';
+import { parseRating, pickTeacherJudge } from '../acquisition/teacherJudge.js';
 import { getTemplate, labelWord, renderPrompt } from '../domain/prompts.js';
 import { Rng } from '../domain/rng.js';
 import {
@@ -21,6 +23,7 @@ import {
   MisclassifiedRowSchema,
   SyntheticExampleSchema,
   type DatasetRef,
+  type AcquisitionRecord,
   type Rejection,
   type SamplingParams,
   type SyntheticExample,
@@ -52,6 +55,8 @@ export interface SynthesisResult {
   warnings?: string[];
   /** with a token limit: whether it was reached before every wanted example was written */
   budgetExhausted?: boolean;
+  /** judgeDifficulty: what the teacher-judge acquisition picked (min / median / max rating) */
+  acquisition?: AcquisitionRecord;
 }
 
 /** One rationale list per label, as stored in rationales.jsonl. */
@@ -140,6 +145,7 @@ export function createSynthesisActivities(deps: ActivityDeps) {
     synthesizeRationales: (input: { config: S3Config; task: TaskRefs }) => synthesizeRationales(deps, input),
     synthesizeSeed: (input: SeedInput) => synthesizeSeed(deps, input),
     extrapolateErrors: (input: ExtrapolateInput) => extrapolateErrors(deps, input),
+    judgeDifficulty: (input: JudgeInput) => judgeDifficulty(deps, input),
   };
 }
 
@@ -598,4 +604,94 @@ async function fitPromptBudget(teacher: TeacherSession, wants: Want[]): Promise<
       tokens = await t.countPromptTokens(w.prompt);
     }
   }
+}
+
+/** Input of judgeDifficulty. */
+export interface JudgeInput {
+  config: S3Config;
+  task: TaskRefs;
+  round: number;
+  /** every pool candidate (JSONL of MisclassifiedRow, from trainAndEvaluate with teacher-judge) */
+  candidates: DatasetRef;
+  /** B: how many to pick (default: as many as the student misclassifies among the candidates) */
+  batch?: number;
+  /** stop asking once this many prompt + completion tokens were spent (token budgets) */
+  tokenLimit?: number;
+}
+
+/**
+ * The teacher-judge acquisition (Kessler et al. 2025's LLM-specific kind of selector): the
+ * teacher rates each candidate's difficulty 1 (easy) … 5 (hard) with T_judge, and the B
+ * hardest are picked (acquisition/teacherJudge.ts; unparsable answers are skipped and counted).
+ * Its calls count against the budget like any other: with a token limit the candidates are
+ * asked in order until it is reached, and only the ones rated by then can be picked.
+ * @returns reference to round-<q>/judged.jsonl (the picked rows, score = rating) and the usage;
+ *   every rating is in round-<q>/judge-ratings.jsonl
+ */
+async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<SynthesisResult> {
+  const teacher = new TeacherSession(deps, input.config);
+  return teacher.run(async () => {
+    const { config, task, round } = input;
+    const { kind, item, labelWords, prompts } = config.task;
+    const judge = getTemplate(kind, 'judge', prompts);
+    const rows = await readJsonl(input.candidates.path, MisclassifiedRowSchema, { allowEmpty: true });
+    const calls = rows.map((r) => {
+      const label = labelWord(r.example.label, labelWords);
+      const example = kind === 'pair' ? (r.example.text_pair ?? '') : r.example.text;
+      const vars = kind === 'pair' ? { context: r.example.text, example, label } : { item, example, label };
+      return { prompt: renderPrompt(judge, vars), sampleIndex: sampleIndexOf(round * 1_000_000 + r.index, 0) };
+    });
+    const usage = emptyUsage();
+    const ratings: (number | null)[] = rows.map(() => null);
+    const limit = input.tokenLimit;
+    const chunk = limit === undefined ? Math.max(calls.length, 1) : Math.max(4, 2 * config.teacher.concurrency);
+    let spent = 0;
+    let exhausted = false;
+    for (let c = 0; c < calls.length && !exhausted; c += chunk) {
+      const out = await teacher.ask(calls.slice(c, c + chunk), usage, { phase: 'judge', round, done: c });
+      for (const [j, r] of out.entries()) {
+        if (limit !== undefined && spent + tokensOf(r) > limit) {
+          exhausted = true;
+          break;
+        }
+        spent += tokensOf(r);
+        tally(r, usage);
+        ratings[c + j] = isRefusal(r) ? null : parseRating(r.text);
+      }
+    }
+    const unrated = ratings.filter((x) => x === null).length;
+    const wrong = rows.filter((r) => r.predicted !== r.example.label).length;
+    const picks = pickTeacherJudge({
+      ids: rows.map((r) => r.example.id),
+      probs: rows.map(() => [1]),
+      labels: rows.map(() => null),
+      batch: Math.min(input.batch ?? wrong, rows.length),
+      seed: config.seed,
+      judgeScores: ratings,
+    });
+    const dir = path.join(task.runDir, `round-${round}`);
+    await writeJsonl(
+      path.join(dir, 'judge-ratings.jsonl'),
+      rows.map((r, i) => ({ id: r.example.id, label: r.example.label, rating: ratings[i] })),
+    );
+    const picked = picks
+      .map((p) => ({ ...rows[p.index], acquisition: 'teacher-judge', score: p.score }))
+      .sort((a, b) => a.index - b.index);
+    const warnings = unrated
+      ? [`teacher-judge round ${round}: ${unrated} of ${rows.length} candidates got no 1-5 rating (not picked)`]
+      : [];
+    return {
+      ref: await writeJsonl(path.join(dir, 'judged.jsonl'), picked, { labelOf: (r) => r.example.label }),
+      rejectedRef: await writeJsonl(path.join(dir, 'judge.rejected.jsonl'), []),
+      usage,
+      warnings,
+      ...(limit !== undefined ? { budgetExhausted: exhausted } : {}),
+      acquisition: {
+        name: 'teacher-judge',
+        pool: rows[0]?.pool ?? 'gold-validation',
+        candidates: rows.length,
+        picked: scoreSummary(picks),
+      },
+    };
+  });
 }

@@ -28,6 +28,8 @@ export const PromptsSchema = z.strictObject({
   queryPlain: z.string().min(1).optional(),
   /** plain query showing in-context examples of the label (ProGen rounds); {examples} */
   queryIcl: z.string().min(1).optional(),
+  /** the teacher-judge acquisition's difficulty question (answer 1-5); {example} {label} */
+  judge: z.string().min(1).optional(),
 });
 export type PromptOverrides = z.infer<typeof PromptsSchema>;
 

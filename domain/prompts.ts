@@ -9,7 +9,7 @@
  */
 import type { PromptOverrides } from '../config/schema.js';
 
-export type TemplateName = 'ration' | 'query' | 'queryPlain' | 'queryIcl' | 'mis';
+export type TemplateName = 'ration' | 'query' | 'queryPlain' | 'queryIcl' | 'mis' | 'judge';
 export type TaskKind = 'single' | 'pair';
 
 /** Defaults for single-text tasks, generalised from the IMDb row of S3 Table 1. */
@@ -20,6 +20,8 @@ const SINGLE: Record<TemplateName, string> = {
   queryPlain: 'Write a {label} {item}.',
   queryIcl: 'Here are examples of a {label} {item}:\n{examples}\nNow write a new {label} {item}.',
   mis: 'Write a {label} {item} similar to: \n {example}',
+  judge:
+    'How hard is it to tell that the following {item} is {label}? Answer with one number from 1 (very easy) to 5 (very hard).\n{example}',
 };
 
 /** Defaults for sentence-pair tasks (NLI), the RTE row of S3 Table 1 (T_query^(2), T_mis^(2)). */
@@ -33,6 +35,9 @@ const PAIR: Record<TemplateName, string> = {
   mis:
     '{context} \nBased on the above description, the following sentence: {example} is definitely {label}. ' +
     'Now write a sentence similar to the given sentence and is definitely {label} based on the given description.',
+  judge:
+    '{context} \nHow hard is it to tell that the following sentence is definitely {label} based on the above description? ' +
+    'Answer with one number from 1 (very easy) to 5 (very hard).\n{example}',
 };
 
 export interface Template {

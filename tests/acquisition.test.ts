@@ -1,4 +1,5 @@
 /** Unit tests of acquisition/ against hand-computed picks on tiny pools. */
+import { parseRating } from '../acquisition/teacherJudge.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gradientEmbedding } from '../acquisition/badge.js';
@@ -357,7 +358,12 @@ test('lion: ⌈B/2⌉ hardest + ⌊B/2⌋ easiest by loss, no duplicates, null l
 });
 
 test('B ≥ pool size returns every eligible item for every function; empty pool gives []', () => {
-  const input: AcquisitionInput = { ...tiny(50), features: [[1], [2], [3], [4], [5]], trainFeatures: [[0]] };
+  const input: AcquisitionInput = {
+    ...tiny(50),
+    features: [[1], [2], [3], [4], [5]],
+    trainFeatures: [[0]],
+    judgeScores: [1, 2, 3, 4, 5],
+  };
   for (const name of ACQUISITION_NAMES) {
     const picks = pickBatch(name, input);
     const expected = name === 'misclassified' ? 2 : ACQUISITIONS[name].needsLabels ? 4 : 5;
@@ -365,7 +371,15 @@ test('B ≥ pool size returns every eligible item for every function; empty pool
     assert.equal(new Set(picks.map((p) => p.index)).size, expected, `${name}: duplicates`);
     for (let i = 1; i < picks.length; i++)
       assert.ok(picks[i - 1].score >= picks[i].score, `${name}: not ordered by score`);
-    const empty: AcquisitionInput = { ids: [], probs: [], labels: [], batch: 3, seed: 1, features: [] };
+    const empty: AcquisitionInput = {
+      ids: [],
+      probs: [],
+      labels: [],
+      batch: 3,
+      seed: 1,
+      features: [],
+      judgeScores: [],
+    };
     assert.deepEqual(pickBatch(name, empty), [], `${name}: empty pool`);
   }
 });
@@ -417,4 +431,16 @@ test('scoreSummary: count, min, median, max; null when empty', () => {
   const s = scoreSummary(pickBatch('margin', tiny(4)));
   assert.ok(s !== null && s.count === 4);
   assert.ok(Math.abs(s.median - 0.75) < EPS && Math.abs(s.min - 0.5) < EPS && Math.abs(s.max - 1) < EPS);
+});
+
+test('teacher-judge: the hardest by the teacher’s rating, unrated skipped, ties by id; ratings parsed from answers', () => {
+  const input: AcquisitionInput = { ...tiny(2), judgeScores: [3, null, 5, 3, 1] };
+  // ratings: a=3, b=none, c=5, d=3, e=1 → c (5), then a and d tie at 3 → a by id
+  expectPicks(pickBatch('teacher-judge', input), [2, 0], [5, 3], 'B=2');
+  assert.throws(() => pickBatch('teacher-judge', { ...tiny(2) }), /judgeScores/);
+  assert.equal(parseRating('4'), 4);
+  assert.equal(parseRating('Rating: 2/5'), 2);
+  assert.equal(parseRating('I would say 3.'), 3);
+  assert.equal(parseRating('It is 10 out of 10'), null);
+  assert.equal(parseRating('hard'), null);
 });

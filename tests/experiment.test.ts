@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { z } from 'zod';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { parseExperiment, type ExperimentConfigInput } from '../config/experiment.js';
@@ -223,6 +224,7 @@ test('active arms: the acquisition function picks from its pool, never from the 
       { method: 'active', name: 'entropy', acquisition: 'entropy', validationHoldout: 0.25 },
       { method: 'active', name: 'lc-synthetic', acquisition: 'least-confidence', pool: 'synthetic' },
       { method: 'active', name: 'coreset', acquisition: 'coreset' },
+      { method: 'active', name: 'judge', acquisition: 'teacher-judge' },
     ],
   });
   const out = await run(cfg);
@@ -256,6 +258,22 @@ test('active arms: the acquisition function picks from its pool, never from the 
       assert.ok(r.rounds[0].selection, 'both the selection part and the dev part are scored');
       assert.equal(r.rounds[0].validation.count, 10, 'validation accuracy is reported on the dev part');
     }
+    if (r.arm === 'judge') {
+      const ratings = await readJsonl(
+        path.join(r.runDir, 'round-1', 'judge-ratings.jsonl'),
+        MisclassifiedRowSchema.shape.example.pick({ id: true }).extend({ rating: z.number().nullable() }),
+      );
+      assert.equal(ratings.length, 40, 'the teacher rated every candidate');
+      const rated = new Map(ratings.map((x) => [x.id, x.rating!]));
+      const round1 = ees.filter((x) => x.provenance.round === 1);
+      const minPicked = Math.min(...round1.map((x) => rated.get(x.provenance.acquisition!.poolItem)!));
+      const unpicked = ratings.filter((x) => !round1.some((e) => e.provenance.acquisition!.poolItem === x.id));
+      assert.ok(
+        unpicked.every((x) => x.rating! <= minPicked),
+        'the picked candidates are the ones the teacher rated hardest',
+      );
+      assert.ok(r.usage.calls >= 40 + 24, 'judge calls are counted in the arm’s usage');
+    }
     if (r.arm === 'lc-synthetic')
       for (const x of ees) {
         assert.equal(x.provenance.acquisition!.pool, 'synthetic');
@@ -274,7 +292,12 @@ test('token budgets are never exceeded (random budgets, seeded)', async () => {
         experimentId: `exp-budget-${i}`,
         seeds: [1 + rng.int(100)],
         budget: { tokens: limit },
-        arms: [{ method: 's3' }, { method: 'zerogen' }, { method: 'active', acquisition: 'margin' }],
+        arms: [
+          { method: 's3' },
+          { method: 'zerogen' },
+          { method: 'active', acquisition: 'margin' },
+          { method: 'active', name: 'judge', acquisition: 'teacher-judge' },
+        ],
       }),
     );
     for (const r of out.summary.results) {

@@ -40,7 +40,7 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
     heartbeatTimeout: `${deadlines.heartbeatSec} seconds`,
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
   });
-  const { synthesizeRationales, synthesizeSeed, extrapolateErrors } = proxyActivities<S3Activities>({
+  const { synthesizeRationales, synthesizeSeed, extrapolateErrors, judgeDifficulty } = proxyActivities<S3Activities>({
     startToCloseTimeout: `${deadlines.activityMin} minutes`,
     heartbeatTimeout: `${deadlines.heartbeatSec} seconds`,
     retry: {
@@ -110,11 +110,28 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
 
     // Alg. 2 lines 7-10 (Alg. 3 for pairs): one new example per misclassified gold validation example.
     enter('extrapolate', q + 1);
-    const extra = await extrapolateErrors({ config, task, round: q + 1, misclassified: ev.misclassified, train });
+    let toExpand = ev.misclassified;
+    if (config.synthesis.acquisition === 'teacher-judge') {
+      // the teacher rates every candidate 1-5 and the hardest synthesis.maxPerRound are expanded
+      const j = await judgeDifficulty({
+        config,
+        task,
+        round: q + 1,
+        candidates: ev.misclassified,
+        ...(config.synthesis.maxPerRound ? { batch: config.synthesis.maxPerRound } : {}),
+      });
+      progress.warnings.push(...(j.warnings ?? []));
+      const last = progress.rounds[progress.rounds.length - 1];
+      if (j.acquisition) last.acquisition = j.acquisition;
+      progress.usage = addUsage(progress.usage, j.usage);
+      roundUsage = j.usage;
+      toExpand = j.ref;
+    }
+    const extra = await extrapolateErrors({ config, task, round: q + 1, misclassified: toExpand, train });
     train.push(extra.ref);
     progress.warnings.push(...(extra.warnings ?? []));
     added = extra.ref.count;
-    roundUsage = extra.usage;
+    roundUsage = config.synthesis.acquisition === 'teacher-judge' ? addUsage(roundUsage, extra.usage) : extra.usage;
     progress.usage = addUsage(progress.usage, extra.usage);
   }
 

@@ -78,6 +78,8 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
   let added = 0;
   let trainedOnValidation = false;
   let filling = false;
+  /** the pick size of the latest round, for the teacher-judge acquisition */
+  let judgeBatch: number | undefined;
   let stopReason: string | null = null;
   let lastEval: Awaited<ReturnType<ExperimentActivities['trainAndEvaluate']>> | null = null;
   const warnings: string[] = [];
@@ -160,17 +162,17 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
     async train(round, opts = {}) {
       progress.phase = 'train';
       progress.round = round;
+      const limit =
+        budget.kind === 'examples' || opts.batch !== undefined
+          ? Math.max(0, Math.min(budget.kind === 'examples' ? left() : Infinity, opts.batch ?? Infinity))
+          : undefined;
+      judgeBatch = limit;
       const ev = await acts.trainAndEvaluate({
         config,
         task,
         train: [...synthetic, ...gold],
         round,
-        select: {
-          all: opts.all,
-          ...(budget.kind === 'examples' || opts.batch !== undefined
-            ? { limit: Math.max(0, Math.min(budget.kind === 'examples' ? left() : Infinity, opts.batch ?? Infinity)) }
-            : {}),
-        },
+        select: { all: opts.all, ...(limit !== undefined ? { limit } : {}) },
       });
       lastEval = ev;
       progress.rounds.push({
@@ -196,10 +198,29 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
         converged: convergenceReason(history, ev.validation.misclassified, config.synthesis.epsilon),
       } satisfies TrainedRound;
     },
-    async extrapolate(round, rows) {
+    async extrapolate(round, picked) {
+      let rows = picked;
       progress.phase = 'extrapolate';
       progress.round = round;
       if (rows.count === 0) return;
+      if (config.synthesis.acquisition === 'teacher-judge') {
+        // the teacher rates every candidate; its calls count against the budget
+        progress.phase = 'judge';
+        const j = await acts.judgeDifficulty({
+          config,
+          task,
+          round,
+          candidates: rows,
+          ...(judgeBatch !== undefined ? { batch: judgeBatch } : {}),
+          ...(budget.kind === 'tokens' ? { tokenLimit: Math.max(0, left()) } : {}),
+        });
+        record({ usage: j.usage, warnings: j.warnings }, 'ees');
+        const last = progress.rounds[progress.rounds.length - 1];
+        if (last && j.acquisition) last.acquisition = j.acquisition;
+        rows = j.ref;
+        if (rows.count === 0 || left() <= 0) return;
+        progress.phase = 'extrapolate';
+      }
       const r = await acts.extrapolateErrors({
         config,
         task,

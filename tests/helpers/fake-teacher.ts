@@ -6,7 +6,8 @@
  * Loopback only (127.0.0.1), node:http, no dependencies.
  * - POST /v1/chat/completions: prompts asking for a number of reasons/rationales ("consider 5
  *   reasons …") get a numbered list ("Here are K reasons …:" then "1. …" … "K. …", K from the
- *   prompt, default 5); any other prompt gets one short sentence. Both mention the label word found in the prompt and
+ *   prompt, default 5); a difficulty question ("Answer with one number from 1 …") gets "Rating: N"
+ *   with N in 1-5 from a hash; any other prompt gets one short sentence. Both mention the label word found in the prompt and
  *   vary with a hash of (prompt, seed), so repeated samples differ. `usage` counts ~4
  *   characters per token.
  * - GET /v1/models lists the model.
@@ -152,6 +153,8 @@ export function fakeReply(prompt: string, seed: number | undefined, labels: stri
     .update(`${prompt}\u0000${seed ?? 0}`)
     .digest();
   const w = (i: number) => WORDS[h[i] % WORDS.length];
+  // the teacher-judge question ("Answer with one number from 1 (very easy) to 5 (very hard)")
+  if (/Answer with one number from 1\b/.test(prompt)) return `Rating: ${1 + (h[0] % 5)}`;
   const asked = REASONS_PROMPT.exec(prompt);
   if (asked) {
     const k = /^\d+$/.test(asked[1]) ? Math.max(1, Number(asked[1])) : 5;
