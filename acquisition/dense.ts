@@ -5,9 +5,7 @@
  * pairwise distances are kept up to a factor 1 ± O(1/√dims)). Pure module.
  */
 import { Rng } from '../domain/rng.js';
-import type { FeatureRow, SparseRow } from '../student/logreg.js';
-
-const isSparse = (r: FeatureRow): r is SparseRow => typeof r === 'object' && r !== null && 'indices' in r;
+import { isSparse, type FeatureRow, type SparseRow } from '../student/logreg.js';
 
 /**
  * @param rows the student's feature rows (student.features), all of one kind

@@ -47,7 +47,7 @@
  *
  * Pure module: no I/O.
  */
-import type { FeatureRow, LogRegModel, SparseRow } from './logreg.js';
+import { toCsr, type Csr, type FeatureRow, type LogRegModel } from './logreg.js';
 
 /** Input of {@link influenceOnValidation}. */
 export interface InfluenceInput {
@@ -87,50 +87,6 @@ export interface InfluenceResult {
   cgResidual: number;
   /** cgResidual ≤ cgTol */
   converged: boolean;
-}
-
-/** Rows packed in compressed-sparse-row form (float64 values). */
-interface Csr {
-  n: number;
-  indptr: Int32Array;
-  indices: Int32Array;
-  values: Float64Array;
-}
-
-function isSparse(r: FeatureRow): r is SparseRow {
-  return !Array.isArray(r) && !ArrayBuffer.isView(r);
-}
-
-/** Packs rows into CSR. @throws Error on an index outside [0, dim) or a dense row of another length */
-function toCsr(rows: FeatureRow[], dim: number, what: string): Csr {
-  let nnz = 0;
-  for (const r of rows) nnz += isSparse(r) ? r.indices.length : r.length;
-  const indptr = new Int32Array(rows.length + 1);
-  const indices = new Int32Array(nnz);
-  const values = new Float64Array(nnz);
-  let p = 0;
-  rows.forEach((r, i) => {
-    if (isSparse(r)) {
-      if (r.indices.length !== r.values.length)
-        throw new Error(`influence: ${what} row ${i} has indices/values of different lengths`);
-      for (let t = 0; t < r.indices.length; t++) {
-        const j = r.indices[t];
-        if (!(j >= 0 && j < dim))
-          throw new Error(`influence: ${what} row ${i} has feature index ${j} outside [0, ${dim})`);
-        indices[p] = j;
-        values[p++] = r.values[t];
-      }
-    } else {
-      if (r.length !== dim)
-        throw new Error(`influence: dense ${what} row ${i} has length ${r.length}, expected ${dim}`);
-      for (let j = 0; j < dim; j++) {
-        indices[p] = j;
-        values[p++] = r[j];
-      }
-    }
-    indptr[i + 1] = p;
-  });
-  return { n: rows.length, indptr, indices, values };
 }
 
 function checkLabels(labels: ArrayLike<number>, n: number, K: number, what: string): Int32Array {
@@ -347,8 +303,8 @@ export function influenceOnValidation(input: InfluenceInput): InfluenceResult {
   if (input.valRows.length === 0) throw new Error('influence: no validation rows');
 
   const { dim, numClasses: K } = model;
-  const xt = toCsr(input.trainRows, dim, 'training');
-  const xv = toCsr(input.valRows, dim, 'validation');
+  const xt = toCsr(input.trainRows, dim, 'influence: training');
+  const xv = toCsr(input.valRows, dim, 'influence: validation');
   const yt = checkLabels(input.trainLabels, xt.n, K, 'training');
   const yv = checkLabels(input.valLabels, xv.n, K, 'validation');
 
@@ -449,7 +405,7 @@ export function hessianVectorProduct(
   const size = dim * K + K;
   if (v.length !== size) throw new Error(`influence: direction has length ${v.length}, expected ${size}`);
   if (rows.length === 0) throw new Error('influence: no rows');
-  const x = toCsr(rows, dim, 'training');
+  const x = toCsr(rows, dim, 'influence: training');
   const theta = new Float64Array(size);
   theta.set(model.weights);
   theta.set(model.bias, dim * K);

@@ -54,23 +54,25 @@ export interface LogRegResult {
 }
 
 /** Rows packed in compressed-sparse-row form. */
-interface Csr {
+export interface Csr {
   n: number;
   indptr: Int32Array;
   indices: Int32Array;
   values: Float64Array;
 }
 
-function isSparse(r: FeatureRow): r is SparseRow {
+/** Whether a feature row is sparse ({indices, values}) rather than dense. */
+export function isSparse(r: FeatureRow): r is SparseRow {
   return !Array.isArray(r) && !ArrayBuffer.isView(r);
 }
 
 /**
- * Packs rows into CSR form.
- * @throws Error if an index is outside [0, dim), or a sparse row's arrays differ in length,
- *   or a dense row's length is not dim
+ * Packs feature rows into CSR (float64 values).
+ * @param where prefix of error messages, e.g. "logreg" or "influence: training"
+ * @throws Error on an index outside [0, dim), indices/values of different lengths, or a dense
+ *   row of another length
  */
-function toCsr(rows: FeatureRow[], dim: number): Csr {
+export function toCsr(rows: FeatureRow[], dim: number, where = 'logreg'): Csr {
   let nnz = 0;
   for (const r of rows) nnz += isSparse(r) ? r.indices.length : r.length;
   const indptr = new Int32Array(rows.length + 1);
@@ -80,15 +82,15 @@ function toCsr(rows: FeatureRow[], dim: number): Csr {
   rows.forEach((r, i) => {
     if (isSparse(r)) {
       if (r.indices.length !== r.values.length)
-        throw new Error(`logreg: row ${i} has indices/values of different lengths`);
+        throw new Error(`${where}: row ${i} has indices/values of different lengths`);
       for (let t = 0; t < r.indices.length; t++) {
         const j = r.indices[t];
-        if (!(j >= 0 && j < dim)) throw new Error(`logreg: row ${i} has feature index ${j} outside [0, ${dim})`);
+        if (!(j >= 0 && j < dim)) throw new Error(`${where}: row ${i} has feature index ${j} outside [0, ${dim})`);
         indices[p] = j;
         values[p++] = r.values[t];
       }
     } else {
-      if (r.length !== dim) throw new Error(`logreg: dense row ${i} has length ${r.length}, expected ${dim}`);
+      if (r.length !== dim) throw new Error(`${where}: dense row ${i} has length ${r.length}, expected ${dim}`);
       for (let j = 0; j < dim; j++) {
         indices[p] = j;
         values[p++] = r[j];

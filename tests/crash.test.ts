@@ -8,15 +8,14 @@
  * heartbeatSec instead of waiting for its start-to-close timeout.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { PROJECT_ROOT } from '../activities/paths.js';
 import type { S3Result } from '../workflows/types.js';
 import { startFakeTeacher, type FakeRequest, type FakeTeacher } from './helpers/fake-teacher.js';
 import { fakeRunConfig, writeGoldTask } from './helpers/fixtures.js';
-import { startDevServer } from './helpers/temporal.js';
+import { startDevServer, spawnWorker } from './helpers/temporal.js';
 
 const TASK_QUEUE = 's3-crash-test';
 let env: TestWorkflowEnvironment;
@@ -24,32 +23,14 @@ const workers: ChildProcess[] = [];
 // a large gold test split makes training + scoring take long enough to be killed inside
 const gold = writeGoldTask({ validation: 40, test: 6000 });
 
-/** Starts `workers/worker.ts` as a separate OS process, resolved once it polls its task queue. */
-function spawnWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: env.address, S3_TASK_QUEUE: TASK_QUEUE },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  workers.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('s3-synth worker on')) resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting:\n${out}`)));
-  });
-}
+const startWorker = () => spawnWorker(env.address, TASK_QUEUE, workers);
 
 let worker: ChildProcess;
 let reference: { result: S3Result; answered: number };
 
 before(async () => {
   env = await startDevServer();
-  worker = await spawnWorker();
+  worker = await startWorker();
   const refFake = await startFakeTeacher({ delayMs: 20 });
   reference = { result: await start(refFake, 'crash-reference').result(), answered: 0 };
   reference.answered = refFake.answered;
@@ -111,7 +92,7 @@ async function crashedRun(
     } else while (!killed) await new Promise((r) => setTimeout(r, 20));
     assert.ok(killed, `the kill never landed inside ${JSON.stringify(trigger)}`);
     await killWorker();
-    worker = await spawnWorker(); // "restart the worker; nothing else"
+    worker = await startWorker(); // "restart the worker; nothing else"
     const t0 = Date.now();
     const crashed = await run.result();
     console.log(
@@ -131,7 +112,7 @@ async function crashedRun(
     );
   } finally {
     await fake.close();
-    if (worker.exitCode !== null) worker = await spawnWorker(); // the next test needs a live worker
+    if (worker.exitCode !== null) worker = await startWorker(); // the next test needs a live worker
   }
 }
 

@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { PROJECT_ROOT } from '../activities/paths.js';
 import { temporalBin } from '../scripts/devserver.js';
 import type { S3Result } from '../workflows/types.js';
 import { startFakeTeacher } from './helpers/fake-teacher.js';
 import { fakeRunConfig, writeGoldTask } from './helpers/fixtures.js';
+import { spawnWorker } from './helpers/temporal.js';
 
 const children: ChildProcess[] = [];
 after(() => {
@@ -49,23 +49,7 @@ async function startServer(port: number, db: string): Promise<ChildProcess> {
   throw new Error('dev server did not start');
 }
 
-function startWorker(address: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: address, S3_TASK_QUEUE: 's3-restart-test' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('s3-synth worker on')) resolve(child);
-    });
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}):\n${out}`)));
-  });
-}
+const startWorker = (address: string) => spawnWorker(address, 's3-restart-test', children);
 
 test(
   'SIGKILL of the dev server during the seed phase: after a restart on the same database the run completes unchanged',

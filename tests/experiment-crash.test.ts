@@ -5,17 +5,16 @@
  * twice (counted at the fake teacher, a loopback test double).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { PROJECT_ROOT } from '../activities/paths.js';
 import type { ExperimentConfigInput } from '../config/experiment.js';
 import type { ExperimentResult } from '../workflows/s3Experiment.js';
 import { startFakeTeacher, type FakeTeacher } from './helpers/fake-teacher.js';
 import { writeGoldTask } from './helpers/fixtures.js';
-import { startDevServer } from './helpers/temporal.js';
+import { startDevServer, spawnWorker } from './helpers/temporal.js';
 
 const TASK_QUEUE = 's3-experiment-crash-test';
 let env: TestWorkflowEnvironment;
@@ -33,24 +32,7 @@ writeFileSync(
   ).join('\n') + '\n',
 );
 
-/** Starts `workers/worker.ts` as a separate OS process, resolved once it polls its task queue. */
-function spawnWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: env.address, S3_TASK_QUEUE: TASK_QUEUE },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  workers.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('s3-synth worker on')) resolve(child);
-    });
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting:\n${out}`)));
-  });
-}
+const startWorker = () => spawnWorker(env.address, TASK_QUEUE, workers);
 
 before(async () => {
   env = await startDevServer();
@@ -62,7 +44,7 @@ after(async () => {
 });
 
 test('SIGKILL of the worker mid-experiment: a new worker completes it, no teacher call paid twice', async () => {
-  let worker = await spawnWorker();
+  let worker = await startWorker();
   let killedAt: number | undefined;
   const KILL_AFTER = 30; // answered calls: inside the second or third child
   const fake: FakeTeacher = await startFakeTeacher({
@@ -99,7 +81,7 @@ test('SIGKILL of the worker mid-experiment: a new worker completes it, no teache
     });
     while (killedAt === undefined) await new Promise((r) => setTimeout(r, 50));
     if (worker.exitCode === null) await new Promise((r) => worker.once('exit', r));
-    worker = await spawnWorker(); // restart the worker; nothing else
+    worker = await startWorker(); // restart the worker; nothing else
     const out = (await handle.result()) as ExperimentResult;
     const rs = out.summary.results;
     assert.equal(rs.length, 8);

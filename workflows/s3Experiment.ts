@@ -18,6 +18,7 @@ import {
 } from '@temporalio/workflow';
 import type { ExperimentActivities } from '../activities/index.js';
 import { deadlinesOf } from '../config/deadlines.js';
+import { localActivityOptions } from './activityOptions.js';
 import {
   armConfig,
   armName,
@@ -89,11 +90,7 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
 
   const anyArm = children[0].config;
   const deadlines = deadlinesOf(anyArm);
-  const acts = proxyActivities<ExperimentActivities>({
-    startToCloseTimeout: `${deadlines.activityMin} minutes`,
-    heartbeatTimeout: `${deadlines.heartbeatSec} seconds`,
-    retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput', 'InvalidConfig'] },
-  });
+  const acts = proxyActivities<ExperimentActivities>(localActivityOptions(deadlines));
 
   const results: ArmSeedResult[] = [];
   const runOne = async (child: (typeof children)[number]): Promise<void> => {

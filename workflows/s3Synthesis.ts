@@ -16,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { S3Activities } from '../activities/index.js';
 import { deadlinesOf } from '../config/deadlines.js';
+import { localActivityOptions, teacherActivityOptions } from './activityOptions.js';
 import { parseConfig, type S3Config } from '../config/schema.js';
 import { convergenceReason } from '../domain/metrics.js';
 import { addUsage, emptyUsage, type DatasetRef } from '../domain/types.js';
@@ -35,21 +36,10 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
   // Deadlines follow the teacher backend (config/deadlines.ts); teacher activities heartbeat on a timer.
   const deadlines = deadlinesOf(config);
   // Every activity heartbeats on a timer, so a killed worker is noticed within heartbeatSec, not at startToClose.
-  const { prepareTask, trainAndEvaluate, writeReport } = proxyActivities<S3Activities>({
-    startToCloseTimeout: `${deadlines.activityMin} minutes`,
-    heartbeatTimeout: `${deadlines.heartbeatSec} seconds`,
-    retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidInput'] },
-  });
-  const { synthesizeRationales, synthesizeSeed, extrapolateErrors, judgeDifficulty } = proxyActivities<S3Activities>({
-    startToCloseTimeout: `${deadlines.activityMin} minutes`,
-    heartbeatTimeout: `${deadlines.heartbeatSec} seconds`,
-    retry: {
-      initialInterval: '2 seconds',
-      maximumInterval: '1 minute',
-      maximumAttempts: 10,
-      nonRetryableErrorTypes: ['InvalidInput'],
-    },
-  });
+  const { prepareTask, trainAndEvaluate, writeReport } = proxyActivities<S3Activities>(localActivityOptions(deadlines));
+  const { synthesizeRationales, synthesizeSeed, extrapolateErrors, judgeDifficulty } = proxyActivities<S3Activities>(
+    teacherActivityOptions(deadlines),
+  );
 
   const progress: S3Progress = {
     phase: 'prepare',

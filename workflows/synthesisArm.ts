@@ -11,6 +11,7 @@ import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@tempora
 import type { ExperimentActivities } from '../activities/index.js';
 import { armName, type ArmConfig } from '../config/experiment.js';
 import { deadlinesOf } from '../config/deadlines.js';
+import { teacherActivityOptions } from './activityOptions.js';
 import type { S3Config } from '../config/schema.js';
 import type { ArmSeedResult, Budget } from '../domain/experiment.js';
 import { convergenceReason } from '../domain/metrics.js';
@@ -54,16 +55,7 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
   const { config, budget, arm } = input;
   const method = METHODS[arm.method];
   const deadlines = deadlinesOf(config);
-  const acts = proxyActivities<ExperimentActivities>({
-    startToCloseTimeout: `${deadlines.activityMin} minutes`,
-    heartbeatTimeout: `${deadlines.heartbeatSec} seconds`,
-    retry: {
-      initialInterval: '2 seconds',
-      maximumInterval: '1 minute',
-      maximumAttempts: 10,
-      nonRetryableErrorTypes: ['InvalidInput', 'InvalidConfig'],
-    },
-  });
+  const acts = proxyActivities<ExperimentActivities>(teacherActivityOptions(deadlines));
   const startedAt = workflowInfo().startTime.getTime();
 
   const synthetic: DatasetRef[] = [];

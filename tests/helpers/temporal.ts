@@ -1,5 +1,7 @@
 /** Temporal helpers for tests: a real local dev server (the installed `temporal` binary) and history scanning. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { PROJECT_ROOT } from '../../activities/paths.js';
 import proto from '@temporalio/proto';
 import type { temporal as T } from '@temporalio/proto';
 import { temporalBin } from '../../scripts/devserver.js';
@@ -37,5 +39,29 @@ export function scheduledActivities(history: IHistory): string[] {
   return (history.events ?? []).flatMap((ev) => {
     const name = ev.activityTaskScheduledEventAttributes?.activityType?.name;
     return name ? [name] : [];
+  });
+}
+
+/**
+ * Starts `workers/worker.ts` as a separate OS process against `address` on `taskQueue`
+ * (crash and restart tests kill it with SIGKILL), resolved once it polls its task queue.
+ * @param track receives the child, so the test can kill every worker it started in `after`
+ * @throws Error with the worker's output when it exits before starting
+ */
+export function spawnWorker(address: string, taskQueue: string, track?: ChildProcess[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, TEMPORAL_ADDRESS: address, S3_TASK_QUEUE: taskQueue },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track?.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('s3-synth worker on')) resolve(child);
+    });
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting:\n${out}`)));
   });
 }
