@@ -6,20 +6,12 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
-import {
-  Client,
-  Connection,
-  defaultPayloadConverter,
-  WorkflowIdConflictPolicy,
-  type WorkflowHandle,
-} from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { Client, defaultPayloadConverter, WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
 import { loadExperiment } from '../config/load.js';
 import { EXPERIMENT_TABLE_HEAD, experimentTableRows } from '../report/experimentReport.js';
-import { createWorker } from '../workers/worker.js';
 import { s3Experiment, type ExperimentProgress, type ExperimentResult } from '../workflows/s3Experiment.js';
 import type { ArmProgress } from '../workflows/synthesisArm.js';
-import { ensureDevServer } from './devserver.js';
+import { startLocal } from './local.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -37,20 +29,7 @@ export function experimentCommand(program: Command): void {
       const g = program.opts<{ address: string; namespace: string; taskQueue: string }>();
       const cfg = loadExperiment(file, o.set);
       const t0 = Date.now();
-      const server = await ensureDevServer({ address: g.address, uiPort: Number(o.uiPort), dbFile: o.db });
-      console.log(`Temporal ${server.started ? 'dev server started' : 'server reused'} at ${server.address}`);
-      const client = new Client({
-        connection: await Connection.connect({ address: g.address }),
-        namespace: g.namespace,
-      });
-      let worker: Awaited<ReturnType<typeof createWorker>> | undefined;
-      let workerDone: Promise<void> | undefined;
-      if (o.worker) {
-        Runtime.install({ logger: new DefaultLogger(process.env.S3_LOG_LEVEL === 'INFO' ? 'INFO' : 'WARN') });
-        const nc = await NativeConnection.connect({ address: g.address });
-        worker = await createWorker({ connection: nc, namespace: g.namespace, taskQueue: g.taskQueue });
-        workerDone = worker.worker.run().finally(() => nc.close());
-      }
+      const { server, client, stopWorker } = await startLocal(g, o);
       const handle = await client.workflow.start(s3Experiment, {
         taskQueue: g.taskQueue,
         workflowId: cfg.experimentId,
@@ -70,9 +49,7 @@ export function experimentCommand(program: Command): void {
         process.exitCode = 1;
         return;
       } finally {
-        worker?.worker.shutdown();
-        await workerDone;
-        await worker?.teachers.close();
+        await stopWorker();
       }
       const table = new Table({ head: EXPERIMENT_TABLE_HEAD });
       table.push(...experimentTableRows(result.summary));

@@ -14,13 +14,11 @@
  */
 import { Command } from 'commander';
 import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/load.js';
-import { createWorker } from '../workers/worker.js';
 import { s3Synthesis } from '../workflows/s3Synthesis.js';
 import { TASK_QUEUE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } from '../workers/options.js';
 import type { S3Result } from '../workflows/types.js';
-import { ensureDevServer } from './devserver.js';
+import { startLocal } from './local.js';
 import { describeFailure, printRounds, watchProgress } from './progress.js';
 import { experimentCommand } from './experiment.js';
 import { teacherServerCommand } from './teacher-server.js';
@@ -47,19 +45,8 @@ program
     const g = program.opts<{ address: string; namespace: string; taskQueue: string }>();
     const config = loadConfig(file, o.set, o.runId);
     const t0 = Date.now();
-    const server = await ensureDevServer({ address: g.address, uiPort: Number(o.uiPort), dbFile: o.db });
+    const { server, client, stopWorker } = await startLocal(g, o);
     if (server.searchAttributes) config.searchAttributes = true;
-    console.log(`Temporal ${server.started ? 'dev server started' : 'server reused'} at ${server.address}`);
-
-    const client = new Client({ connection: await Connection.connect({ address: g.address }), namespace: g.namespace });
-    let worker: Awaited<ReturnType<typeof createWorker>> | undefined;
-    let workerDone: Promise<void> | undefined;
-    if (o.worker) {
-      Runtime.install({ logger: new DefaultLogger(process.env.S3_LOG_LEVEL === 'INFO' ? 'INFO' : 'WARN') });
-      const nc = await NativeConnection.connect({ address: g.address });
-      worker = await createWorker({ connection: nc, namespace: g.namespace, taskQueue: g.taskQueue });
-      workerDone = worker.worker.run().finally(() => nc.close());
-    }
     const handle = await client.workflow.start(s3Synthesis, {
       taskQueue: g.taskQueue,
       workflowId: config.runId,
@@ -78,9 +65,7 @@ program
       process.exitCode = 1;
       return;
     } finally {
-      worker?.worker.shutdown();
-      await workerDone;
-      await worker?.teachers.close();
+      await stopWorker();
     }
     printRounds(result.rounds);
     const last = result.rounds[result.rounds.length - 1];
