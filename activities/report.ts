@@ -84,6 +84,9 @@ export async function writeReport(input: {
         input.stopReason ? `EES stopped early: ${input.stopReason}.` : '',
         ...(input.warnings ?? []).map((w) => `Warning: ${w}.`),
         `Teacher: ${usage.calls} calls (${usage.cachedCalls} from cache), ${usage.promptTokens} prompt / ${usage.completionTokens} completion tokens, ${usage.rejected} outputs rejected.`,
+        config.budget.teacherTokens !== undefined
+          ? `Teacher budget: ${config.budget.teacherTokens} tokens, spent ${usage.promptTokens + usage.completionTokens}, remaining ${config.budget.teacherTokens - usage.promptTokens - usage.completionTokens}.`
+          : '',
         `Wall time ${(wallMs / 1000).toFixed(1)} s: teacher ${(usage.teacherMs / 1000).toFixed(1)} s, student ${(studentMs / 1000).toFixed(1)} s, other ${(report.timing.otherMs / 1000).toFixed(1)} s.`,
         `Dataset: ${dataset.path} (${dataset.count} examples, sha256 ${dataset.sha256.slice(0, 12)}…).`,
         '',

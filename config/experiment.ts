@@ -156,6 +156,7 @@ export function armConfig(cfg: ExperimentConfig, arm: ArmConfig, seed: number): 
 
 /** The fields of an experiment configuration that a run configuration also has. */
 function pickRunFields(cfg: ExperimentConfig): Record<string, unknown> {
-  const keys = Object.keys(S3ConfigSchema.shape);
+  // the experiment's own budget replaces a run's (every arm runs under it)
+  const keys = Object.keys(S3ConfigSchema.shape).filter((k) => k !== 'budget');
   return Object.fromEntries(Object.entries(cfg).filter(([k]) => keys.includes(k)));
 }

@@ -282,6 +282,13 @@ export const S3ConfigSchema = z.strictObject({
       activityMin: z.number().int().positive().optional(),
     })
     .prefault({}),
+  /** a teacher budget for this run: the run stops when the next call would pass it (prompt +
+   * completion tokens, every call counted, cached ones too); unset = no limit */
+  budget: z
+    .strictObject({
+      teacherTokens: z.number().int().positive().optional(),
+    })
+    .prefault({}),
   /** upsert S3Phase/S3Round/S3ValAccuracy search attributes (they must be registered on the server) */
   searchAttributes: z.boolean().default(false),
 });

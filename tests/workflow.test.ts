@@ -191,3 +191,19 @@ test('a gold file with an unknown label fails with file and line, non-retryable,
   });
   assert.equal(fake.requests, before);
 });
+
+test('budget.teacherTokens: a single run with an acquisition function stops before passing its token budget', async () => {
+  const base = fakeRunConfig(gold, fake.baseURL, { runId: 'wf-budget', seedSize: 30, rounds: 3 });
+  const config = {
+    ...base,
+    budget: { teacherTokens: 2500 },
+    synthesis: { ...base.synthesis, acquisition: 'entropy', maxPerRound: 6 },
+  };
+  const result = (await (await start(config, 'wf-budget')).result()) as S3Result;
+  const spent = result.usage.promptTokens + result.usage.completionTokens;
+  assert.ok(spent <= 2500, `spent ${spent}`);
+  assert.ok(spent > 2500 - 200, `stopped early at ${spent}`);
+  const picked = result.rounds.filter((r) => r.acquisition);
+  assert.ok(picked.length > 0 && picked.every((r) => r.acquisition!.name === 'entropy'));
+  assert.match(readFileSync(result.reportMd, 'utf8'), /Teacher budget: 2500 tokens, spent \d+, remaining \d+/);
+});

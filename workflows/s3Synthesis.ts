@@ -68,10 +68,20 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
   const rationales = await synthesizeRationales({ config, task });
   // Alg. 1 lines 3-8 (Alg. 3 / §2.4 for pairs): the seed data.
   enter('seed');
-  const seed = await synthesizeSeed({ config, task, rationales: rationales.ref });
+  // budget.teacherTokens: every teacher activity gets what is left, and stops before passing it
+  const budget = config.budget.teacherTokens;
+  const spent = () => progress.usage.promptTokens + progress.usage.completionTokens;
+  const left = () => (budget === undefined ? {} : { tokenLimit: Math.max(0, budget - spent()) });
+  const account = () => {
+    if (budget !== undefined) progress.budget = { teacherTokens: budget, spent: spent(), remaining: budget - spent() };
+  };
+  progress.usage = rationales.usage;
+  account();
+  const seed = await synthesizeSeed({ config, task, rationales: rationales.ref, ...left() });
   progress.warnings.push(...(rationales.warnings ?? []), ...(seed.warnings ?? []));
   let roundUsage = addUsage(rationales.usage, seed.usage);
   progress.usage = roundUsage;
+  account();
 
   const train: DatasetRef[] = [seed.ref];
   let added = seed.ref.count;
@@ -94,6 +104,10 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
     if (config.searchAttributes) upsertSearchAttributes([{ key: S3_VAL_ACCURACY, value: ev.validation.accuracy }]);
 
     if (q >= config.synthesis.rounds) break;
+    if (budget !== undefined && spent() >= budget) {
+      progress.stopReason = `teacher token budget spent (${spent()} of ${budget})`;
+      break;
+    }
     const history = progress.rounds.map((r) => r.validation.accuracy);
     progress.stopReason = convergenceReason(history, ev.validation.misclassified, config.synthesis.epsilon);
     if (progress.stopReason) break;
@@ -109,20 +123,23 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
         round: q + 1,
         candidates: ev.misclassified,
         ...(config.synthesis.maxPerRound ? { batch: config.synthesis.maxPerRound } : {}),
+        ...left(),
       });
       progress.warnings.push(...(j.warnings ?? []));
       const last = progress.rounds[progress.rounds.length - 1];
       if (j.acquisition) last.acquisition = j.acquisition;
       progress.usage = addUsage(progress.usage, j.usage);
+      account();
       roundUsage = j.usage;
       toExpand = j.ref;
     }
-    const extra = await extrapolateErrors({ config, task, round: q + 1, misclassified: toExpand, train });
+    const extra = await extrapolateErrors({ config, task, round: q + 1, misclassified: toExpand, train, ...left() });
     train.push(extra.ref);
     progress.warnings.push(...(extra.warnings ?? []));
     added = extra.ref.count;
     roundUsage = config.synthesis.acquisition === 'teacher-judge' ? addUsage(roundUsage, extra.usage) : extra.usage;
     progress.usage = addUsage(progress.usage, extra.usage);
+    account();
   }
 
   // Alg. 2 line 11: D_train = seed ∪ all additions; the last round's student was trained on it.

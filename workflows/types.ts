@@ -17,6 +17,8 @@ export interface S3Progress {
   stopReason: string | null;
   /** things the user should know (fallback to the plain template, shortened prompts, …) */
   warnings: string[];
+  /** with budget.teacherTokens: the budget, the tokens spent so far and what remains */
+  budget?: { teacherTokens: number; spent: number; remaining: number };
 }
 
 export interface ReportRefs {
