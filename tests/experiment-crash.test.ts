@@ -46,7 +46,7 @@ after(async () => {
 test('SIGKILL of the worker mid-experiment: a new worker completes it, no teacher call paid twice', async () => {
   let worker = await startWorker();
   let killedAt: number | undefined;
-  const KILL_AFTER = 30; // answered calls: inside the second or third child
+  const KILL_AFTER = 30; // answered calls: inside the second child (active arm, seed 2)
   const fake: FakeTeacher = await startFakeTeacher({
     delayMs: 100,
     onRequest: () => {
@@ -71,7 +71,14 @@ test('SIGKILL of the worker mid-experiment: a new worker completes it, no teache
     timeouts: { heartbeatSec: 3, activityMin: 10 },
     seeds: [1, 2],
     budget: { examples: 16 },
-    arms: [{ method: 'gold' }, { method: 'zerogen' }, { method: 's3' }, { method: 'seed-only' }],
+    // the active arm first: the kill lands inside its rounds (seed 2), the others run after the restart
+    arms: [
+      { method: 'active', acquisition: 'entropy' },
+      { method: 'gold' },
+      { method: 'zerogen' },
+      { method: 's3' },
+      { method: 'seed-only' },
+    ],
   };
   try {
     const handle = await env.client.workflow.start('s3Experiment', {
@@ -84,7 +91,7 @@ test('SIGKILL of the worker mid-experiment: a new worker completes it, no teache
     worker = await startWorker(); // restart the worker; nothing else
     const out = (await handle.result()) as ExperimentResult;
     const rs = out.summary.results;
-    assert.equal(rs.length, 8);
+    assert.equal(rs.length, 10);
     for (const r of rs) assert.equal(r.status, 'completed', `${r.workflowId}: ${r.error}`);
     for (const r of rs.filter((x) => x.method !== 'gold')) assert.equal(r.used.syntheticExamples, 16, r.workflowId);
     assert.deepEqual(fake.answeredTwice(), [], 'no finished teacher call paid twice');
