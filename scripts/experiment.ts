@@ -6,12 +6,13 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
-import { Client, defaultPayloadConverter, WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadExperiment } from '../config/load.js';
 import { EXPERIMENT_TABLE_HEAD, experimentTableRows } from '../report/experimentReport.js';
 import { s3Experiment, type ExperimentProgress, type ExperimentResult } from '../workflows/s3Experiment.js';
 import type { ArmProgress } from '../workflows/synthesisArm.js';
 import { startLocal } from './local.js';
+import { currentBeat, pollUntilDone, progressBars } from './progress.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -69,31 +70,12 @@ export function experimentCommand(program: Command): void {
  * @throws the workflow's failure
  */
 async function watchExperiment(client: Client, handle: WorkflowHandle, budget: number): Promise<ExperimentResult> {
-  const tty = Boolean(process.stdout.isTTY);
-  const bars = tty
-    ? new cliProgress.MultiBar(
-        { format: ' {label} |{bar}| {value}/{total} {note}', hideCursor: true, clearOnComplete: false },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
+  const bars = progressBars();
   const shown = new Map<string, cliProgress.SingleBar>();
   const lastLine = new Map<string, string>();
-  const result = handle.result() as Promise<ExperimentResult>;
-  let finished = false;
-  result.then(
-    () => (finished = true),
-    () => (finished = true),
-  );
   try {
-    while (!finished) {
-      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
-      if (finished) break;
-      let progress: ExperimentProgress;
-      try {
-        progress = await handle.query<ExperimentProgress>('progress');
-      } catch {
-        continue; // not picked up yet
-      }
+    return await pollUntilDone(handle.result() as Promise<ExperimentResult>, 2000, async () => {
+      const progress = await handle.query<ExperimentProgress>('progress');
       for (const c of progress.children) {
         if (c.status === 'pending') continue;
         let arm: ArmProgress | null = null;
@@ -102,15 +84,8 @@ async function watchExperiment(client: Client, handle: WorkflowHandle, budget: n
           const child = client.workflow.getHandle(c.workflowId);
           arm = await child.query<ArmProgress>('progress').catch(() => null);
           // the running activity's heartbeat: teacher calls done / asked
-          const pending = await child
-            .describe()
-            .then((d) => d.raw.pendingActivities?.[0])
-            .catch(() => undefined);
-          const payload = pending?.heartbeatDetails?.payloads?.[0];
-          const beat = payload
-            ? (defaultPayloadConverter.fromPayload(payload) as { done?: number; total?: number })
-            : {};
-          if (beat.total) calls = ` (${beat.done ?? 0}/${beat.total} calls)`;
+          const beat = (await currentBeat(child).catch(() => null))?.beat;
+          if (beat?.total) calls = ` (${beat.done ?? 0}/${beat.total} calls)`;
         }
         const spent = c.status === 'running' ? Math.min(arm?.spent ?? 0, budget) : budget;
         const note =
@@ -132,9 +107,8 @@ async function watchExperiment(client: Client, handle: WorkflowHandle, budget: n
           lastLine.set(c.workflowId, key);
         }
       }
-    }
+    });
   } finally {
     bars?.stop();
   }
-  return result;
 }

@@ -25,7 +25,8 @@ interface Beat {
   total?: number;
 }
 
-async function currentBeat(handle: WorkflowHandle): Promise<{ activity: string; beat: Beat } | null> {
+/** The running activity's type and heartbeat details (phase, done/total calls …), or null. */
+export async function currentBeat(handle: WorkflowHandle): Promise<{ activity: string; beat: Beat } | null> {
   const d = await handle.describe();
   const pending = d.raw.pendingActivities?.[0];
   if (!pending) return null;
@@ -34,39 +35,48 @@ async function currentBeat(handle: WorkflowHandle): Promise<{ activity: string; 
   return { activity: pending.activityType?.name ?? '?', beat };
 }
 
+/** Progress bars on a terminal (one per key), or null when stdout is not a terminal. */
+export function progressBars(): cliProgress.MultiBar | null {
+  return process.stdout.isTTY
+    ? new cliProgress.MultiBar(
+        { format: ' {label} |{bar}| {value}/{total} {note}', hideCursor: true, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+}
+
+/**
+ * Calls `tick` every `everyMs` until `result` settles (a tick that throws is skipped: the
+ * workflow may not be picked up yet).
+ * @returns the result (or its rejection)
+ */
+export async function pollUntilDone<T>(result: Promise<T>, everyMs: number, tick: () => Promise<void>): Promise<T> {
+  let finished = false;
+  result.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  while (!finished) {
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, everyMs))]);
+    if (finished) break;
+    await tick().catch(() => undefined);
+  }
+  return result;
+}
+
 /**
  * Polls the workflow every second until it completes.
  * @returns the workflow result
  * @throws the workflow's failure (e.g. InvalidConfig / InvalidInput with its message)
  */
 export async function watchProgress(handle: WorkflowHandle, config: S3Config): Promise<S3Result> {
-  const tty = Boolean(process.stdout.isTTY);
-  const bars = tty
-    ? new cliProgress.MultiBar(
-        { format: ' {label} |{bar}| {value}/{total} {note}', hideCursor: true, clearOnComplete: false },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
+  const bars = progressBars();
   const shown = new Map<string, cliProgress.SingleBar>();
   let lastLine = '';
-  const result = handle.result() as Promise<S3Result>;
-  let finished = false;
-  result.then(
-    () => (finished = true),
-    () => (finished = true),
-  );
   try {
-    while (!finished) {
-      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
-      if (finished) break;
-      let progress: S3Progress;
-      let cur: Awaited<ReturnType<typeof currentBeat>>;
-      try {
-        progress = await handle.query<S3Progress>('progress');
-        cur = await currentBeat(handle);
-      } catch {
-        continue; // workflow not picked up yet
-      }
+    return await pollUntilDone(handle.result() as Promise<S3Result>, 1000, async () => {
+      const progress = await handle.query<S3Progress>('progress');
+      const cur = await currentBeat(handle);
       const label =
         progress.phase === 'train' || progress.phase === 'extrapolate'
           ? `${progress.phase} r${progress.round}`
@@ -75,7 +85,7 @@ export async function watchProgress(handle: WorkflowHandle, config: S3Config): P
       const total = cur?.beat.total ?? 0;
       const note = cur?.beat.attempt ? `(retry ${cur.beat.attempt})` : '';
       if (bars) {
-        if (!total) continue;
+        if (!total) return;
         const key = `${label}#${cur?.beat.attempt ?? 0}`;
         let bar = shown.get(key);
         if (!bar) shown.set(key, (bar = bars.create(total, 0, { label: label.padEnd(14), note })));
@@ -86,12 +96,11 @@ export async function watchProgress(handle: WorkflowHandle, config: S3Config): P
         if (line !== lastLine && (total === 0 || done === total || done % 10 === 0)) console.log(line);
         lastLine = line;
       }
-    }
+    });
   } finally {
     for (const b of shown.values()) b.update(b.getTotal());
     bars?.stop();
   }
-  return result;
 }
 
 /** Prints the per-round table (round, sizes, validation/test accuracy and macro-F1, teacher usage, time). */
