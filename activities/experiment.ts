@@ -69,7 +69,8 @@ export async function mergeTrainingSet(input: {
   );
 }
 
-/** Hex sha256 of the JSON of what determines an arm's result (its child workflow input). */
+/** Hex sha256 of the JSON of what determines an arm's result: its child workflow input (run
+ * configuration, arm options, budget, quality study). */
 export function armFingerprint(childInput: unknown): string {
   return createHash('sha256').update(JSON.stringify(childInput)).digest('hex');
 }
@@ -78,7 +79,12 @@ export function armFingerprint(childInput: unknown): string {
  * Persists a finished arm as <runDir>/arm-result.json with the fingerprint of its input,
  * atomically (temp file + rename).
  */
-export async function saveArmResult(input: { config: S3Config; result: ArmSeedResult }): Promise<void> {
+export async function saveArmResult(input: {
+  config: S3Config;
+  result: ArmSeedResult;
+  /** the child's input (fingerprinted; absent: the run configuration alone) */
+  armInput?: unknown;
+}): Promise<void> {
   return runActivity(
     input.config,
     () => ({ phase: 'save' }),
@@ -86,7 +92,7 @@ export async function saveArmResult(input: { config: S3Config; result: ArmSeedRe
       const dir = runDirOf(input.config);
       await mkdir(dir, { recursive: true });
       const file = path.join(dir, FINISHED_FILE);
-      const body = { fingerprint: armFingerprint(input.config), result: input.result };
+      const body = { fingerprint: armFingerprint(input.armInput ?? input.config), result: input.result };
       await writeFile(`${file}.tmp`, JSON.stringify(body, null, 2));
       await rename(`${file}.tmp`, file);
     },
@@ -94,10 +100,15 @@ export async function saveArmResult(input: { config: S3Config; result: ArmSeedRe
 }
 
 /**
- * A finished arm from an earlier start of the same experiment, when its run configuration is
- * unchanged (same fingerprint); null otherwise (not finished, changed, unreadable).
+ * A finished arm from an earlier start of the same experiment, when its input (run
+ * configuration, arm options, budget) is unchanged (same fingerprint); null otherwise (not
+ * finished, changed, unreadable).
  */
-export async function findFinishedArm(input: { config: S3Config }): Promise<ArmSeedResult | null> {
+export async function findFinishedArm(input: {
+  config: S3Config;
+  /** the child's input: a finished arm is reused only when it ran with exactly this input */
+  armInput?: unknown;
+}): Promise<ArmSeedResult | null> {
   return runActivity(
     input.config,
     () => ({ phase: 'look up' }),
@@ -107,7 +118,8 @@ export async function findFinishedArm(input: { config: S3Config }): Promise<ArmS
           fingerprint?: string;
           result?: ArmSeedResult;
         };
-        return body.fingerprint === armFingerprint(input.config) && body.result?.status === 'completed'
+        return body.fingerprint === armFingerprint(input.armInput ?? input.config) &&
+          body.result?.status === 'completed'
           ? body.result
           : null;
       } catch {

@@ -214,6 +214,10 @@ test('a failing child is recorded with its error and the others go on', async ()
   assert.match(goldArm.error ?? '', /500 gold train examples, the split has 80/);
   assert.equal(zerogen.status, 'completed');
   assert.match(readFileSync(out.reportMd, 'utf8'), /500 gold train examples/);
+
+  // started again with another budget: the finished zerogen arm is not reused (its input changed)
+  const again = await run({ ...cfg, budget: { examples: 12 } });
+  assert.equal(again.summary.results[1].used.syntheticExamples, 12);
 });
 
 test('active arms: the acquisition function picks from its pool, never from the dev holdout, and provenance records it', async () => {

@@ -95,7 +95,7 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
   const results: ArmSeedResult[] = [];
   const runOne = async (child: (typeof children)[number]): Promise<void> => {
     const { status, ...childInput } = child;
-    const reused = await acts.findFinishedArm({ config: child.config });
+    const reused = await acts.findFinishedArm({ config: child.config, armInput: childInput });
     if (reused) {
       status.status = 'reused';
       status.testAccuracy = reused.test?.accuracy;

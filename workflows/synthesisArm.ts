@@ -304,7 +304,7 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
       warnings.push(`data-quality study failed: ${(err as Error).message}`);
     }
   }
-  await acts.saveArmResult({ config, result });
+  await acts.saveArmResult({ config, result, armInput: input });
   progress.phase = 'done';
   return result;
 }
