@@ -13,7 +13,8 @@
  * - GET /v1/models lists the model.
  * Every completion request is counted (total and per prompt+seed) and logged.
  * Fault injection (all optional): `delayMs` (slow endpoint), `faultRate` (a seeded share of
- * completion requests answered 429, 500 or not at all until the client gives up), `contextChars`
+ * completion requests answered 429, 500 or not at all until the client gives up, these kinds
+ * in turn), `contextChars`
  * (prompts longer than this get llama-server's HTTP 400 "exceeds the available context size"),
  * `echoAuth` (every request gets a 401 whose body echoes the Authorization header, as some
  * misbehaving proxies do), mode `hang` (no route answers).
@@ -245,7 +246,8 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
           },
         });
       if (opts.faultRate && unit(opts.faultSeed ?? 1, n) < opts.faultRate) {
-        const kind = Math.floor(unit((opts.faultSeed ?? 1) + 7919, n) * 3);
+        // the kinds take turns (429, 500, no answer), so any 3 faults include each kind once
+        const kind = (faults.status429 + faults.status500 + faults.hung) % 3;
         if (kind === 0) {
           faults.status429++;
           return error(429, 'injected rate limit', 'rate_limit_exceeded');
