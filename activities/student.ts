@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { ACQUISITIONS, pickBatch, scoreSummary } from '../acquisition/index.js';
+import { crossEntropy } from '../acquisition/types.js';
 import { denseFeatures } from '../acquisition/dense.js';
 import { splitHoldout } from '../acquisition/holdout.js';
 import { argmax, scoreSplit, selectAll } from '../domain/metrics.js';
@@ -196,7 +197,7 @@ async function pickRows(a: {
     // every candidate goes to the judgeDifficulty activity, which asks the teacher and picks
     const all: MisclassifiedRow[] = candidates.map((c) => ({
       index: c.index,
-      loss: -Math.log(Math.max(c.probs[c.label] ?? 0, 1e-12)),
+      loss: crossEntropy(c.probs, c.label),
       predicted: labels[argmax(c.probs)],
       example: c.example,
       pool,
@@ -229,7 +230,7 @@ async function pickRows(a: {
       const c = candidates[p.index];
       return {
         index: c.index,
-        loss: -Math.log(Math.max(c.probs[c.label] ?? 0, 1e-12)),
+        loss: crossEntropy(c.probs, c.label),
         predicted: labels[argmax(c.probs)],
         example: c.example,
         acquisition: name,

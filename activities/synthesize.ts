@@ -125,7 +125,50 @@ class TeacherSession {
     usage.teacherMs += Date.now() - t0;
     return outcomes;
   }
+
+  /**
+   * Calls in order, counted into `usage` (calls, cached calls, tokens) and against a token
+   * budget: with `budget.limit` they go in chunks of 2 × concurrency, and the first call that
+   * would pass the limit ends it (that call and the rest of its chunk stay in the cache,
+   * uncounted: `budget.discarded`). `budget` carries over between calls of one activity.
+   * @returns the counted outcomes, a prefix of `calls` (all of them without a limit)
+   */
+  async askWithin(
+    calls: TeacherCall[],
+    usage: TeacherUsage,
+    beat: Record<string, unknown>,
+    budget: TokenBudget = tokenBudget(undefined),
+  ): Promise<(TeacherReply | TeacherRefusal)[]> {
+    const chunk =
+      budget.limit === undefined ? Math.max(calls.length, 1) : Math.max(4, 2 * this.config.teacher.concurrency);
+    const counted: (TeacherReply | TeacherRefusal)[] = [];
+    for (let c = 0; c < calls.length && !budget.exhausted; c += chunk) {
+      const out = await this.ask(calls.slice(c, c + chunk), usage, { ...beat, done: c });
+      for (const [j, r] of out.entries()) {
+        if (budget.limit !== undefined && budget.spent + tokensOf(r) > budget.limit) {
+          budget.exhausted = true;
+          budget.discarded += out.length - j;
+          break;
+        }
+        budget.spent += tokensOf(r);
+        tally(r, usage);
+        counted.push(r);
+      }
+    }
+    return counted;
+  }
 }
+
+/** Token budget of one activity (prompt + completion tokens counted in call order). */
+interface TokenBudget {
+  limit: number | undefined;
+  spent: number;
+  exhausted: boolean;
+  /** calls answered past the limit (cached, not counted) */
+  discarded: number;
+}
+
+const tokenBudget = (limit: number | undefined): TokenBudget => ({ limit, spent: 0, exhausted: false, discarded: 0 });
 
 /** Adds one call's outcome to `usage` (calls, cached calls, tokens). */
 function tally(r: TeacherReply | TeacherRefusal, usage: TeacherUsage): void {
@@ -180,8 +223,7 @@ async function synthesizeRationales(
         const open = state.filter((s) => s.rationales.length < K);
         if (!open.length) break;
         const calls = open.map((s) => ({ prompt: s.prompt, sampleIndex: attempt }));
-        const replies = await teacher.ask(calls, usage, { phase: 'rationales', attempt });
-        replies.forEach((r) => tally(r, usage));
+        const replies = await teacher.askWithin(calls, usage, { phase: 'rationales', attempt });
         replies.forEach((r, i) => {
           const s = open[i];
           if (isRefusal(r)) {
@@ -481,30 +523,11 @@ async function synthesizeExamples(
   const rejected: Rejection[] = [];
   await fitPromptBudget(teacher, wants);
   let pending = wants;
-  // Token budget: calls are counted in want order, and the first one that would pass the
-  // limit ends the synthesis (it and the rest of its chunk stay in the cache, uncounted).
-  const limit = opts.tokenLimit;
-  const chunk = limit === undefined ? Infinity : Math.max(4, 2 * config.teacher.concurrency);
-  let spent = 0;
-  let exhausted = false;
-  let discarded = 0;
-  for (let attempt = 0; attempt < maxAttempts && pending.length && !exhausted; attempt++) {
+  // Token budget: calls are counted in want order (TeacherSession.askWithin)
+  const budget = tokenBudget(opts.tokenLimit);
+  for (let attempt = 0; attempt < maxAttempts && pending.length && !budget.exhausted; attempt++) {
     const calls = pending.map((w) => ({ prompt: w.prompt, sampleIndex: sampleIndexOf(w.slot, attempt) }));
-    const replies: (TeacherReply | TeacherRefusal)[] = [];
-    for (let c = 0; c < calls.length && !exhausted; c += chunk) {
-      const part = calls.slice(c, c + chunk);
-      const out = await teacher.ask(part, usage, { phase: opts.origin, round: opts.round, attempt, done: c });
-      for (const [j, r] of out.entries()) {
-        if (limit !== undefined && spent + tokensOf(r) > limit) {
-          exhausted = true;
-          discarded += out.length - j;
-          break;
-        }
-        spent += tokensOf(r);
-        tally(r, usage);
-        replies.push(r);
-      }
-    }
+    const replies = await teacher.askWithin(calls, usage, { phase: opts.origin, round: opts.round, attempt }, budget);
     const retry: Want[] = [];
     replies.forEach((reply, i) => {
       const w = pending[i];
@@ -568,17 +591,17 @@ async function synthesizeExamples(
   const warnings = truncated
     ? [`${truncated} prompt(s) had their example shortened to fit the teacher's context (provenance.promptTruncated)`]
     : [];
-  if (exhausted)
+  if (budget.exhausted)
     warnings.push(
-      `token budget of ${limit} reached after ${rows.length} of ${wants.length} wanted examples ` +
-        `(${discarded} call(s) past it were not counted and are kept in the cache)`,
+      `token budget of ${budget.limit} reached after ${rows.length} of ${wants.length} wanted examples ` +
+        `(${budget.discarded} call(s) past it were not counted and are kept in the cache)`,
     );
   return {
     ref: await writeJsonl(`${opts.file}.jsonl`, rows),
     rejectedRef: await writeJsonl(`${opts.file}.rejected.jsonl`, rejected),
     usage,
     warnings,
-    ...(limit !== undefined ? { budgetExhausted: exhausted } : {}),
+    ...(budget.limit !== undefined ? { budgetExhausted: budget.exhausted } : {}),
   };
 }
 
@@ -643,22 +666,9 @@ async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<S
     });
     const usage = emptyUsage();
     const ratings: (number | null)[] = rows.map(() => null);
-    const limit = input.tokenLimit;
-    const chunk = limit === undefined ? Math.max(calls.length, 1) : Math.max(4, 2 * config.teacher.concurrency);
-    let spent = 0;
-    let exhausted = false;
-    for (let c = 0; c < calls.length && !exhausted; c += chunk) {
-      const out = await teacher.ask(calls.slice(c, c + chunk), usage, { phase: 'judge', round, done: c });
-      for (const [j, r] of out.entries()) {
-        if (limit !== undefined && spent + tokensOf(r) > limit) {
-          exhausted = true;
-          break;
-        }
-        spent += tokensOf(r);
-        tally(r, usage);
-        ratings[c + j] = isRefusal(r) ? null : parseRating(r.text);
-      }
-    }
+    const budget = tokenBudget(input.tokenLimit);
+    const counted = await teacher.askWithin(calls, usage, { phase: 'judge', round }, budget);
+    counted.forEach((r, i) => (ratings[i] = isRefusal(r) ? null : parseRating(r.text)));
     const unrated = ratings.filter((x) => x === null).length;
     const wrong = rows.filter((r) => r.predicted !== r.example.label).length;
     const picks = pickTeacherJudge({
@@ -685,7 +695,7 @@ async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<S
       rejectedRef: await writeJsonl(path.join(dir, 'judge.rejected.jsonl'), []),
       usage,
       warnings,
-      ...(limit !== undefined ? { budgetExhausted: exhausted } : {}),
+      ...(budget.limit !== undefined ? { budgetExhausted: budget.exhausted } : {}),
       acquisition: {
         name: 'teacher-judge',
         pool: rows[0]?.pool ?? 'gold-validation',

@@ -23,6 +23,7 @@
  */
 import { UMAP } from 'umap-js';
 import { Rng } from '../domain/rng.js';
+import { denseFeatures } from '../acquisition/dense.js';
 import { TfidfVectorizer } from '../student/tfidf.js';
 
 /** Options of {@link projectUmap}. */
@@ -81,12 +82,6 @@ export async function projectUmap(
   return umap.getEmbedding().map((p) => [p[0], p[1]]);
 }
 
-/** One standard normal draw (Box–Muller) from a seeded Rng. */
-function gaussian(rng: Rng): number {
-  const u = 1 - rng.next(); // (0, 1]
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
-}
-
 /** Options of {@link tfidfProjection}. */
 export interface ProjectionOptions {
   /** output dimensions k (default 256) */
@@ -101,9 +96,8 @@ export const TFIDF_FEATURES = 'TF-IDF, random projection to 256 dims';
 /**
  * Dense features from TF-IDF for the map: a TfidfVectorizer (word 1–2-grams + char_wb 3–5-grams,
  * sublinear tf, smooth idf, L2 rows; at most `maxFeatures` terms) fitted on `texts`, each row
- * multiplied by a Gaussian matrix R (V × k, entries N(0, 1/k), drawn from
- * `new Rng(seed, 'jl-projection')` column by column) and L2-normalised (a row without terms
- * stays all zeros).
+ * projected by the seeded Gaussian random projection of acquisition/dense.ts (entries N(0, 1/k))
+ * and L2-normalised (a row without terms stays all zeros).
  * @param texts the texts to map (each as one single text; join pairs before)
  * @param seed the run's seed (the projection matrix's stream)
  * @param opts dims k (default 256), maxFeatures (default 20,000)
@@ -114,17 +108,7 @@ export function tfidfProjection(texts: readonly string[], seed: number, opts: Pr
   const k = opts.dims ?? 256;
   const tfidf = new TfidfVectorizer({ maxFeatures: opts.maxFeatures ?? 20_000 });
   const rows = tfidf.fitTransform(texts.map((text) => ({ text })));
-  const rng = new Rng(seed, 'jl-projection');
-  const scale = 1 / Math.sqrt(k);
-  const R = new Float32Array(tfidf.numFeatures * k);
-  for (let i = 0; i < R.length; i++) R[i] = gaussian(rng) * scale;
-  return rows.map((row) => {
-    const out = new Float64Array(k);
-    for (let t = 0; t < row.indices.length; t++) {
-      const base = row.indices[t] * k;
-      const w = row.values[t];
-      for (let j = 0; j < k; j++) out[j] += w * R[base + j];
-    }
+  return denseFeatures(rows, tfidf.numFeatures, seed, k).map((out) => {
     let nrm = 0;
     for (let j = 0; j < k; j++) nrm += out[j] * out[j];
     nrm = Math.sqrt(nrm);

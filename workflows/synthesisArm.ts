@@ -81,6 +81,8 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
   const have = () => synthetic.reduce((n, r) => n + r.count, 0);
   const spent = () => (budget.kind === 'examples' ? have() : tokens);
   const left = () => budget.limit - spent();
+  /** the tokens left, as a teacher activity's `tokenLimit` (token budgets only) */
+  const tokensLeft = () => (budget.kind === 'tokens' ? { tokenLimit: Math.max(0, left()) } : {});
   const record = (r: { usage: TeacherUsage; warnings?: string[]; ref?: DatasetRef }, origin: RoundResult['origin']) => {
     usage = addUsage(usage, r.usage);
     pendingUsage = addUsage(pendingUsage, r.usage);
@@ -204,7 +206,7 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
           round,
           candidates: rows,
           ...(judgeBatch !== undefined ? { batch: judgeBatch } : {}),
-          ...(budget.kind === 'tokens' ? { tokenLimit: Math.max(0, left()) } : {}),
+          ...tokensLeft(),
         });
         record({ usage: j.usage, warnings: j.warnings }, 'ees');
         const last = progress.rounds[progress.rounds.length - 1];
@@ -219,7 +221,7 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
         round,
         misclassified: rows,
         train: synthetic,
-        ...(budget.kind === 'tokens' ? { tokenLimit: Math.max(0, left()) } : {}),
+        ...tokensLeft(),
       });
       record(r, 'ees');
       if (r.budgetExhausted) stopReason = 'token budget spent';
