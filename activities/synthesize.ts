@@ -103,7 +103,8 @@ class TeacherSession {
   }
 
   /**
-   * One batch of calls; adds the wait to `usage.teacherMs` (calls and tokens: `tally`).
+   * One batch of calls, each stamped with the run's seed (so experiment seeds sample
+   * independently); adds the wait to `usage.teacherMs` (calls and tokens: `tally`).
    * @returns one reply or context-length refusal per call, in order
    */
   async ask(
@@ -113,7 +114,8 @@ class TeacherSession {
   ): Promise<(TeacherReply | TeacherRefusal)[]> {
     const t0 = Date.now();
     this.progress = { ...beat, done: 0, total: calls.length };
-    const outcomes = await completeAll(this.backend, calls, this.sampling, {
+    const seeded = calls.map((c) => ({ ...c, seed: this.config.seed }));
+    const outcomes = await completeAll(this.backend, seeded, this.sampling, {
       cache: this.cache,
       client: workflowIdOf(),
       callTimeoutMs: this.deadlines.callTimeoutMs,

@@ -10,6 +10,9 @@ import type { SamplingParams } from '../domain/types.js';
 export interface TeacherCall {
   prompt: string;
   sampleIndex: number;
+  /** the run's seed (`config.seed`): runs with different seeds draw independent samples of the
+   * same prompt and sample index; it feeds the sampling seed and the cache key when set */
+  seed?: number;
 }
 
 /** One generation result. Tokens as reported by the provider (or counted with the model's

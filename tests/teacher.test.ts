@@ -99,6 +99,14 @@ describe('OpenAITeacher', () => {
     assert.notEqual(a.text, b.text);
     assert.equal(a.text, a2.text);
     assert.notEqual(callSeed({ prompt: 'p', sampleIndex: 0 }), callSeed({ prompt: 'p', sampleIndex: 1 }));
+    // runs with different seeds sample the same prompt independently
+    assert.notEqual(
+      callSeed({ prompt: 'p', sampleIndex: 0, seed: 1 }),
+      callSeed({ prompt: 'p', sampleIndex: 0, seed: 2 }),
+    );
+    const s1 = await t.complete({ prompt: 'Write a spam e-mail.', sampleIndex: 0, seed: 1 }, params);
+    const s2 = await t.complete({ prompt: 'Write a spam e-mail.', sampleIndex: 0, seed: 2 }, params);
+    assert.notEqual(s1.text, s2.text);
   });
 
   test('an unreachable server gives an error naming the base URL and ECONNREFUSED', async () => {
