@@ -12,7 +12,11 @@ import type { TeacherCall } from './types.js';
  */
 export function callSeed(call: TeacherCall): number {
   const digest = createHash('sha256')
-    .update(JSON.stringify(call.seed === undefined ? [call.prompt, call.sampleIndex] : [call.prompt, call.sampleIndex, call.seed]))
+    .update(
+      JSON.stringify(
+        call.seed === undefined ? [call.prompt, call.sampleIndex] : [call.prompt, call.sampleIndex, call.seed],
+      ),
+    )
     .digest();
   return digest.readUInt32BE(0) >>> 1;
 }
