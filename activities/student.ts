@@ -54,8 +54,9 @@ export async function trainAndEvaluate(input: {
   /** which gold validation examples to hand to extrapolation (absent in old histories:
    * the misclassified ones, capped by synthesis.maxPerRound). `all`: every example (GoldGen);
    * `limit`: a further cap (the budget left): highest loss first among the misclassified, a
-   * seeded uniform sample with `all` */
-  select?: { all?: boolean; limit?: number };
+   * seeded uniform sample with `all`; `ranked`: the acquisition function ranks every eligible
+   * pool item (no cap), for a teacher that expands them best first within a token share */
+  select?: { all?: boolean; limit?: number; ranked?: boolean };
 }): Promise<Evaluation> {
   const beat: Record<string, unknown> = { phase: 'read', round: input.round };
   return runActivity(
@@ -95,7 +96,20 @@ export async function trainAndEvaluate(input: {
       beat.phase = 'select';
       const { rows, acquisition } = input.select?.all
         ? goldgenRows(pv, goldIdx, cap, validation, predV, new Rng(config.seed, `goldgen-${round}`))
-        : await pickRows({ config, round, student, train, validation, selection, pv, goldIdx, predV, labels, cap });
+        : await pickRows({
+            config,
+            round,
+            student,
+            train,
+            validation,
+            selection,
+            pv,
+            goldIdx,
+            predV,
+            labels,
+            cap,
+            ranked: input.select?.ranked === true,
+          });
       const misclassified = await writeJsonl(path.join(task.runDir, `round-${round}`, 'misclassified.jsonl'), rows, {
         labelOf: (r) => r.example.label,
       });
@@ -151,8 +165,11 @@ function goldgenRows(
  * teacher-judge: every candidate is returned unpicked (judgeDifficulty asks the teacher).
  * Batch size: `cap` (synthesis.maxPerRound and the budget left); without a cap,
  * "misclassified" takes every misclassified item and the other functions as many items as
- * are misclassified in the pool (as many as S3 would extrapolate).
- * @returns rows in pool order with the function's score, and a summary of the picked scores
+ * are misclassified in the pool (as many as S3 would extrapolate); `ranked`: every eligible
+ * item (the teacher then expands them best first until its token share is spent).
+ * @returns rows with the function's score, in pick order (best first, so that a token budget
+ *   is spent on the best picks first) — in pool order for "misclassified" (S3 unchanged) —
+ *   and a summary of the picked scores
  */
 async function pickRows(a: {
   config: S3Config;
@@ -166,6 +183,7 @@ async function pickRows(a: {
   predV: string[];
   labels: string[];
   cap: number | undefined;
+  ranked: boolean;
 }): Promise<{ rows: MisclassifiedRow[]; acquisition: AcquisitionRecord }> {
   const { config, labels } = a;
   const name = config.synthesis.acquisition;
@@ -205,7 +223,9 @@ async function pickRows(a: {
     }));
     return { rows: all, acquisition: { name, pool, candidates: candidates.length, picked: null } };
   }
-  const batch = Math.min(candidates.length, a.cap ?? (name === 'misclassified' ? candidates.length : wrong));
+  const batch = a.ranked
+    ? candidates.length
+    : Math.min(candidates.length, a.cap ?? (name === 'misclassified' ? candidates.length : wrong));
   let features: number[][] | undefined;
   let trainFeatures: number[][] | undefined;
   const fn = ACQUISITIONS[name];
@@ -223,21 +243,21 @@ async function pickRows(a: {
     features,
     trainFeatures,
   });
-  // rows in pool order (the teacher is asked in this order; S3's output is unchanged by it)
-  const rows: MisclassifiedRow[] = [...picks]
-    .sort((x, y) => candidates[x.index].index - candidates[y.index].index)
-    .map((p) => {
-      const c = candidates[p.index];
-      return {
-        index: c.index,
-        loss: crossEntropy(c.probs, c.label),
-        predicted: labels[argmax(c.probs)],
-        example: c.example,
-        acquisition: name,
-        score: p.score,
-        pool,
-        ...(pool === 'synthetic' ? { rationales: c.rationales ?? [] } : {}),
-      };
-    });
+  // the teacher is asked in row order: best first, except S3's rule (pool order, S3 unchanged)
+  const ordered =
+    name === 'misclassified' ? [...picks].sort((x, y) => candidates[x.index].index - candidates[y.index].index) : picks;
+  const rows: MisclassifiedRow[] = ordered.map((p) => {
+    const c = candidates[p.index];
+    return {
+      index: c.index,
+      loss: crossEntropy(c.probs, c.label),
+      predicted: labels[argmax(c.probs)],
+      example: c.example,
+      acquisition: name,
+      score: p.score,
+      pool,
+      ...(pool === 'synthetic' ? { rationales: c.rationales ?? [] } : {}),
+    };
+  });
   return { rows, acquisition: { name, pool, candidates: candidates.length, picked: scoreSummary(picks) } };
 }

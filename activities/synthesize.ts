@@ -649,8 +649,10 @@ export interface JudgeInput {
  * teacher rates each candidate's difficulty 1 (easy) … 5 (hard) with T_judge, and the B
  * hardest are picked (acquisition/teacherJudge.ts; unparsable answers are skipped and counted).
  * Its calls count against the budget like any other: with a token limit the candidates are
- * asked in order until it is reached, and only the ones rated by then can be picked.
- * @returns reference to round-<q>/judged.jsonl (the picked rows, score = rating) and the usage;
+ * asked in a seeded random order until it is reached, and only the ones rated by then can be
+ * picked.
+ * @returns reference to round-<q>/judged.jsonl (the picked rows, hardest first, score =
+ *   rating) and the usage;
  *   every rating is in round-<q>/judge-ratings.jsonl
  */
 async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<SynthesisResult> {
@@ -659,7 +661,10 @@ async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<S
     const { config, task, round } = input;
     const { kind, item, labelWords, prompts } = config.task;
     const judge = getTemplate(kind, 'judge', prompts);
-    const rows = await readJsonl(input.candidates.path, MisclassifiedRowSchema, { allowEmpty: true });
+    const pool = await readJsonl(input.candidates.path, MisclassifiedRowSchema, { allowEmpty: true });
+    // under a token limit only the candidates rated before it is reached can be picked: rate
+    // them in a seeded random order, not always the first items of the pool
+    const rows = input.tokenLimit === undefined ? pool : new Rng(config.seed, `judge-order-${round}`).shuffle(pool);
     const calls = rows.map((r) => {
       const label = labelWord(r.example.label, labelWords);
       const example = kind === 'pair' ? (r.example.text_pair ?? '') : r.example.text;
@@ -686,9 +691,8 @@ async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<S
       path.join(dir, 'judge-ratings.jsonl'),
       rows.map((r, i) => ({ id: r.example.id, label: r.example.label, rating: ratings[i] })),
     );
-    const picked = picks
-      .map((p) => ({ ...rows[p.index], acquisition: 'teacher-judge', score: p.score }))
-      .sort((a, b) => a.index - b.index);
+    // hardest first: a token-limited extrapolation expands them in this order
+    const picked = picks.map((p) => ({ ...rows[p.index], acquisition: 'teacher-judge', score: p.score }));
     const warnings = unrated
       ? [`teacher-judge round ${round}: ${unrated} of ${rows.length} candidates got no 1-5 rating (not picked)`]
       : [];

@@ -38,10 +38,14 @@ export interface ArmSteps {
   seed(limit: number, icl?: { ref: DatasetRef; round: number }): Promise<void>;
   /** Alg. 2 lines 3-6: train the student on everything so far and score it; `all` hands every
    * validation example to extrapolation (GoldGen) instead of the misclassified ones; `batch`
-   * caps how many pool items the acquisition function picks (synthesis.acquisition) */
-  train(round: number, opts?: { all?: boolean; batch?: number }): Promise<TrainedRound>;
-  /** Alg. 2 lines 7-10 (Alg. 3 for pairs): one new example per row, within the budget left */
-  extrapolate(round: number, rows: DatasetRef): Promise<void>;
+   * caps how many pool items the acquisition function picks (synthesis.acquisition); `ranked`
+   * has it rank every eligible pool item instead, best first (token budgets: the teacher
+   * expands them in that order until the round's tokens are spent) */
+  train(round: number, opts?: { all?: boolean; batch?: number; ranked?: boolean }): Promise<TrainedRound>;
+  /** Alg. 2 lines 7-10 (Alg. 3 for pairs): one new example per row, in row order, within the
+   * budget left and, with `tokens`, within this round's share of a token budget (teacher-judge:
+   * half of it rates candidates, the rest expands the hardest rated) */
+  extrapolate(round: number, rows: DatasetRef, opts?: { tokens?: number }): Promise<void>;
   /** ProGen: the topK most helpful synthetic examples by influence on the gold-validation loss */
   influence(round: number, topK: number): Promise<DatasetRef>;
   /** human-labeled training data: `n` gold train examples ("all": the whole split), or the

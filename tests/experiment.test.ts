@@ -287,6 +287,49 @@ test('active arms: the acquisition function picks from its pool, never from the 
   }
 });
 
+test('active arms under a token budget: every round gets its share, and the teacher expands the best-ranked picks first', async () => {
+  const limit = 4000;
+  const out = await run(
+    experiment({
+      experimentId: 'exp-active-tokens',
+      seeds: [1],
+      budget: { tokens: limit },
+      synthesis: { rounds: 3, numRationales: 4 },
+      quality: false,
+      arms: [
+        { method: 'active', name: 'entropy', acquisition: 'entropy' },
+        { method: 'active', name: 'judge', acquisition: 'teacher-judge' },
+      ],
+    }),
+  );
+  for (const r of out.summary.results) {
+    assert.equal(r.status, 'completed', `${r.workflowId}: ${r.error}`);
+    assert.ok(r.used.tokens <= limit, `${r.arm} spent ${r.used.tokens} > ${limit}`);
+    const rows = await readJsonl(r.dataset!.path, SyntheticExampleSchema);
+    for (const q of [1, 2, 3])
+      assert.ok(
+        rows.some((x) => x.provenance.origin === 'ees' && x.provenance.round === q),
+        `${r.arm}: round ${q} expanded pool items (the budget is shared by the rounds)`,
+      );
+    if (r.arm === 'entropy') {
+      // round 0's student ranked the whole pool; round 1 expanded a prefix of that ranking
+      const ranked = await readJsonl(path.join(r.runDir, 'round-0', 'misclassified.jsonl'), MisclassifiedRowSchema);
+      const scores = ranked.map((x) => x.score!);
+      assert.ok(ranked.length >= 30, `the whole pool is ranked (${ranked.length})`);
+      assert.deepEqual(
+        scores,
+        [...scores].sort((a, b) => b - a),
+        'best first',
+      );
+      const calls = r.rounds[1].teacher.calls;
+      const asked = new Set(ranked.slice(0, calls).map((x) => x.example.id));
+      for (const x of rows.filter((e) => e.provenance.round === 1))
+        assert.ok(asked.has(x.provenance.acquisition!.poolItem), 'an item outside the best-ranked prefix was expanded');
+      assert.ok(calls < ranked.length, 'the round stopped at its token share');
+    }
+  }
+});
+
 test('token budgets are never exceeded (random budgets, seeded)', async () => {
   const rng = new Rng(2026, 'budgets');
   for (let i = 0; i < 3; i++) {

@@ -166,7 +166,7 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
         task,
         train: [...synthetic, ...gold],
         round,
-        select: { all: opts.all, ...(limit !== undefined ? { limit } : {}) },
+        select: { all: opts.all, ...(limit !== undefined ? { limit } : {}), ...(opts.ranked ? { ranked: true } : {}) },
       });
       lastEval = ev;
       progress.rounds.push({
@@ -192,11 +192,18 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
         converged: convergenceReason(history, ev.validation.misclassified, config.synthesis.epsilon),
       } satisfies TrainedRound;
     },
-    async extrapolate(round, picked) {
+    async extrapolate(round, picked, opts = {}) {
       let rows = picked;
       progress.phase = 'extrapolate';
       progress.round = round;
       if (rows.count === 0) return;
+      // token budgets: this round may spend `opts.tokens` (its share), never more than is left
+      const roundStart = tokens;
+      const share = opts.tokens;
+      const roundLeft = () =>
+        share === undefined || budget.kind !== 'tokens'
+          ? tokensLeft()
+          : { tokenLimit: Math.max(0, Math.min(left(), share - (tokens - roundStart))) };
       if (config.synthesis.acquisition === 'teacher-judge') {
         // the teacher rates every candidate; its calls count against the budget
         progress.phase = 'judge';
@@ -206,7 +213,10 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
           round,
           candidates: rows,
           ...(judgeBatch !== undefined ? { batch: judgeBatch } : {}),
-          ...tokensLeft(),
+          // with a round share, half of it rates candidates and the rest expands the hardest
+          ...(share !== undefined && budget.kind === 'tokens'
+            ? { tokenLimit: Math.max(0, Math.min(left(), Math.floor(share / 2))) }
+            : tokensLeft()),
         });
         record({ usage: j.usage, warnings: j.warnings }, 'ees');
         const last = progress.rounds[progress.rounds.length - 1];
@@ -221,10 +231,10 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
         round,
         misclassified: rows,
         train: synthetic,
-        ...tokensLeft(),
+        ...roundLeft(),
       });
       record(r, 'ees');
-      if (r.budgetExhausted) stopReason = 'token budget spent';
+      if (r.budgetExhausted && left() <= 0) stopReason = 'token budget spent';
     },
     async influence(round, topK) {
       progress.phase = 'influence';
