@@ -4,6 +4,7 @@
  * One worker serves both workflows: `s3Synthesis` (one run) and the experiment harness
  * (`s3Experiment` with its `synthesisArm` children).
  */
+import { selectCandidates } from './candidates.js';
 import { findFinishedArm, mergeTrainingSet, reportExperiment, saveArmResult, useGoldData } from './experiment.js';
 import { scoreInfluence } from './influence.js';
 import { createPrepareActivities } from './prepare.js';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPrepareActivities(deps),
     ...createSynthesisActivities(deps),
     trainAndEvaluate,
+    selectCandidates,
     writeReport,
     // experiment harness
     useGoldData,

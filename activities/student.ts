@@ -66,22 +66,9 @@ export async function trainAndEvaluate(input: {
       const { config, task, round } = input;
       const t0 = Date.now();
       const labels = config.task.labels;
-      const train: Example[] = [];
-      // passthrough: synthetic rows keep their provenance (the synthetic pool reads its rationales)
-      for (const ref of input.train)
-        train.push(...(await readJsonl(ref.path, ExampleSchema.passthrough(), { allowEmpty: true })));
       const validation = await readJsonl(task.validation.path, ExampleSchema, { allowEmpty: true });
       const test = await readJsonl(task.test.path, ExampleSchema, { allowEmpty: true });
-
-      if (train.length === 0)
-        throw invalidInput(
-          `no synthetic examples to train on in round ${round}: every teacher output was rejected (see ${task.runDir}/synthetic/*.rejected.jsonl)`,
-        );
-      Object.assign(beat, { phase: 'fit', trainSize: train.length });
-      const student = createStudent(studentConfigOf(config), {
-        cacheDir: path.join(cacheDirOf(config), 'embeddings'),
-      });
-      const fit = await student.fit(train, labels);
+      const { student, train, fit } = await fitStudent(config, task, input.train, round, beat);
       beat.phase = 'predict';
       const pv = await student.predictProba(validation);
       const pt = await student.predictProba(test);
@@ -136,6 +123,35 @@ export async function trainAndEvaluate(input: {
       };
     },
   );
+}
+
+/**
+ * Reads the training set and fits a fresh student on it (S3 Alg. 2 line 3: re-initialised
+ * every round). The same inputs and config give the same student (students are seeded and
+ * deterministic), so selectCandidates re-fits exactly the student trainAndEvaluate scored.
+ * @param trainRefs JSONL of examples (synthetic rows keep their provenance: passthrough)
+ * @param beat heartbeat details, updated with the phase and the training-set size
+ * @throws ApplicationFailure InvalidInput when the training set is empty
+ */
+export async function fitStudent(
+  config: S3Config,
+  task: TaskRefs,
+  trainRefs: DatasetRef[],
+  round: number,
+  beat: Record<string, unknown>,
+): Promise<{ student: Student; train: Example[]; fit: FitStats }> {
+  const train: Example[] = [];
+  // passthrough: synthetic rows keep their provenance (the synthetic pool reads its rationales)
+  for (const ref of trainRefs)
+    train.push(...(await readJsonl(ref.path, ExampleSchema.passthrough(), { allowEmpty: true })));
+  if (train.length === 0)
+    throw invalidInput(
+      `no synthetic examples to train on in round ${round}: every teacher output was rejected (see ${task.runDir}/synthetic/*.rejected.jsonl)`,
+    );
+  Object.assign(beat, { phase: 'fit', trainSize: train.length });
+  const student = createStudent(studentConfigOf(config), { cacheDir: path.join(cacheDirOf(config), 'embeddings') });
+  const fit = await student.fit(train, config.task.labels);
+  return { student, train, fit };
 }
 
 /** GoldGen (S3 §3.2): every gold validation example, a seeded uniform sample within the cap. */

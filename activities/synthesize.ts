@@ -292,7 +292,13 @@ interface Want {
    * `keep` characters, for prompts that do not fit the teacher's context */
   shorten?: (keep: number) => { prompt: string; fromChars: number };
   /** the acquisition function's pick this want came from (recorded in provenance) */
-  acquisition?: { name: string; score: number; poolItem: string; pool: string };
+  acquisition?: {
+    name: string;
+    score: number;
+    poolItem: string;
+    pool: string;
+    candidate?: { index: number; of: number };
+  };
   /** set once the prompt was shortened */
   truncated?: { reason: 'context_length' | 'prompt_budget'; keptChars: number; fromChars: number };
 }
@@ -427,12 +433,19 @@ export interface ExtrapolateInput {
   tokenLimit?: number;
 }
 
+/** Slot offset of candidate j (generate–evaluate–select): slot + j · 1e9, beyond any round's
+ * slots (round · 1e6 + pool index), so candidates never share a sample index. */
+const CANDIDATE_SLOT_STRIDE = 1_000_000_000;
+
 /**
  * Alg. 2 lines 8-10 (Alg. 3 for pairs): for each misclassified gold validation example
  * (x, y) the teacher writes one new example similar to x with label y (T_mis); pair tasks
  * keep the context c and synthesize only the target sentence.
  * @param input.misclassified reference to round-(q-1)/misclassified.jsonl
  * @param input.train the current training data (its texts count as already seen for de-duplication)
+ * With synthesis.candidatesPerPick = m > 1 the teacher writes m candidates per row (ids
+ * `<id>-c<j>`, provenance.acquisition.candidate), all counted in the usage; the workflow then
+ * has the student keep one per row (selectCandidates).
  * @returns reference to synthetic/ees-round-<q>.jsonl (origin "ees", round q)
  */
 async function extrapolateErrors(deps: ActivityDeps, input: ExtrapolateInput): Promise<SynthesisResult> {
@@ -442,48 +455,61 @@ async function extrapolateErrors(deps: ActivityDeps, input: ExtrapolateInput): P
     const { kind, item, labelWords, prompts } = config.task;
     const mis = getTemplate(kind, 'mis', prompts);
     const query = getTemplate(kind, 'query', prompts);
-    const wants: Want[] = (await readJsonl(input.misclassified.path, MisclassifiedRowSchema, { allowEmpty: true })).map(
-      ({ index, example: x, acquisition, score, pool, rationales }) => {
-        const label = labelWord(x.label, labelWords);
-        const target = kind === 'pair' ? (x.text_pair ?? '') : x.text;
-        const render = (example: string) =>
-          renderPrompt(mis, kind === 'pair' ? { context: x.text, example, label } : { item, example, label });
-        const picked =
-          acquisition !== undefined && score !== undefined
-            ? { acquisition: { name: acquisition, score, poolItem: x.id, pool: pool ?? 'gold-validation' } }
-            : {};
-        if (kind === 'single' && rationales?.length)
-          // a synthetic pool item: a new example from the same rationales (T_query, Alg. 1 line 7)
-          return {
-            id: `ees${round}-${x.id}`,
-            label: x.label,
-            prompt: renderPrompt(query, { item, label, rationales }),
-            templateId: query.id,
-            rationales,
-            context: null,
-            misclassifiedId: x.id,
-            promptExample: target,
-            slot: round * 1_000_000 + index,
-            ...picked,
-          };
+    const picked = await readJsonl(input.misclassified.path, MisclassifiedRowSchema, { allowEmpty: true });
+    const m = config.synthesis.candidatesPerPick;
+    const base: Want[] = picked.map(({ index, example: x, acquisition, score, pool, rationales }) => {
+      const label = labelWord(x.label, labelWords);
+      const target = kind === 'pair' ? (x.text_pair ?? '') : x.text;
+      const render = (example: string) =>
+        renderPrompt(mis, kind === 'pair' ? { context: x.text, example, label } : { item, example, label });
+      const picked =
+        acquisition !== undefined && score !== undefined
+          ? { acquisition: { name: acquisition, score, poolItem: x.id, pool: pool ?? 'gold-validation' } }
+          : {};
+      if (kind === 'single' && rationales?.length)
+        // a synthetic pool item: a new example from the same rationales (T_query, Alg. 1 line 7)
         return {
-          ...picked,
           id: `ees${round}-${x.id}`,
           label: x.label,
-          prompt: renderPrompt(
-            mis,
-            kind === 'pair' ? { context: x.text, example: target, label } : { item, example: target, label },
-          ),
-          templateId: mis.id,
-          rationales: [],
-          context: kind === 'pair' ? x.text : null,
+          prompt: renderPrompt(query, { item, label, rationales }),
+          templateId: query.id,
+          rationales,
+          context: null,
           misclassifiedId: x.id,
           promptExample: target,
           slot: round * 1_000_000 + index,
-          shorten: (keep: number) => ({ prompt: render(target.slice(0, keep)), fromChars: target.length }),
+          ...picked,
         };
-      },
-    );
+      return {
+        ...picked,
+        id: `ees${round}-${x.id}`,
+        label: x.label,
+        prompt: renderPrompt(
+          mis,
+          kind === 'pair' ? { context: x.text, example: target, label } : { item, example: target, label },
+        ),
+        templateId: mis.id,
+        rationales: [],
+        context: kind === 'pair' ? x.text : null,
+        misclassifiedId: x.id,
+        promptExample: target,
+        slot: round * 1_000_000 + index,
+        shorten: (keep: number) => ({ prompt: render(target.slice(0, keep)), fromChars: target.length }),
+      };
+    });
+    // generate–evaluate–select: m candidates per pick (candidate j > 0 in its own slot range),
+    // the student keeps one of them later (selectCandidates)
+    const wants: Want[] =
+      m === 1
+        ? base
+        : base.flatMap((w) =>
+            Array.from({ length: m }, (_, j) => ({
+              ...w,
+              id: `${w.id}-c${j}`,
+              slot: w.slot + j * CANDIDATE_SLOT_STRIDE,
+              ...(w.acquisition ? { acquisition: { ...w.acquisition, candidate: { index: j, of: m } } } : {}),
+            })),
+          );
     const seen: string[] = [];
     for (const ref of input.train)
       for (const r of await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true }))

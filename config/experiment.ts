@@ -33,6 +33,8 @@ export const ArmSchema = z.strictObject({
   acquisition: AcquisitionNameSchema.optional(),
   pool: z.enum(['gold-validation', 'synthetic']).optional(),
   validationHoldout: z.number().min(0).max(0.9).optional(),
+  /** active: m candidates per pick, the student keeps one (synthesis.candidatesPerPick) */
+  candidatesPerPick: z.number().int().min(1).max(8).optional(),
 });
 export type ArmConfig = z.infer<typeof ArmSchema>;
 
@@ -99,9 +101,20 @@ export function parseExperiment(raw: unknown, source = 'experiment config'): Exp
   for (const arm of cfg.arms) {
     if ((arm.method === 'gold' || arm.method === 'gold-all') && src.type === 'files' && !src.train)
       throw new Error(`invalid ${source}: arm "${armName(arm)}" needs a gold train split (task.source.train)`);
-    if (arm.method !== 'active' && (arm.acquisition || arm.pool || arm.validationHoldout !== undefined))
+    if (
+      arm.method !== 'active' &&
+      (arm.acquisition || arm.pool || arm.validationHoldout !== undefined || arm.candidatesPerPick !== undefined)
+    )
       throw new Error(
-        `invalid ${source}: arm "${armName(arm)}": acquisition, pool and validationHoldout are options of method "active"`,
+        `invalid ${source}: arm "${armName(arm)}": acquisition, pool, validationHoldout and candidatesPerPick are options of method "active"`,
+      );
+    if (
+      arm.method === 'active' &&
+      (arm.candidatesPerPick ?? cfg.synthesis.candidatesPerPick) > 1 &&
+      (arm.acquisition ?? cfg.synthesis.acquisition) === 'teacher-judge'
+    )
+      throw new Error(
+        `invalid ${source}: arm "${armName(arm)}": candidatesPerPick > 1 needs an acquisition function the student computes, not teacher-judge`,
       );
     if (arm.method === 'gold' && cfg.budget.tokens !== undefined && arm.goldExamples === undefined)
       throw new Error(`invalid ${source}: arm "${armName(arm)}" needs goldExamples with a token budget`);
@@ -147,9 +160,10 @@ export function armConfig(cfg: ExperimentConfig, arm: ArmConfig, seed: number): 
             acquisition: arm.acquisition ?? cfg.synthesis.acquisition,
             pool: arm.pool ?? cfg.synthesis.pool,
             validationHoldout: arm.validationHoldout ?? cfg.synthesis.validationHoldout,
+            candidatesPerPick: arm.candidatesPerPick ?? cfg.synthesis.candidatesPerPick,
           }
         : // every other arm runs its method's own rule (S3's EES stays exactly S3's)
-          { acquisition: 'misclassified' as const, pool: 'gold-validation' as const }),
+          { acquisition: 'misclassified' as const, pool: 'gold-validation' as const, candidatesPerPick: 1 }),
     },
   };
 }

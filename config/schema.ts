@@ -228,8 +228,18 @@ export const SynthesisSchema = z
     /** share of gold validation held out as a dev split, used only for convergence and the
      * reported validation accuracy, never as a candidate (0: none, as in S3) */
     validationHoldout: z.number().min(0).max(0.9).default(0),
+    /** m: candidates the teacher writes per picked pool item; with m > 1 the student keeps
+     * the one its acquisition function finds most informative (generate–evaluate–select,
+     * Kessler et al. 2025) and the m − 1 others, paid for, count against the budget */
+    candidatesPerPick: z.number().int().min(1).max(8).default(1),
     /** teacher attempts per wanted example when outputs are rejected (empty, copy, duplicate) */
     maxAttempts: z.number().int().positive().max(100).default(3),
+  })
+  .refine((s) => !(s.candidatesPerPick > 1 && s.acquisition === 'teacher-judge'), {
+    message:
+      'synthesis.candidatesPerPick > 1 needs an acquisition function the student computes; ' +
+      'teacher-judge would need a teacher rating per candidate',
+    path: ['candidatesPerPick'],
   })
   .prefault({});
 

@@ -48,7 +48,25 @@ export const ProvenanceSchema = z.object({
    * embedded model's context before the call) and the characters kept / original */
   /** for examples written from a pool item picked by an acquisition function (EES rounds):
    * the function, its score for the item, the item's id and pool */
-  acquisition: z.object({ name: z.string(), score: z.number(), poolItem: z.string(), pool: z.string() }).optional(),
+  acquisition: z
+    .object({
+      name: z.string(),
+      score: z.number(),
+      poolItem: z.string(),
+      pool: z.string(),
+      /** generate–evaluate–select (synthesis.candidatesPerPick > 1): this example was candidate
+       * `index` of `of` written for the pool item; on the kept one, its score (the student's,
+       * by `decidedBy`: the acquisition function, or "loss" when it found none eligible) */
+      candidate: z
+        .object({
+          index: z.number().int(),
+          of: z.number().int(),
+          score: z.number().optional(),
+          decidedBy: z.string().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
   promptTruncated: z
     .object({
       reason: z.enum(['context_length', 'prompt_budget']),

@@ -444,3 +444,47 @@ test('teacher-judge: the hardest by the teacher’s rating, unrated skipped, tie
   assert.equal(parseRating('It is 10 out of 10'), null);
   assert.equal(parseRating('hard'), null);
 });
+
+test('selectPerGroup (generate–evaluate–select): one candidate per group by the same function, hand-computed', async () => {
+  const { selectPerGroup } = await import('../acquisition/candidates.js');
+  // the tiny pool as candidates of two pool items: a, b, c from item "x"; d, e from item "y"
+  // (e's label is set: teacher outputs carry the asked label)
+  const input = { ...tiny(0), labels: [0, 1, 0, 1, 0] };
+  const groups = ['x', 'x', 'x', 'y', 'y'];
+  // loss: x → c (1.609); y → e (−ln 1/3 = 1.0986) over d (0.223)
+  const byLoss = selectPerGroup('loss', input, groups);
+  assert.deepEqual(
+    byLoss.map((p) => [p.group, p.id, p.of, p.decidedBy]),
+    [
+      ['x', 'c', 3, 'loss'],
+      ['y', 'e', 2, 'loss'],
+    ],
+  );
+  assert.ok(Math.abs(byLoss[1].score - Math.log(3)) < EPS);
+  // least-confidence 1 − max p: x: a 0.3, b 0.5, c 0.4 → b; y: d 0.2, e 2/3 → e
+  assert.deepEqual(
+    selectPerGroup('least-confidence', input, groups).map((p) => p.id),
+    ['b', 'e'],
+  );
+  // misclassified: x → c (wrong, highest loss); y: d right, e wrong (argmax 0 = label 0? no:
+  // e's argmax is class 0 on ties and its label is 0, so right) → none wrong → falls back to loss → e
+  const mis = selectPerGroup('misclassified', input, groups);
+  assert.deepEqual(
+    mis.map((p) => [p.id, p.decidedBy]),
+    [
+      ['c', 'misclassified'],
+      ['e', 'loss'],
+    ],
+  );
+  // group order = first appearance, indices point into the input
+  const rev = selectPerGroup('loss', input, ['y', 'y', 'x', 'x', 'x']);
+  assert.deepEqual(
+    rev.map((p) => [p.group, p.index]),
+    [
+      ['y', 1],
+      ['x', 2],
+    ],
+  );
+  assert.throws(() => selectPerGroup('teacher-judge', input, groups), /teacher-judge/);
+  assert.throws(() => selectPerGroup('loss', input, ['x']), /groups has 1 entries/);
+});

@@ -77,7 +77,7 @@ describe('strict configuration: unknown keys', () => {
 
   it('lists the known keys when nothing is close', () => {
     assert.deepEqual(errorLines({ task: TASK, synthesis: { zzzzzzzz: 1 } }), [
-      'synthesis.zzzzzzzz: unknown key (known keys: numRationales, rationalesPerExample, useRationales, seedSize, rounds, epsilon, maxPerRound, acquisition, pool, validationHoldout, maxAttempts)',
+      'synthesis.zzzzzzzz: unknown key (known keys: numRationales, rationalesPerExample, useRationales, seedSize, rounds, epsilon, maxPerRound, acquisition, pool, validationHoldout, candidatesPerPick, maxAttempts)',
     ]);
   });
 
@@ -234,6 +234,24 @@ describe('runId and the new input-limit fields', () => {
     assert.match(
       errorLines({ task: { ...TASK, source: { type: 'spamassassin', invalidUtf8: 'replace' } } })[0],
       /^task\.source\.invalidUtf8: unknown key/,
+    );
+  });
+});
+
+describe('synthesis.candidatesPerPick', () => {
+  it('defaults to 1, accepts 1..8, and is refused with teacher-judge', () => {
+    assert.equal(parseConfig({ task: TASK }).synthesis.candidatesPerPick, 1);
+    assert.equal(
+      parseConfig({ task: TASK, synthesis: { acquisition: 'entropy', candidatesPerPick: 3 } }).synthesis
+        .candidatesPerPick,
+      3,
+    );
+    assert.ok(
+      errorLines({ task: TASK, synthesis: { candidatesPerPick: 9 } })[0].startsWith('synthesis.candidatesPerPick'),
+    );
+    assert.match(
+      errorLines({ task: TASK, synthesis: { acquisition: 'teacher-judge', candidatesPerPick: 2 } })[0],
+      /synthesis\.candidatesPerPick: .*teacher-judge would need a teacher rating per candidate/,
     );
   });
 });

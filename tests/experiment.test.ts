@@ -330,6 +330,63 @@ test('active arms under a token budget: every round gets its share, and the teac
   }
 });
 
+test('generate–evaluate–select: m candidates per pick, the student keeps one per pool item, the discarded ones are paid and counted', async () => {
+  assert.throws(
+    () =>
+      parseExperiment(
+        experiment({
+          experimentId: 'bad',
+          arms: [{ method: 'active', acquisition: 'teacher-judge', candidatesPerPick: 2 }],
+        }),
+      ),
+    /candidatesPerPick > 1 needs an acquisition function the student computes/,
+  );
+  assert.throws(
+    () => parseExperiment(experiment({ experimentId: 'bad', arms: [{ method: 's3', candidatesPerPick: 2 }] })),
+    /options of method "active"/,
+  );
+  const out = await run(
+    experiment({
+      experimentId: 'exp-candidates',
+      seeds: [1],
+      quality: false,
+      arms: [
+        { method: 'active', name: 'margin-m3', acquisition: 'margin', candidatesPerPick: 3 },
+        { method: 'active', name: 'margin', acquisition: 'margin' },
+      ],
+    }),
+  );
+  const [m3, m1] = out.summary.results;
+  for (const r of [m3, m1]) {
+    assert.equal(r.status, 'completed', `${r.workflowId}: ${r.error}`);
+    assert.equal(r.used.syntheticExamples, 24, 'the examples budget counts kept examples');
+  }
+  const rows = await readJsonl(m3.dataset!.path, SyntheticExampleSchema);
+  const ees = rows.filter((x) => x.provenance.origin === 'ees');
+  assert.ok(ees.length > 0);
+  for (const q of new Set(ees.map((x) => x.provenance.round))) {
+    const items = ees.filter((x) => x.provenance.round === q).map((x) => x.provenance.acquisition!.poolItem);
+    assert.equal(new Set(items).size, items.length, `round ${q}: one kept candidate per pool item`);
+    const discarded = await readJsonl(
+      path.join(m3.runDir, 'synthetic', `ees-round-${q}.selected.jsonl`).replace('.selected', '.discarded'),
+      SyntheticExampleSchema,
+    );
+    assert.ok(discarded.length > 0, `round ${q}: discarded candidates kept for inspection`);
+    for (const d of discarded) assert.ok(items.includes(d.provenance.acquisition!.poolItem));
+  }
+  for (const x of ees) {
+    const c = x.provenance.acquisition!.candidate!;
+    assert.ok(c, 'provenance records the candidate');
+    assert.ok(c.index >= 0 && c.index < c.of && c.of <= 3);
+    assert.equal(typeof c.score, 'number');
+    assert.ok(c.decidedBy === 'margin');
+  }
+  // the discarded candidates were paid for: m3 made (about) 3 calls per EES example
+  const eesCalls = (r: ArmSeedResult) => r.rounds.slice(1).reduce((n, x) => n + x.teacher.calls, 0);
+  assert.ok(eesCalls(m3) >= 2.5 * ees.length, `${eesCalls(m3)} EES calls for ${ees.length} kept examples`);
+  assert.ok(m3.used.tokens > m1.used.tokens, 'the same examples cost more tokens with 3 candidates per pick');
+});
+
 test('token budgets are never exceeded (random budgets, seeded)', async () => {
   const rng = new Rng(2026, 'budgets');
   for (let i = 0; i < 3; i++) {
@@ -344,6 +401,7 @@ test('token budgets are never exceeded (random budgets, seeded)', async () => {
           { method: 'zerogen' },
           { method: 'active', acquisition: 'margin' },
           { method: 'active', name: 'judge', acquisition: 'teacher-judge' },
+          { method: 'active', name: 'entropy-m3', acquisition: 'entropy', candidatesPerPick: 3 },
         ],
       }),
     );

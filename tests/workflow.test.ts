@@ -207,3 +207,23 @@ test('budget.teacherTokens: a single run with an acquisition function stops befo
   assert.ok(picked.length > 0 && picked.every((r) => r.acquisition!.name === 'entropy'));
   assert.match(readFileSync(result.reportMd, 'utf8'), /Teacher budget: 2500 tokens, spent \d+, remaining \d+/);
 });
+
+test('synthesis.candidatesPerPick on a single run: m candidates per pick, the student keeps one, provenance says which', async () => {
+  const base = fakeRunConfig(gold, fake.baseURL, { runId: 'wf-candidates', seedSize: 20, rounds: 1 });
+  const config = {
+    ...base,
+    synthesis: { ...base.synthesis, acquisition: 'least-confidence', maxPerRound: 5, candidatesPerPick: 2 },
+  };
+  const result = (await (await start(config, 'wf-candidates')).result()) as S3Result;
+  const rows = readFileSync(result.dataset.path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => SyntheticExampleSchema.parse(JSON.parse(l)));
+  const ees = rows.filter((x) => x.provenance.origin === 'ees');
+  assert.ok(ees.length > 0 && ees.length <= 5, `${ees.length} kept`);
+  for (const x of ees) {
+    assert.equal(x.provenance.acquisition?.candidate?.of, 2);
+    assert.equal(x.provenance.acquisition?.candidate?.decidedBy, 'least-confidence');
+  }
+  assert.ok(result.rounds[1].teacher.calls >= 2 * ees.length, 'both candidates were asked (and paid)');
+});

@@ -36,7 +36,9 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
   // Deadlines follow the teacher backend (config/deadlines.ts); teacher activities heartbeat on a timer.
   const deadlines = deadlinesOf(config);
   // Every activity heartbeats on a timer, so a killed worker is noticed within heartbeatSec, not at startToClose.
-  const { prepareTask, trainAndEvaluate, writeReport } = proxyActivities<S3Activities>(localActivityOptions(deadlines));
+  const { prepareTask, trainAndEvaluate, selectCandidates, writeReport } = proxyActivities<S3Activities>(
+    localActivityOptions(deadlines),
+  );
   const { synthesizeRationales, synthesizeSeed, extrapolateErrors, judgeDifficulty } = proxyActivities<S3Activities>(
     teacherActivityOptions(deadlines),
   );
@@ -134,6 +136,10 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
       toExpand = j.ref;
     }
     const extra = await extrapolateErrors({ config, task, round: q + 1, misclassified: toExpand, train, ...left() });
+    // generate–evaluate–select: the student that picked keeps one of the m candidates per pick
+    // (absent from histories recorded before candidatesPerPick existed: their default is 1)
+    if (config.synthesis.candidatesPerPick > 1 && extra.ref.count > 0)
+      extra.ref = (await selectCandidates({ config, task, round: q + 1, train, candidates: extra.ref })).ref;
     train.push(extra.ref);
     progress.warnings.push(...(extra.warnings ?? []));
     added = extra.ref.count;

@@ -233,6 +233,19 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
         train: synthetic,
         ...roundLeft(),
       });
+      if (config.synthesis.candidatesPerPick > 1 && r.ref.count > 0) {
+        // generate–evaluate–select: the student that picked keeps one of the m candidates per
+        // pick; the discarded ones were paid for and stay counted in r.usage
+        progress.phase = 'select candidates';
+        const sel = await acts.selectCandidates({
+          config,
+          task,
+          round,
+          train: [...synthetic, ...gold],
+          candidates: r.ref,
+        });
+        r.ref = sel.ref;
+      }
       record(r, 'ees');
       if (r.budgetExhausted && left() <= 0) stopReason = 'token budget spent';
     },
