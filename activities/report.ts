@@ -78,7 +78,7 @@ export async function writeReport(input: {
         '',
         `Task: ${config.task.kind} classification of ${config.task.item} (${config.task.labels.join(', ')}); student: ${config.student.kind}; teacher: ${report.teacher.provider} ${report.teacher.model}.`,
         '',
-        roundTableMarkdown(rounds),
+        roundTableMarkdown(rounds, config.budget.teacherTokens),
         '',
         `Final student (round ${last.round}, ${last.trainSize} synthetic examples): gold test accuracy ${pct(last.test.accuracy)}%, macro-F1 ${pct(last.test.macroF1)}% on ${last.test.count} examples.`,
         input.stopReason ? `EES stopped early: ${input.stopReason}.` : '',

@@ -14,7 +14,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { S3Config } from '../config/schema.js';
-import { ROUND_TABLE_HEAD, roundTableRows } from '../domain/roundTable.js';
+import { roundTableHead, roundTableRows } from '../domain/roundTable.js';
 import type { RoundResult, S3Progress, S3Result } from '../workflows/types.js';
 
 interface Beat {
@@ -103,10 +103,14 @@ export async function watchProgress(handle: WorkflowHandle, config: S3Config): P
   }
 }
 
-/** Prints the per-round table (round, sizes, validation/test accuracy and macro-F1, teacher usage, time). */
-export function printRounds(rounds: RoundResult[]): void {
-  const t = new Table({ style: process.stdout.isTTY ? undefined : { head: [], border: [] }, head: ROUND_TABLE_HEAD });
-  t.push(...roundTableRows(rounds));
+/** Prints the per-round table (round, sizes, validation/test accuracy and macro-F1, teacher
+ * usage, time; tokens spent and remaining with a teacher-token budget). */
+export function printRounds(rounds: RoundResult[], teacherTokens?: number): void {
+  const t = new Table({
+    style: process.stdout.isTTY ? undefined : { head: [], border: [] },
+    head: roundTableHead(teacherTokens),
+  });
+  t.push(...roundTableRows(rounds, teacherTokens));
   console.log(t.toString());
 }
 

@@ -67,7 +67,7 @@ program
     } finally {
       await stopWorker();
     }
-    printRounds(result.rounds);
+    printRounds(result.rounds, config.budget.teacherTokens);
     const last = result.rounds[result.rounds.length - 1];
     console.log(
       `final student: gold test accuracy ${(100 * last.test.accuracy).toFixed(1)}% (macro-F1 ${(100 * last.test.macroF1).toFixed(1)}%) ` +

@@ -205,7 +205,15 @@ test('budget.teacherTokens: a single run with an acquisition function stops befo
   assert.ok(spent > 2500 - 200, `stopped early at ${spent}`);
   const picked = result.rounds.filter((r) => r.acquisition);
   assert.ok(picked.length > 0 && picked.every((r) => r.acquisition!.name === 'entropy'));
-  assert.match(readFileSync(result.reportMd, 'utf8'), /Teacher budget: 2500 tokens, spent \d+, remaining \d+/);
+  const md = readFileSync(result.reportMd, 'utf8');
+  assert.match(md, /Teacher budget: 2500 tokens, spent \d+, remaining \d+/);
+  assert.match(md, /\| tokens spent \| remaining \|/, 'per-round budget columns');
+  // the last round's row ends with the cumulative spend and what is left
+  const lastRow = md
+    .split('\n')
+    .filter((l) => l.startsWith('| '))
+    .pop()!;
+  assert.ok(lastRow.endsWith(`| ${spent} | ${2500 - spent} |`), lastRow);
 });
 
 test('synthesis.candidatesPerPick on a single run: m candidates per pick, the student keeps one, provenance says which', async () => {
