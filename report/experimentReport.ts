@@ -99,7 +99,7 @@ export function experimentTableRows(summary: ExperimentSummary, stats?: ArmSumma
   const s = stats ?? armSummaries(summary, TABLE_REFERENCE);
   const labels = (summary.config as { task?: { labels?: unknown[] } } | null)?.task?.labels?.length ?? 2;
   const { auc } = aucByArm(summary, labels);
-  return s.arms.map((a) => [
+  return rankByTestAccuracy(s.arms).map((a) => [
     a.arm,
     a.method,
     `${a.finished}/${a.failed}`,
@@ -113,6 +113,15 @@ export function experimentTableRows(summary: ExperimentSummary, stats?: ArmSumma
     fmtPct(auc.get(a.arm) ?? null),
     `${grouped(a.paidCalls)}/${grouped(a.reusedCalls)}`,
   ]);
+}
+
+/**
+ * Arms ranked by mean final test accuracy, best first; arms without a finished seed last;
+ * ties keep config order (stable sort).
+ */
+export function rankByTestAccuracy(arms: readonly ArmSummary[]): ArmSummary[] {
+  const acc = (a: ArmSummary) => a.testAccuracy?.mean ?? -Infinity;
+  return [...arms].sort((x, y) => acc(y) - acc(x));
 }
 
 /**
@@ -217,7 +226,7 @@ function renderMarkdown(summary: ExperimentSummary, stats: ArmSummaries, charts:
     `- children: ${summary.results.filter((r) => r.status === 'completed').length} completed, ${summary.results.filter((r) => r.status === 'failed').length} failed`,
     `- wall time: ${fmtDuration(summary.wallMs)}`,
     '',
-    '## Results',
+    '## Results (ranked by mean test accuracy)',
     '',
     mdTable(EXPERIMENT_TABLE_HEAD, experimentTableRows(summary, stats)),
     '',
@@ -311,7 +320,7 @@ function renderHtml(summary: ExperimentSummary, stats: ArmSummaries, charts: rea
     '<body><main>',
     `<header><h1>Experiment <code>${e(summary.experimentId)}</code></h1>`,
     `<dl class="meta">${meta.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl></header>`,
-    '<section><h2>Results</h2>',
+    '<section><h2>Results (ranked by mean test accuracy)</h2>',
     `<div class="table-wrap">${htmlTable(EXPERIMENT_TABLE_HEAD, experimentTableRows(summary, stats), 'results')}</div>`,
     '</section>',
     '<section class="read"><h2>How to read this</h2>',

@@ -175,7 +175,14 @@ test('writeExperimentReport writes the four files; report.html renders in Chromi
   assert.equal(rows.length, 3);
   assert.ok(md.includes(`| ${EXPERIMENT_TABLE_HEAD.join(' | ')} |`), 'md table head');
   for (const r of rows) assert.ok(md.includes(`| ${r.join(' | ')} |`), `md row ${r[0]}`);
-  const [s3, zg, gv] = rows;
+  const row = (arm: string) => rows.find((r) => r[0] === arm)!;
+  const [s3, zg, gv] = [row('s3'), row('zerogen'), row('gold-validation')];
+  const means = rows.map((r) => (r[3] === '—' ? -1 : parseFloat(r[3])));
+  assert.deepEqual(
+    means,
+    [...means].sort((a, b) => b - a),
+    'rows ranked by mean test accuracy',
+  );
   assert.equal(s3[2], '3/0');
   assert.equal(zg[2], '2/1');
   assert.equal(s3[7], 'reference');
