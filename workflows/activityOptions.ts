@@ -31,3 +31,15 @@ export function teacherActivityOptions(d: Deadlines): ActivityOptions {
     },
   };
 }
+
+/**
+ * The options of the student activity (trainAndEvaluate): `base`, on the training task queue
+ * `student.finetune.taskQueue` when `student.kind` is "finetune" (the Python training worker,
+ * workers/finetune), unchanged for the other kinds (they run on the workflow's own queue).
+ */
+export function studentActivityOptions(
+  base: ActivityOptions,
+  student: { kind: string; finetune: { taskQueue: string } },
+): ActivityOptions {
+  return student.kind === 'finetune' ? { ...base, taskQueue: student.finetune.taskQueue } : base;
+}

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { S3Activities } from '../activities/index.js';
 import { deadlinesOf } from '../config/deadlines.js';
-import { localActivityOptions, teacherActivityOptions } from './activityOptions.js';
+import { localActivityOptions, studentActivityOptions, teacherActivityOptions } from './activityOptions.js';
 import { parseConfig, type S3Config } from '../config/schema.js';
 import { convergenceReason } from '../domain/metrics.js';
 import { addUsage, emptyUsage, type DatasetRef } from '../domain/types.js';
@@ -36,8 +36,10 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
   // Deadlines follow the teacher backend (config/deadlines.ts); teacher activities heartbeat on a timer.
   const deadlines = deadlinesOf(config);
   // Every activity heartbeats on a timer, so a killed worker is noticed within heartbeatSec, not at startToClose.
-  const { prepareTask, trainAndEvaluate, selectCandidates, writeReport } = proxyActivities<S3Activities>(
-    localActivityOptions(deadlines),
+  const { prepareTask, selectCandidates, writeReport } = proxyActivities<S3Activities>(localActivityOptions(deadlines));
+  // student.kind "finetune": trainAndEvaluate runs on the Python training worker's task queue
+  const { trainAndEvaluate } = proxyActivities<S3Activities>(
+    studentActivityOptions(localActivityOptions(deadlines), config.student),
   );
   const { synthesizeRationales, synthesizeSeed, extrapolateErrors, judgeDifficulty } = proxyActivities<S3Activities>(
     teacherActivityOptions(deadlines),

@@ -11,7 +11,7 @@ import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@tempora
 import type { ExperimentActivities } from '../activities/index.js';
 import { armName, type ArmConfig } from '../config/experiment.js';
 import { deadlinesOf } from '../config/deadlines.js';
-import { teacherActivityOptions } from './activityOptions.js';
+import { studentActivityOptions, teacherActivityOptions } from './activityOptions.js';
 import type { S3Config } from '../config/schema.js';
 import type { ArmSeedResult, Budget } from '../domain/experiment.js';
 import { convergenceReason } from '../domain/metrics.js';
@@ -56,6 +56,10 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
   const method = METHODS[arm.method];
   const deadlines = deadlinesOf(config);
   const acts = proxyActivities<ExperimentActivities>(teacherActivityOptions(deadlines));
+  // student.kind "finetune": trainAndEvaluate runs on the Python training worker's task queue
+  const student = proxyActivities<ExperimentActivities>(
+    studentActivityOptions(teacherActivityOptions(deadlines), config.student),
+  );
   const startedAt = workflowInfo().startTime.getTime();
 
   const synthetic: DatasetRef[] = [];
@@ -161,7 +165,7 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
           ? Math.max(0, Math.min(budget.kind === 'examples' ? left() : Infinity, opts.batch ?? Infinity))
           : undefined;
       judgeBatch = limit;
-      const ev = await acts.trainAndEvaluate({
+      const ev = await student.trainAndEvaluate({
         config,
         task,
         train: [...synthetic, ...gold],

@@ -1,0 +1,124 @@
+/**
+ * The JSON contract of the trainAndEvaluate activity, in one place, for every worker that runs
+ * it: the TypeScript worker (activities/student.ts) and the Python training worker of the
+ * 'finetune' student (workers/finetune, task queue `student.finetune.taskQueue`).
+ *
+ * - Input ({@link TrainInputSchema}): the run configuration, the task's gold data references,
+ *   the synthetic training sets (seed ∪ additions, S3 Alg. 2 line 3), the round q and the
+ *   selection (which gold validation examples go to extrapolation, Alg. 2 line 6).
+ * - Output ({@link EvaluationSchema}): validation and test scores, a reference to
+ *   round-<q>/misclassified.jsonl whose rows are {@link MisclassifiedRowSchema} (per-example
+ *   loss in nats, the predicted label, the acquisition function and its score), fit statistics
+ *   and the student's wall time in ms.
+ *
+ * The Python side reads the same definitions as JSON Schema: `npm run s3 -- contract` writes
+ * workers/finetune/contract/{train-input,evaluation,misclassified-row}.schema.json, a test fails
+ * when the checked-in files differ, and the Python tests validate the worker's payloads against
+ * them; both sides also check the shared fixture payloads in tests/fixtures/student-contract/.
+ *
+ * Pure module: no I/O.
+ */
+import { z } from 'zod';
+import { S3ConfigSchema } from '../config/schema.js';
+import { DatasetRefSchema, MisclassifiedRowSchema } from './types.js';
+
+export { MisclassifiedRowSchema };
+
+/** Classification quality on one gold split (domain/types.ts SplitMetrics). Accuracy and macro-F1 in [0, 1]. */
+export const SplitMetricsSchema = z.object({
+  count: z.number().int().min(0),
+  accuracy: z.number().min(0).max(1),
+  macroF1: z.number().min(0).max(1),
+  misclassified: z.number().int().min(0),
+});
+
+/** What the finetune student's training did (absent for the linear students). Times in ms. */
+export const FinetuneFitSchema = z.object({
+  /** "cpu" or "cuda" */
+  device: z.string(),
+  /** autocast dtype on CUDA ("bf16" / "fp16"), null on CPU */
+  mixedPrecision: z.string().nullable(),
+  preset: z.string(),
+  /** the base model folder */
+  model: z.string(),
+  /** epochs trained */
+  epochs: z.number().int().min(0),
+  /** the kept epoch (1-based): best gold-validation accuracy */
+  bestEpoch: z.number().int().min(0),
+  validationAccuracyPerEpoch: z.array(z.number()),
+  epochMs: z.array(z.number()),
+  /** optimizer steps already done by an earlier attempt whose checkpoint this one resumed (0: fresh) */
+  resumedFromStep: z.number().int().min(0),
+  /** the ONNX export folder (transformers.js layout), or null when student.finetune.export is off */
+  exported: z.string().nullable(),
+});
+
+export type FinetuneFit = z.infer<typeof FinetuneFitSchema>;
+
+/** student/index.ts FitStats: loss in nats (final training objective), ms wall time. */
+export const FitStatsSchema = z.object({
+  trainSize: z.number().int().min(0),
+  features: z.number().int().min(0),
+  iterations: z.number().int().min(0),
+  loss: z.number(),
+  ms: z.number().min(0),
+  finetune: FinetuneFitSchema.optional(),
+});
+
+/** domain/types.ts AcquisitionRecord. */
+export const AcquisitionRecordSchema = z.object({
+  name: z.string(),
+  pool: z.enum(['gold-validation', 'synthetic']),
+  candidates: z.number().int().min(0),
+  picked: z.object({ count: z.number().int(), min: z.number(), median: z.number(), max: z.number() }).nullable(),
+});
+
+/** activities/prepare.ts TaskRefs: the task's gold data as artifact references. */
+export const TaskRefsSchema = z.object({
+  runDir: z.string(),
+  validation: DatasetRefSchema,
+  test: DatasetRefSchema,
+  contexts: DatasetRefSchema.nullable(),
+  train: DatasetRefSchema.nullable().optional(),
+  teacherCheck: z.string().optional(),
+  inputLimits: z
+    .object({ truncatedRows: z.number().int(), truncatedContexts: z.number().int(), replacedLines: z.number().int() })
+    .optional(),
+  warnings: z.array(z.string()).optional(),
+});
+
+/** The input of trainAndEvaluate (activities/student.ts). */
+export const TrainInputSchema = z.object({
+  config: S3ConfigSchema,
+  task: TaskRefsSchema,
+  train: z.array(DatasetRefSchema),
+  /** q: 0 = seed round; names the output folder round-<q>/ */
+  round: z.number().int().min(0),
+  select: z
+    .object({ all: z.boolean().optional(), limit: z.number().int().min(0).optional(), ranked: z.boolean().optional() })
+    .optional(),
+});
+export type TrainInput = z.infer<typeof TrainInputSchema>;
+
+/** The output of trainAndEvaluate (activities/student.ts Evaluation). */
+export const EvaluationSchema = z.object({
+  round: z.number().int().min(0),
+  trainSize: z.number().int().min(0),
+  fit: FitStatsSchema,
+  validation: SplitMetricsSchema,
+  test: SplitMetricsSchema,
+  misclassified: DatasetRefSchema,
+  studentMs: z.number().min(0),
+  selection: SplitMetricsSchema.optional(),
+  acquisition: AcquisitionRecordSchema.optional(),
+});
+
+/** The JSON Schemas the Python worker validates against, by file name (draft 2020-12). */
+export function contractJsonSchemas(): Record<string, unknown> {
+  const opts = { io: 'output', unrepresentable: 'any' } as const;
+  return {
+    'train-input.schema.json': z.toJSONSchema(TrainInputSchema, opts),
+    'evaluation.schema.json': z.toJSONSchema(EvaluationSchema, opts),
+    'misclassified-row.schema.json': z.toJSONSchema(MisclassifiedRowSchema, opts),
+  };
+}
