@@ -48,6 +48,7 @@ def evaluate(
     should_stop=lambda: False,
     resume_from: str | None = None,
     max_steps: int | None = None,
+    trained: list | None = None,
 ) -> dict[str, Any]:
     """The activity body without Temporal (tests call it directly).
     @param payload TrainInput; @returns Evaluation (JSON-ready)
@@ -103,6 +104,8 @@ def evaluate(
         resume_from=resume_from,
         max_steps=max_steps,
     )
+    if trained is not None:  # tests: the kept model itself
+        trained.append(res)
     progress({"phase": "predict", "round": round_})
     pv = predict_proba(res.model, res.tokenizer, validation, hyper)
     pt = predict_proba(res.model, res.tokenizer, test, hyper)

@@ -74,10 +74,12 @@ async def _scenario(payload: dict) -> None:
         first = spawn_worker(address, queue)
         second = None
         try:
-            async with Worker(env.client, task_queue="wf", workflows=[TrainOnce],
-                              workflow_runner=UnsandboxedWorkflowRunner()):
-                handle = await env.client.start_workflow(TrainOnce.run, args=[payload, queue], id="resume",
-                                                         task_queue="wf")
+            async with Worker(
+                env.client, task_queue="wf", workflows=[TrainOnce], workflow_runner=UnsandboxedWorkflowRunner()
+            ):
+                handle = await env.client.start_workflow(
+                    TrainOnce.run, args=[payload, queue], id="resume", task_queue="wf"
+                )
                 killed_at = None
                 for _ in range(600):
                     got = await pending_details(handle)

@@ -1,0 +1,160 @@
+/**
+ * The finetune student (issue 6): the Python worker's own tests (pytest: tiny random BERT —
+ * two steps, contract shape, determinism, cancellation, ONNX parity, SIGKILL + resume from the
+ * checkpoint on a real dev server; the real all-MiniLM-L6-v2 for one short epoch) and ruff, then
+ * an s3Synthesis run on a real dev server with both workers (TypeScript on the workflow's queue,
+ * Python on the training queue) and the fake teacher, whose exported student is loaded in
+ * TypeScript (`s3 predict`'s loader) and must give the probabilities the Python worker gave.
+ *
+ * Everything here needs .tools/finetune-venv (`S3_FINETUNE=1 bash scripts/setup.sh`; `.ci/run`
+ * builds it); without it every test is skipped with that reason.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { PROJECT_ROOT } from '../activities/paths.js';
+import { MisclassifiedRowSchema } from '../domain/types.js';
+import { loadExportedStudent } from '../scripts/predict.js';
+import type { TeacherPool } from '../teacher/index.js';
+import { createWorker } from '../workers/worker.js';
+import { FINETUNE_PYTHON, finetuneUnavailable, spawnFinetuneWorker } from '../workers/finetune.js';
+import type { S3Result } from '../workflows/types.js';
+import { startFakeTeacher } from './helpers/fake-teacher.js';
+import { fakeRunConfig, writeGoldTask } from './helpers/fixtures.js';
+import { startDevServer } from './helpers/temporal.js';
+
+const skip = finetuneUnavailable() ?? false;
+const PKG = path.join(PROJECT_ROOT, 'workers', 'finetune');
+
+describe('finetune worker: Python tests and lint', { skip }, () => {
+  test('ruff check and ruff format --check', () => {
+    for (const args of [
+      ['check', '.'],
+      ['format', '--check', '.'],
+    ]) {
+      const r = spawnSync(FINETUNE_PYTHON, ['-m', 'ruff', ...args], { cwd: PKG, encoding: 'utf8' });
+      assert.equal(r.status, 0, `ruff ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+    }
+  });
+
+  test('pytest workers/finetune/tests', { timeout: 900_000 }, () => {
+    const r = spawnSync(FINETUNE_PYTHON, ['-m', 'pytest', '-q', '-s', '-p', 'no:cacheprovider', 'tests'], {
+      cwd: PKG,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    const out = r.stdout + r.stderr;
+    // the measured lines (ONNX parity, MiniLM timing, resume step) go to the test log
+    for (const line of out.split('\n'))
+      if (/ONNX vs PyTorch|MiniLM|resumed from|passed|skipped/.test(line)) console.log(line);
+    assert.equal(r.status, 0, out.slice(-6000));
+    assert.doesNotMatch(out, /\bfailed\b/);
+  });
+});
+
+describe('s3Synthesis with student.kind "finetune" on two workers', { skip }, () => {
+  const TS_QUEUE = 's3-finetune-wf';
+  const TRAIN_QUEUE = 's3-train-wf-test';
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let teachers: TeacherPool;
+  let running: Promise<void>;
+  let fake: Awaited<ReturnType<typeof startFakeTeacher>>;
+  let trainer: ChildProcess | undefined;
+  let tiny: string;
+  const gold = writeGoldTask({ validation: 24, test: 30 });
+
+  before(async () => {
+    tiny = path.join(mkdtempSync(path.join(tmpdir(), 's3-tiny-bert-')), 'model');
+    execFileSync(FINETUNE_PYTHON, ['-m', 's3_finetune.testing', tiny], { cwd: PKG });
+    env = await startDevServer();
+    fake = await startFakeTeacher();
+    ({ worker, teachers } = await createWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace,
+      taskQueue: TS_QUEUE,
+    }));
+    running = worker.run();
+    const address = env.connection.options.address as string;
+    trainer = await spawnFinetuneWorker({ address, taskQueue: TRAIN_QUEUE, namespace: env.namespace });
+  });
+
+  after(async () => {
+    trainer?.kill('SIGTERM');
+    worker?.shutdown();
+    await running;
+    await teachers?.close();
+    await fake?.close();
+    await env?.teardown();
+  });
+
+  test(
+    'trains on the Python worker, reports, and the ONNX export predicts the same in TypeScript',
+    { timeout: 600_000 },
+    async () => {
+      const config = {
+        ...fakeRunConfig(gold, fake.baseURL, { runId: 'ft-wf', seedSize: 24, rounds: 1 }),
+        student: {
+          kind: 'finetune',
+          finetune: { model: tiny, epochs: 2, batchSize: 8, lr: 1e-3, maxLength: 64, taskQueue: TRAIN_QUEUE },
+        },
+      };
+      const handle = await env.client.workflow.start('s3Synthesis', {
+        taskQueue: TS_QUEUE,
+        workflowId: 'ft-wf',
+        args: [config],
+      });
+      const result = (await handle.result()) as S3Result;
+      assert.equal(result.rounds.length, 2, `seed + 1 EES round (stopReason ${result.stopReason})`);
+      for (const r of result.rounds) {
+        assert.equal(r.validation.count, 24);
+        assert.equal(r.test.count, 30);
+      }
+      assert.ok(existsSync(result.reportMd) && existsSync(result.reportJson));
+
+      // every trainAndEvaluate went to the training queue, every other activity stayed on the workflow's
+      const { events } = await handle.fetchHistory();
+      const scheduled = (events ?? []).flatMap((e) => {
+        const a = e.activityTaskScheduledEventAttributes;
+        return a ? [[a.activityType?.name, a.taskQueue?.name] as const] : [];
+      });
+      const trains = scheduled.filter(([name]) => name === 'trainAndEvaluate');
+      assert.equal(trains.length, 2);
+      for (const [name, queue] of scheduled) assert.equal(queue, name === 'trainAndEvaluate' ? TRAIN_QUEUE : TS_QUEUE);
+
+      // the last round's export, loaded in TypeScript, gives the probabilities the Python worker scored with
+      const runDir = path.join(gold.dir, 'runs', 'ft-wf');
+      const student = await loadExportedStudent(path.join(runDir, 'student'));
+      assert.deepEqual(student.labels, ['positive', 'negative']);
+      const validation = readFileSync(gold.validation, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: string; text: string; label: string });
+      const probs = await student.predictProba(validation);
+      const predicted = probs.map((p) => student.labels[p.indexOf(Math.max(...p))]);
+      const accuracy = predicted.filter((p, i) => p === validation[i].label).length / validation.length;
+      assert.equal(accuracy, result.rounds[1].validation.accuracy);
+      const rows = readFileSync(path.join(runDir, 'round-1', 'misclassified.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => MisclassifiedRowSchema.parse(JSON.parse(l)));
+      assert.ok(rows.length > 0, 'the tiny student misclassified nothing: no probabilities to compare');
+      let maxDiff = 0;
+      for (const r of rows) {
+        const pGold = probs[r.index][student.labels.indexOf(r.example.label)];
+        maxDiff = Math.max(maxDiff, Math.abs(pGold - Math.exp(-r.loss)));
+        assert.equal(predicted[r.index], r.predicted);
+      }
+      console.log(
+        `TypeScript (transformers.js) vs Python probabilities of ${rows.length} rows: max abs diff ${maxDiff.toExponential(2)}`,
+      );
+      assert.ok(maxDiff < 1e-4, `max abs diff ${maxDiff}`);
+    },
+  );
+});
