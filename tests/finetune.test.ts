@@ -10,10 +10,11 @@
  * builds it); without it every test is skipped with that reason.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -92,6 +93,27 @@ describe('s3Synthesis with student.kind "finetune" on two workers', { skip }, ()
     await fake?.close();
     await env?.teardown();
   });
+
+  test(
+    's3 start with student.kind finetune starts a Python worker when none polls, and stops it',
+    { timeout: 600_000 },
+    async () => {
+      const queue = 's3-train-cli-test';
+      const file = path.join(gold.dir, 'ft-cli.json');
+      const config = {
+        ...fakeRunConfig(gold, fake.baseURL, { runId: 'ft-cli', seedSize: 16, rounds: 0 }),
+        student: { kind: 'finetune', finetune: { model: tiny, epochs: 1, batchSize: 8, lr: 1e-3, taskQueue: queue } },
+      };
+      writeFileSync(file, JSON.stringify(config));
+      const args = ['--import', 'tsx', 'scripts/s3.ts', '--address', env.connection.options.address as string];
+      args.push('--task-queue', 's3-finetune-cli', 'start', file, '--db', path.join(gold.dir, 'unused.db'));
+      const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: PROJECT_ROOT, timeout: 540_000 });
+      const pid = Number(/finetune worker: started \(pid (\d+)\)/.exec(stdout)?.[1]);
+      assert.ok(pid > 0, stdout);
+      assert.match(stdout, /final student: gold test accuracy \d+\.\d%/);
+      assert.throws(() => process.kill(pid, 0), 'the Python worker started by s3 start has exited');
+    },
+  );
 
   test(
     'trains on the Python worker, reports, and the ONNX export predicts the same in TypeScript',
