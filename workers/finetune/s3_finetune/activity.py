@@ -67,6 +67,11 @@ def evaluate(
         )
     if synthesis.get("pool", "gold-validation") != "gold-validation" or select.get("ranked"):
         raise InvalidInput("the finetune student picks from the gold-validation pool only (no ranked selection)")
+    if synthesis.get("candidatesPerPick", 1) > 1:
+        raise InvalidInput(
+            "synthesis.candidatesPerPick > 1 re-scores candidates with the TypeScript student; "
+            "the finetune student does not support it"
+        )
     if synthesis.get("validationHoldout", 0):
         raise InvalidInput("synthesis.validationHoldout is not supported by the finetune student")
     train_rows: list[dict[str, Any]] = []

@@ -14,6 +14,7 @@ import copy
 import json
 import os
 import shutil
+import warnings
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,8 @@ def export_onnx(
     os.makedirs(os.path.join(tmp, "onnx"))
     axes = {n: {0: "batch", 1: "sequence"} for n in names}
     axes["logits"] = {0: "batch"}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
         torch.onnx.export(
             _Logits(cpu, names),
             args,

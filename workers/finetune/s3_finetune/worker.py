@@ -42,6 +42,10 @@ async def run(address: str, namespace: str, task_queue: str) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
+    import transformers
+
+    transformers.logging.set_verbosity_error()  # no per-load reports ("classifier.weight MISSING": expected)
+    transformers.logging.disable_progress_bar()
     asyncio.run(
         run(
             os.environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),

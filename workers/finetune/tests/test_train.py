@@ -2,13 +2,16 @@
 Evaluation shape (checked against the contract's JSON Schema), determinism, cancellation, and
 ONNX parity of the exported model."""
 
+import asyncio
 import json
 import os
 
 import jsonschema
 import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
-from s3_finetune.activity import evaluate
+from s3_finetune.activity import evaluate, train_and_evaluate
 from s3_finetune.contract import hyper_of, read_jsonl
 from s3_finetune.export import export_onnx, onnx_proba
 from s3_finetune.train import Cancelled, predict_proba, train
@@ -80,3 +83,26 @@ def test_onnx_and_pytorch_probabilities_agree(payload, tmp_path):
     diff = max(abs(a - b) for pr, orow in zip(pt, ox, strict=True) for a, b in zip(pr, orow, strict=True))
     print(f"ONNX vs PyTorch: max abs difference of probabilities {diff:.2e} over {len(pt)} inputs")
     assert diff < 1e-4
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"acquisition": "badge"}, "not computed by the finetune student"),
+        ({"pool": "synthetic"}, "gold-validation pool only"),
+        ({"candidatesPerPick": 2}, "candidatesPerPick"),
+        ({"validationHoldout": 0.2}, "validationHoldout"),
+    ],
+)
+def test_unsupported_settings_fail_as_non_retryable_invalid_input(payload, change, message):
+    payload["config"]["synthesis"].update(change)
+    with pytest.raises(ApplicationError) as e:
+        asyncio.run(ActivityEnvironment().run(train_and_evaluate, payload))
+    assert e.value.type == "InvalidInput" and e.value.non_retryable and message in str(e.value)
+
+
+def test_a_missing_model_folder_is_invalid_input(payload, tmp_path):
+    payload["config"]["student"]["finetune"]["model"] = str(tmp_path / "nothing-here")
+    with pytest.raises(ApplicationError) as e:
+        asyncio.run(ActivityEnvironment().run(train_and_evaluate, payload))
+    assert e.value.type == "InvalidInput" and e.value.non_retryable and "S3_FINETUNE=1" in str(e.value)
