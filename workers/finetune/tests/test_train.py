@@ -106,3 +106,20 @@ def test_a_missing_model_folder_is_invalid_input(payload, tmp_path):
     with pytest.raises(ApplicationError) as e:
         asyncio.run(ActivityEnvironment().run(train_and_evaluate, payload))
     assert e.value.type == "InvalidInput" and e.value.non_retryable and "S3_FINETUNE=1" in str(e.value)
+
+
+def test_temporal_cancellation_stops_training_at_the_next_step(payload):
+    payload["config"]["student"]["finetune"].update(epochs=50, heartbeatSteps=1)
+    env = ActivityEnvironment()
+    seen = []
+
+    def on_heartbeat(*details):
+        seen.append(details[0])
+        if details[0].get("step", 0) >= 1:
+            env.cancel()
+
+    env.on_heartbeat = on_heartbeat
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(env.run(train_and_evaluate, payload))
+    steps = [d.get("step", 0) for d in seen]
+    assert 1 <= max(steps) < 50 * 4, steps  # stopped long before the 200 steps of 50 epochs
