@@ -184,7 +184,7 @@ def train(
     resumed = 0
     best_state: dict[str, torch.Tensor] | None = None
     if resume_from and os.path.exists(resume_from):
-        ck = torch.load(resume_from, map_location=device, weights_only=False)
+        ck = torch.load(resume_from, map_location="cpu", weights_only=False)  # RNG state must stay on CPU
         if ck.get("fingerprint") == fingerprint:
             model.load_state_dict(ck["model"])
             optimizer.load_state_dict(ck["optimizer"])
