@@ -191,6 +191,8 @@ def train(
             scheduler.load_state_dict(ck["scheduler"])
             scaler.load_state_dict(ck["scaler"])
             torch.set_rng_state(ck["rng"])
+            if device.type == "cuda" and ck.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state_all(ck["cuda_rng"])
             state = ck["state"]
             resumed = state["step"]
             if state["best_epoch"] > 0 and os.path.exists(best_path):
@@ -220,6 +222,7 @@ def train(
                 "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict(),
                 "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
                 "state": copy.deepcopy(state),
             },
             ckpt_path,
