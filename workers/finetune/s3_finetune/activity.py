@@ -26,7 +26,8 @@ from .contract import InvalidInput, hyper_of, read_jsonl, write_jsonl
 from .select import argmax, rows_for, score_split
 from .train import Cancelled, predict_proba, train
 
-HEARTBEAT_EVERY_S = 2.0
+# seconds between heartbeats (S3_FINETUNE_HEARTBEAT_S; tests use less)
+HEARTBEAT_EVERY_S = float(os.environ.get("S3_FINETUNE_HEARTBEAT_S", "2"))
 
 
 def _resume_checkpoint() -> str | None:

@@ -32,6 +32,9 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_
 from .contract import Hyper, InvalidInput
 from .select import argmax
 
+# tests only: a pause after every optimizer step, so that a kill lands mid-training on any machine
+STEP_DELAY_S = float(os.environ.get("S3_FINETUNE_STEP_DELAY_S", "0"))
+
 
 class Cancelled(Exception):
     """Training stopped because should_stop() returned true."""
@@ -255,6 +258,8 @@ def train(
             scaler.update()
             scheduler.step()
             state["step"] += 1
+            if STEP_DELAY_S:
+                time.sleep(STEP_DELAY_S)
             state["batch"] = b + 1
             state["loss"] = float(loss.detach())
             if state["step"] % hyper.checkpoint_steps == 0:

@@ -42,7 +42,14 @@ class TrainOnce:
 
 
 def spawn_worker(address: str, queue: str) -> subprocess.Popen:
-    env = {**os.environ, "TEMPORAL_ADDRESS": address, "S3_TRAIN_TASK_QUEUE": queue}
+    # 0.2 s per step: the first attempt cannot finish before the kill, however fast the machine
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": address,
+        "S3_TRAIN_TASK_QUEUE": queue,
+        "S3_FINETUNE_STEP_DELAY_S": "0.2",
+        "S3_FINETUNE_HEARTBEAT_S": "0.5",
+    }
     return subprocess.Popen([sys.executable, "-m", "s3_finetune.worker"], env=env, cwd=ROOT)
 
 
