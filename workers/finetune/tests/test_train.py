@@ -108,8 +108,11 @@ def test_a_missing_model_folder_is_invalid_input(payload, tmp_path):
     assert e.value.type == "InvalidInput" and e.value.non_retryable and "S3_FINETUNE=1" in str(e.value)
 
 
-def test_temporal_cancellation_stops_training_at_the_next_step(payload):
+def test_temporal_cancellation_stops_training_at_the_next_step(payload, monkeypatch):
     payload["config"]["student"]["finetune"].update(epochs=50, heartbeatSteps=1)
+    # >= 10 s for the 200 steps on any machine, heartbeats every 0.05 s: the cancel lands mid-training
+    monkeypatch.setattr("s3_finetune.train.STEP_DELAY_S", 0.05)
+    monkeypatch.setattr("s3_finetune.activity.HEARTBEAT_EVERY_S", 0.05)
     env = ActivityEnvironment()
     seen = []
 
