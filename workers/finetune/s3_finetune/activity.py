@@ -181,7 +181,7 @@ def evaluate(
 
 @activity.defn(name=contract.ACTIVITY_NAME)
 async def train_and_evaluate(payload: dict[str, Any]) -> dict[str, Any]:
-    """Temporal activity trainAndEvaluate (see module doc). Heartbeats every 2 s."""
+    """Temporal activity trainAndEvaluate (see module doc). Heartbeats every HEARTBEAT_EVERY_S (2 s)."""
     latest: dict[str, Any] = {"phase": "read", "round": payload.get("round")}
     stop = threading.Event()
     resume_from = _resume_checkpoint()
@@ -191,16 +191,17 @@ async def train_and_evaluate(payload: dict[str, Any]) -> dict[str, Any]:
     attempt = activity.info().attempt
     latest["attempt"] = attempt
 
+    box = [latest]  # replaced whole by the training thread, read whole by the heartbeat loop
+
     def progress(d: dict[str, Any]) -> None:
-        latest.clear()
-        latest.update(d, attempt=attempt)
+        box[0] = {**d, "attempt": attempt}
 
     task = asyncio.ensure_future(
         asyncio.to_thread(evaluate, payload, progress=progress, should_stop=stop.is_set, resume_from=resume_from)
     )
     try:
         while True:
-            activity.heartbeat(dict(latest))
+            activity.heartbeat(box[0])
             done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_S)
             if done:
                 return task.result()
