@@ -702,7 +702,9 @@ async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<S
     const budget = tokenBudget(input.tokenLimit);
     const counted = await teacher.askWithin(calls, usage, { phase: 'judge', round }, budget);
     counted.forEach((r, i) => (ratings[i] = isRefusal(r) ? null : parseRating(r.text)));
-    const unrated = ratings.filter((x) => x === null).length;
+    // asked (within the token limit) but answered without a 1-5 rating
+    const unrated = counted.filter((_, i) => ratings[i] === null).length;
+    const unasked = rows.length - counted.length;
     const wrong = rows.filter((r) => r.predicted !== r.example.label).length;
     const picks = pickTeacherJudge({
       ids: rows.map((r) => r.example.id),
@@ -719,9 +721,18 @@ async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<S
     );
     // hardest first: a token-limited extrapolation expands them in this order
     const picked = picks.map((p) => ({ ...rows[p.index], acquisition: 'teacher-judge', score: p.score }));
-    const warnings = unrated
-      ? [`teacher-judge round ${round}: ${unrated} of ${rows.length} candidates got no 1-5 rating (not picked)`]
-      : [];
+    const warnings = [
+      ...(unrated
+        ? [
+            `teacher-judge round ${round}: ${unrated} of ${counted.length} rated candidates got no 1-5 rating (not picked)`,
+          ]
+        : []),
+      ...(unasked
+        ? [
+            `teacher-judge round ${round}: ${counted.length} of ${rows.length} candidates rated within the round's token share`,
+          ]
+        : []),
+    ];
     return {
       ref: await writeJsonl(path.join(dir, 'judged.jsonl'), picked, { labelOf: (r) => r.example.label }),
       rejectedRef: await writeJsonl(path.join(dir, 'judge.rejected.jsonl'), []),

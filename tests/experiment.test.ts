@@ -299,12 +299,21 @@ test('active arms under a token budget: every round gets its share, and the teac
       arms: [
         { method: 'active', name: 'entropy', acquisition: 'entropy' },
         { method: 'active', name: 'judge', acquisition: 'teacher-judge' },
+        { method: 's3' },
       ],
     }),
   );
   for (const r of out.summary.results) {
     assert.equal(r.status, 'completed', `${r.workflowId}: ${r.error}`);
     assert.ok(r.used.tokens <= limit, `${r.arm} spent ${r.used.tokens} > ${limit}`);
+    // a remainder smaller than one call ends the arm: no student re-trained on unchanged data,
+    // no "budget not met" warning
+    assert.ok(
+      r.rounds.slice(1).every((x) => x.added > 0),
+      `${r.arm}: rounds ${JSON.stringify(r.rounds.map((x) => x.added))}`,
+    );
+    assert.ok(!r.warnings.some((w) => w.includes('budget not met')), `${r.arm}: ${r.warnings.join('; ')}`);
+    if (r.arm === 's3') continue;
     const rows = await readJsonl(r.dataset!.path, SyntheticExampleSchema);
     for (const q of [1, 2, 3])
       assert.ok(

@@ -7,7 +7,7 @@
  * activities, and keeps the bookkeeping: the training set (references only), the rounds, the
  * teacher usage, and the budget. Deterministic orchestration only.
  */
-import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ExperimentActivities } from '../activities/index.js';
 import { armName, type ArmConfig } from '../config/experiment.js';
 import { deadlinesOf } from '../config/deadlines.js';
@@ -84,7 +84,15 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
 
   const have = () => synthetic.reduce((n, r) => n + r.count, 0);
   const spent = () => (budget.kind === 'examples' ? have() : tokens);
-  const left = () => budget.limit - spent();
+  /** set when a teacher activity given all the tokens left stopped because its next call would
+   * pass them: the remainder buys no call, so the budget counts as spent */
+  let budgetDone = false;
+  const left = () => (budgetDone ? 0 : budget.limit - spent());
+  /** after a teacher activity that was given `limit` tokens when `wholeLeft` were left */
+  const noteExhausted = (r: { budgetExhausted?: boolean }, limit: number | undefined, wholeLeft: number) => {
+    if (r.budgetExhausted && limit !== undefined && limit >= wholeLeft && patched('token-budget-remainder'))
+      budgetDone = true;
+  };
   /** the tokens left, as a teacher activity's `tokenLimit` (token budgets only) */
   const tokensLeft = () => (budget.kind === 'tokens' ? { tokenLimit: Math.max(0, left()) } : {});
   const record = (r: { usage: TeacherUsage; warnings?: string[]; ref?: DatasetRef }, origin: RoundResult['origin']) => {
@@ -140,13 +148,15 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
       for (let batch = 0, from = 0; batch < 20 && tokens < limit; batch++) {
         const count = config.synthesis.seedSize;
         const start = icl ? from : nextSeedIndex;
+        const wholeLeft = left();
+        const tokenLimit = Math.floor(limit) - tokens;
         const r = await acts.synthesizeSeed({
           config,
           task,
           rationales: ration,
           from: start,
           count,
-          tokenLimit: Math.floor(limit) - tokens,
+          tokenLimit,
           ...(icl
             ? { inContext: icl.ref, round: icl.round, file: `icl-round-${icl.round}-from-${start}` }
             : { file: start ? `seed-from-${start}` : 'seed' }),
@@ -154,6 +164,7 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
         if (icl) from += count;
         else nextSeedIndex += count;
         record(r, icl ? 'icl' : 'seed');
+        noteExhausted(r, tokenLimit, wholeLeft);
         if (r.budgetExhausted || r.usage.calls === 0) break;
       }
     },
@@ -229,13 +240,15 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
         if (rows.count === 0 || left() <= 0) return;
         progress.phase = 'extrapolate';
       }
+      const wholeLeft = left();
+      const limit = roundLeft();
       const r = await acts.extrapolateErrors({
         config,
         task,
         round,
         misclassified: rows,
         train: synthetic,
-        ...roundLeft(),
+        ...limit,
       });
       if (config.synthesis.candidatesPerPick > 1 && r.ref.count > 0) {
         // generate–evaluate–select: the student that picked keeps one of the m candidates per
@@ -251,6 +264,7 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
         r.ref = sel.ref;
       }
       record(r, 'ees');
+      noteExhausted(r, 'tokenLimit' in limit ? limit.tokenLimit : undefined, wholeLeft);
       if (r.budgetExhausted && left() <= 0) stopReason = 'token budget spent';
     },
     async influence(round, topK) {
