@@ -205,7 +205,8 @@ def train(
     def details(phase: str) -> dict[str, Any]:
         return {
             "phase": phase,
-            "epoch": state["epoch"] + 1,
+            # 1-based: the epoch in progress, or the one just finished for phase "epoch"
+            "epoch": state["epoch"] + (0 if phase == "epoch" else 1),
             "epochs": hyper.epochs,
             "step": state["step"],
             "steps": total,
