@@ -6,13 +6,12 @@
  */
 import type { S3Config } from '../config/schema.js';
 import { readJsonl, writeJsonl } from '../data/jsonl.js';
-import { ACQUISITIONS, scoreSummary, type ScoreSummary } from '../acquisition/index.js';
-import { selectPerGroup } from '../acquisition/candidates.js';
-import { denseFeatures } from '../acquisition/dense.js';
-import { SyntheticExampleSchema, type DatasetRef } from '../domain/types.js';
+import { scoreSummary, type ScoreSummary } from '../acquisition/index.js';
+import { selectPerGroup, type CandidatePick } from '../acquisition/candidates.js';
+import { SyntheticExampleSchema, type DatasetRef, type SyntheticExample } from '../domain/types.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
-import { fitStudent } from './student.js';
+import { acquisitionFeatures, fitStudent } from './student.js';
 
 /** Input of selectCandidates. */
 export interface SelectCandidatesInput {
@@ -38,6 +37,32 @@ export interface SelectCandidatesResult {
   kept: ScoreSummary | null;
 }
 
+/** Re-fits the picking student and keeps one candidate per pool item (acquisition/candidates.ts). */
+async function scoreAndSelect(
+  input: SelectCandidatesInput,
+  rows: SyntheticExample[],
+  groups: string[],
+  beat: Record<string, unknown>,
+): Promise<CandidatePick[]> {
+  const { config, task, round } = input;
+  const name = config.synthesis.acquisition;
+  const { student, train } = await fitStudent(config, task, input.train, round, beat);
+  beat.phase = 'score candidates';
+  const labels = config.task.labels;
+  return selectPerGroup(
+    name,
+    {
+      ids: rows.map((r) => r.id),
+      probs: await student.predictProba(rows),
+      labels: rows.map((r) => labels.indexOf(r.label)),
+      batch: 1,
+      seed: config.seed * 1000 + round,
+      ...(await acquisitionFeatures(name, student, rows, train, config.seed)),
+    },
+    groups,
+  );
+}
+
 /**
  * Re-fits the round's student (same training set and seed: the same student that picked),
  * scores every candidate on the label the teacher was asked for, and keeps per pool item the
@@ -52,9 +77,7 @@ export async function selectCandidates(input: SelectCandidatesInput): Promise<Se
     input.config,
     () => beat,
     async () => {
-      const { config, task, round } = input;
-      const name = config.synthesis.acquisition;
-      if (name === 'teacher-judge')
+      if (input.config.synthesis.acquisition === 'teacher-judge')
         throw invalidInput('selectCandidates: teacher-judge cannot select among candidates (no student-side score)');
       const rows = await readJsonl(input.candidates.path, SyntheticExampleSchema, { allowEmpty: true });
       const groups = rows.map((r, i) => {
@@ -66,40 +89,7 @@ export async function selectCandidates(input: SelectCandidatesInput): Promise<Se
         return a.poolItem;
       });
       const file = input.candidates.path.replace(/\.jsonl$/, '');
-      if (rows.length === 0) {
-        const empty = await writeJsonl(`${file}.selected.jsonl`, []);
-        return {
-          ref: empty,
-          discardedRef: await writeJsonl(`${file}.discarded.jsonl`, []),
-          candidates: 0,
-          poolItems: 0,
-          kept: null,
-        };
-      }
-      const { student, train } = await fitStudent(config, task, input.train, round, beat);
-      beat.phase = 'score candidates';
-      const labels = config.task.labels;
-      const probs = await student.predictProba(rows);
-      let features: number[][] | undefined;
-      let trainFeatures: number[][] | undefined;
-      if (ACQUISITIONS[name].needsFeatures) {
-        const dim = student.head().dim;
-        features = denseFeatures(await student.features(rows), dim, config.seed);
-        if (name === 'coreset') trainFeatures = denseFeatures(await student.features(train), dim, config.seed);
-      }
-      const picks = selectPerGroup(
-        name,
-        {
-          ids: rows.map((r) => r.id),
-          probs,
-          labels: rows.map((r) => labels.indexOf(r.label)),
-          batch: 1,
-          seed: config.seed * 1000 + round,
-          features,
-          trainFeatures,
-        },
-        groups,
-      );
+      const picks = rows.length ? await scoreAndSelect(input, rows, groups, beat) : [];
       const keptAt = new Map(picks.map((p) => [p.index, p]));
       const kept = rows.flatMap((r, i) => {
         const p = keptAt.get(i);

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { readJsonl, writeJsonl } from '../data/jsonl.js';
-import { ACQUISITIONS, pickBatch, scoreSummary } from '../acquisition/index.js';
+import { ACQUISITIONS, pickBatch, scoreSummary, type AcquisitionName } from '../acquisition/index.js';
 import { crossEntropy } from '../acquisition/types.js';
 import { denseFeatures } from '../acquisition/dense.js';
 import { splitHoldout } from '../acquisition/holdout.js';
@@ -154,6 +154,27 @@ export async function fitStudent(
   return { student, train, fit };
 }
 
+/**
+ * The student's features h(x) an acquisition function needs (acquisition/dense.ts: encoder
+ * embeddings as they are, TF-IDF rows randomly projected to the head's dimension, seeded):
+ * `features` for the items, and for coreset `trainFeatures` for the training set; both
+ * undefined when the function needs none (or there are no items).
+ */
+export async function acquisitionFeatures(
+  name: AcquisitionName,
+  student: Student,
+  items: Example[],
+  train: Example[],
+  seed: number,
+): Promise<{ features?: number[][]; trainFeatures?: number[][] }> {
+  if (!ACQUISITIONS[name].needsFeatures || items.length === 0) return {};
+  const dim = student.head().dim;
+  return {
+    features: denseFeatures(await student.features(items), dim, seed),
+    ...(name === 'coreset' ? { trainFeatures: denseFeatures(await student.features(train), dim, seed) } : {}),
+  };
+}
+
 /** GoldGen (S3 §3.2): every gold validation example, a seeded uniform sample within the cap. */
 function goldgenRows(
   pv: number[][],
@@ -242,14 +263,13 @@ async function pickRows(a: {
   const batch = a.ranked
     ? candidates.length
     : Math.min(candidates.length, a.cap ?? (name === 'misclassified' ? candidates.length : wrong));
-  let features: number[][] | undefined;
-  let trainFeatures: number[][] | undefined;
-  const fn = ACQUISITIONS[name];
-  if (fn.needsFeatures && candidates.length) {
-    const dim = a.student.head().dim;
-    features = denseFeatures(await a.student.features(candidates.map((c) => c.example)), dim, config.seed);
-    if (name === 'coreset') trainFeatures = denseFeatures(await a.student.features(a.train), dim, config.seed);
-  }
+  const { features, trainFeatures } = await acquisitionFeatures(
+    name,
+    a.student,
+    candidates.map((c) => c.example),
+    a.train,
+    config.seed,
+  );
   const picks = pickBatch(name, {
     ids: candidates.map((c) => c.example.id),
     probs: candidates.map((c) => c.probs),
