@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { AcquisitionNameSchema } from '../acquisition/types.js';
 import { MethodNameSchema, type Budget, type MethodName } from '../domain/experiment.js';
-import { checkTask, parseStrict, S3ConfigSchema, type S3Config } from './schema.js';
+import { checkStudent, checkTask, parseStrict, S3ConfigSchema, type S3Config } from './schema.js';
 
 const NAME = /^[A-Za-z0-9._+-]+$/;
 
@@ -88,7 +88,7 @@ export type ExperimentConfigInput = z.input<typeof ExperimentConfigSchema>;
  * Validates a raw experiment configuration.
  * @throws Error listing every invalid field (unknown keys with did-you-mean), duplicate arm
  *   names or seeds, a gold arm without a gold train split, or a token budget with a gold arm
- *   that has no goldExamples
+ *   that has no goldExamples, or an arm whose selection the student cannot compute (checkStudent)
  */
 export function parseExperiment(raw: unknown, source = 'experiment config'): ExperimentConfig {
   const cfg = parseStrict(ExperimentConfigSchema, raw, source);
@@ -118,6 +118,7 @@ export function parseExperiment(raw: unknown, source = 'experiment config'): Exp
       );
     if (arm.method === 'gold' && cfg.budget.tokens !== undefined && arm.goldExamples === undefined)
       throw new Error(`invalid ${source}: arm "${armName(arm)}" needs goldExamples with a token budget`);
+    checkStudent(armConfig(cfg, arm, cfg.seeds[0]), `${source}: arm "${armName(arm)}"`);
   }
   return cfg;
 }

@@ -484,12 +484,14 @@ function unknownKeyLines(schema: z.ZodType, issue: z.core.$ZodIssueUnrecognizedK
  * @param raw parsed JSON (from a file, the CLI or Temporal input)
  * @param source where it came from, for the error message
  * @returns the configuration with defaults filled in
- * @throws Error listing every invalid field as `path: message`; an unknown key anywhere as
+ * @throws Error listing every invalid field as `path: message` (a student that cannot serve the
+ *   synthesis settings: checkStudent); an unknown key anywhere as
  *   `path.key: unknown key (did you mean "known"?)`
  */
 export function parseConfig(raw: unknown, source = 'config'): S3Config {
   const cfg = parseStrict(S3ConfigSchema, raw, source);
   checkTask(cfg.task, source);
+  checkStudent(cfg, source);
   return cfg;
 }
 
@@ -509,6 +511,42 @@ export function parseStrict<S extends z.ZodType>(schema: S, raw: unknown, source
     throw new Error(`invalid ${source}:\n${lines.join('\n')}`);
   }
   return r.data;
+}
+
+/**
+ * Acquisition functions the 'finetune' student's Python worker computes: functions of the class
+ * probabilities and the gold label only (workers/finetune/s3_finetune/contract.py
+ * SUPPORTED_ACQUISITIONS holds the same list; tests/student-contract.test.ts compares them).
+ */
+export const FINETUNE_ACQUISITIONS = ['misclassified', 'loss'] as const;
+
+/**
+ * Refuses, before any teacher call, synthesis settings the chosen student cannot serve. The
+ * 'finetune' student (Python worker) picks from the gold-validation pool with
+ * {@link FINETUNE_ACQUISITIONS} only: no synthetic pool, validationHoldout or candidatesPerPick > 1
+ * (those re-score with the TypeScript student).
+ * @param student the student section; @param synthesis the synthesis section (an experiment arm's
+ *   overrides applied); @param where names the config and arm in the message
+ * @throws Error naming the setting and the way out
+ */
+export function checkStudent(
+  cfg: {
+    student: Pick<S3Config['student'], 'kind'>;
+    synthesis: Pick<S3Config['synthesis'], 'acquisition' | 'pool' | 'validationHoldout' | 'candidatesPerPick'>;
+  },
+  where: string,
+): void {
+  if (cfg.student.kind !== 'finetune') return;
+  const s = cfg.synthesis;
+  const no = (what: string) =>
+    new Error(
+      `invalid ${where}: ${what} is not supported by student.kind "finetune" (use tfidf-logreg or encoder-logreg)`,
+    );
+  if (!(FINETUNE_ACQUISITIONS as readonly string[]).includes(s.acquisition))
+    throw no(`synthesis.acquisition "${s.acquisition}" (it computes ${FINETUNE_ACQUISITIONS.join(', ')})`);
+  if (s.pool !== 'gold-validation') throw no(`synthesis.pool "${s.pool}"`);
+  if (s.validationHoldout > 0) throw no('synthesis.validationHoldout');
+  if (s.candidatesPerPick > 1) throw no('synthesis.candidatesPerPick > 1');
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * `s3 experiment <config.json>`: starts (or attaches to) an s3Experiment workflow, with a local
- * dev server and a worker in this process unless told otherwise, shows one progress bar per
+ * dev server and a worker in this process unless told otherwise (and, for student.kind
+ * "finetune", the Python training worker when none polls its queue), shows one progress bar per
  * child (budget spent, phase), then prints the results table and the report paths.
  */
 import type { Command } from 'commander';
@@ -11,6 +12,7 @@ import { loadExperiment } from '../config/load.js';
 import { EXPERIMENT_TABLE_HEAD, experimentTableRows } from '../report/experimentReport.js';
 import { s3Experiment, type ExperimentProgress, type ExperimentResult } from '../workflows/s3Experiment.js';
 import type { ArmProgress } from '../workflows/synthesisArm.js';
+import { ensureFinetuneWorker } from '../workers/finetune.js';
 import { startLocal } from './local.js';
 import { currentBeat, pollUntilDone, progressBars } from './progress.js';
 
@@ -31,6 +33,11 @@ export function experimentCommand(program: Command): void {
       const cfg = loadExperiment(file, o.set);
       const t0 = Date.now();
       const { server, client, stopWorker } = await startLocal(g, o);
+      // student.kind "finetune": a Python training worker polls student.finetune.taskQueue (started here when none does)
+      const trainer =
+        cfg.student.kind === 'finetune'
+          ? await ensureFinetuneWorker({ client, address: g.address, taskQueue: cfg.student.finetune.taskQueue })
+          : undefined;
       const handle = await client.workflow.start(s3Experiment, {
         taskQueue: g.taskQueue,
         workflowId: cfg.experimentId,
@@ -51,6 +58,7 @@ export function experimentCommand(program: Command): void {
         return;
       } finally {
         await stopWorker();
+        await trainer?.stop();
       }
       const table = new Table({ head: EXPERIMENT_TABLE_HEAD });
       table.push(...experimentTableRows(result.summary));

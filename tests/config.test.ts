@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig, setPath } from '../config/load.js';
+import { parseExperiment } from '../config/experiment.js';
 import { closestKey, parseConfig } from '../config/schema.js';
 
 const TASK = { labels: ['ham', 'spam'], source: { type: 'spamassassin' } };
@@ -252,6 +253,43 @@ describe('synthesis.candidatesPerPick', () => {
     assert.match(
       errorLines({ task: TASK, synthesis: { acquisition: 'teacher-judge', candidatesPerPick: 2 } })[0],
       /synthesis\.candidatesPerPick: .*teacher-judge would need a teacher rating per candidate/,
+    );
+  });
+});
+
+describe('student.kind finetune refuses selections its Python worker cannot compute', () => {
+  const finetune = (synthesis: Record<string, unknown>) => ({ task: TASK, student: { kind: 'finetune' }, synthesis });
+  it('accepts misclassified and loss on the gold-validation pool', () => {
+    assert.equal(parseConfig(finetune({})).synthesis.acquisition, 'misclassified');
+    assert.equal(parseConfig(finetune({ acquisition: 'loss' })).synthesis.acquisition, 'loss');
+  });
+  it('refuses other acquisition functions, the synthetic pool, validationHoldout and candidatesPerPick > 1', () => {
+    for (const [synthesis, what] of [
+      [{ acquisition: 'entropy' }, /synthesis\.acquisition "entropy" \(it computes misclassified, loss\)/],
+      [{ acquisition: 'loss', pool: 'synthetic' }, /synthesis\.pool "synthetic"/],
+      [{ validationHoldout: 0.3 }, /synthesis\.validationHoldout/],
+      [{ acquisition: 'loss', candidatesPerPick: 2 }, /synthesis\.candidatesPerPick > 1/],
+    ] as const)
+      assert.throws(
+        () => parseConfig(finetune(synthesis)),
+        new RegExp(`invalid config: ${what.source} is not supported by student\\.kind "finetune"`),
+      );
+    // the same settings are fine for the TypeScript students
+    assert.equal(parseConfig({ task: TASK, synthesis: { acquisition: 'entropy' } }).synthesis.acquisition, 'entropy');
+  });
+  it('an experiment refuses such an arm before any child starts, naming the arm', () => {
+    const exp = {
+      task: TASK,
+      student: { kind: 'finetune' },
+      arms: [{ method: 's3' }, { method: 'active', name: 'lc', acquisition: 'least-confidence' }],
+    };
+    assert.throws(
+      () => parseExperiment(exp),
+      /invalid experiment config: arm "lc": synthesis\.acquisition "least-confidence"/,
+    );
+    assert.equal(
+      parseExperiment({ ...exp, arms: [{ method: 's3' }, { method: 'active', acquisition: 'loss' }] }).arms.length,
+      2,
     );
   });
 });

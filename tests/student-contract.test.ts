@@ -2,7 +2,8 @@
  * The trainAndEvaluate contract (domain/studentContract.ts) from the TypeScript side: the shared
  * fixture payloads parse, the JSON Schemas checked in for the Python worker are up to date, the
  * TypeScript acquisition functions give the picks recorded in the shared acquisition fixture (the
- * Python worker's tests check theirs against the same file), and the real TypeScript student's
+ * Python worker's tests check theirs against the same file), the config refuses the acquisition
+ * functions the Python worker refuses, and the real TypeScript student's
  * Evaluation parses with EvaluationSchema.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import { pickBatch, type AcquisitionName } from '../acquisition/index.js';
 import { PROJECT_ROOT } from '../activities/paths.js';
 import { trainAndEvaluate, type Evaluation } from '../activities/student.js';
 import type { TaskRefs } from '../activities/prepare.js';
-import { parseConfig } from '../config/schema.js';
+import { FINETUNE_ACQUISITIONS, parseConfig } from '../config/schema.js';
 import { writeJsonl } from '../data/jsonl.js';
 import { EvaluationSchema, TaskRefsSchema, TrainInputSchema } from '../domain/studentContract.js';
 import { syncContract } from '../scripts/contract.js';
@@ -37,6 +38,14 @@ test('the shared fixture payload is a valid trainAndEvaluate input routed to the
 
 test('the JSON Schemas in workers/finetune/contract are generated from the zod schemas (npm run s3 -- contract)', async () => {
   assert.deepEqual(await syncContract(true), []);
+});
+
+test('the config refuses exactly the acquisition functions the Python worker refuses (contract.py SUPPORTED_ACQUISITIONS)', () => {
+  const py = readFileSync(path.join(PROJECT_ROOT, 'workers', 'finetune', 's3_finetune', 'contract.py'), 'utf8');
+  const m = /^SUPPORTED_ACQUISITIONS = \(([^)]*)\)/m.exec(py);
+  assert.ok(m, 'contract.py defines SUPPORTED_ACQUISITIONS as a tuple');
+  const names = [...m[1].matchAll(/"([^"]+)"/g)].map((x) => x[1]);
+  assert.deepEqual(names, [...FINETUNE_ACQUISITIONS]);
 });
 
 test('TypeScript acquisition picks equal the shared fixture (the Python worker checks the same file)', () => {
