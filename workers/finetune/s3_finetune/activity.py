@@ -188,13 +188,15 @@ async def train_and_evaluate(payload: dict[str, Any]) -> dict[str, Any]:
     if resume_from:
         latest["resumeFrom"] = resume_from
 
+    # Temporal's attempt number (1 = first), as "activityAttempt": the TypeScript side's "attempt"
+    # in heartbeat details is a teacher re-ask counter (0 = first), which the CLI shows as a retry
     attempt = activity.info().attempt
-    latest["attempt"] = attempt
+    latest["activityAttempt"] = attempt
 
     box = [latest]  # replaced whole by the training thread, read whole by the heartbeat loop
 
     def progress(d: dict[str, Any]) -> None:
-        box[0] = {**d, "attempt": attempt}
+        box[0] = {**d, "activityAttempt": attempt}
 
     task = asyncio.ensure_future(
         asyncio.to_thread(evaluate, payload, progress=progress, should_stop=stop.is_set, resume_from=resume_from)

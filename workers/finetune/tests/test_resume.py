@@ -104,7 +104,8 @@ async def _scenario(payload: dict) -> None:
                     if got is None:
                         break
                     attempt, details = got
-                    if details.get("attempt", 0) >= 2 and details.get("phase") in ("fit", "checkpoint", "epoch"):
+                    retried = details.get("activityAttempt", 0) >= 2
+                    if retried and details.get("phase") in ("fit", "checkpoint", "epoch"):
                         resumed_details = details
                         break
                     await asyncio.sleep(0.2)
