@@ -28,9 +28,11 @@ export interface EmbeddingStats {
   cacheHits: number;
   /** vectors read from cache files on disk */
   loadedFromDisk: number;
+  /** forward passes run (see {@link planBatches}) */
+  passes: number;
 }
 
-const stats: EmbeddingStats = { embedded: 0, cacheHits: 0, loadedFromDisk: 0 };
+const stats: EmbeddingStats = { embedded: 0, cacheHits: 0, loadedFromDisk: 0, passes: 0 };
 const pipelines = new Map<string, Promise<FeatureExtractionPipeline>>();
 const caches = new Map<string, Map<string, Float32Array>>();
 /** Model loads run one at a time, since env.localModelPath is global. */
@@ -44,7 +46,7 @@ export function embeddingStats(): EmbeddingStats {
 /** Forgets every in-memory cache and zeroes the counters (cache files stay); for tests. */
 export function resetEmbeddingCaches(): void {
   caches.clear();
-  Object.assign(stats, { embedded: 0, cacheHits: 0, loadedFromDisk: 0 });
+  Object.assign(stats, { embedded: 0, cacheHits: 0, loadedFromDisk: 0, passes: 0 });
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -78,16 +80,21 @@ export class FrozenEncoder {
   readonly modelPath: string;
   private readonly file: string;
   private readonly batchSize: number;
+  private readonly batchTokens: number;
 
   /**
    * @param modelPath local model folder (relative paths resolve against the cwd)
    * @param opts cacheDir: directory of the embedding cache (created if needed);
-   *   batchSize: texts per forward pass (default 32)
+   *   batchSize: at most this many texts per forward pass (default 32);
+   *   batchTokens: at most this many padded tokens per forward pass (default 2,048; see
+   *   {@link planBatches}: onnxruntime-node runs a forward pass synchronously on the worker's
+   *   event loop, so this bounds how long one pass blocks heartbeats and workflow tasks)
    */
-  constructor(modelPath: string, opts: { cacheDir: string; batchSize?: number }) {
+  constructor(modelPath: string, opts: { cacheDir: string; batchSize?: number; batchTokens?: number }) {
     this.modelPath = resolve(modelPath);
     this.file = join(resolve(opts.cacheDir), `emb-${sha256(this.modelPath).slice(0, 16)}.jsonl`);
     this.batchSize = opts.batchSize ?? 32;
+    this.batchTokens = opts.batchTokens ?? 2048;
   }
 
   /** Path of the JSONL cache file of this model. */
@@ -133,12 +140,18 @@ export class FrozenEncoder {
     stats.cacheHits += texts.length - todo.size;
     if (todo.size > 0) {
       const extractor = await loadPipeline(this.modelPath);
-      const pending = [...todo].sort((a, b) => a[1].length - b[1].length); // less padding per batch
+      const maxLength = Number(extractor.tokenizer.model_max_length) || 512;
+      const pending = [...todo].map(([k, t]) => ({
+        k,
+        t,
+        tokens: Math.min(extractor.tokenizer.encode(t).length, maxLength),
+      }));
       mkdirSync(dirname(this.file), { recursive: true });
-      for (let s = 0; s < pending.length; s += this.batchSize) {
-        const batch = pending.slice(s, s + this.batchSize);
+      for (const batch of planBatches(pending, { maxTexts: this.batchSize, maxTokens: this.batchTokens })) {
+        // yield between passes: each pass blocks the event loop while it runs
+        await new Promise((r) => setImmediate(r));
         const out = await extractor(
-          batch.map(([, t]) => t),
+          batch.map((b) => b.t),
           { pooling: 'mean', normalize: true },
         );
         const [n, dim] = out.dims;
@@ -146,15 +159,47 @@ export class FrozenEncoder {
         const lines: string[] = [];
         for (let i = 0; i < n; i++) {
           const v = data.slice(i * dim, (i + 1) * dim);
-          mem.set(batch[i][0], v);
-          lines.push(JSON.stringify({ k: batch[i][0], v: Buffer.from(v.buffer).toString('base64') }));
+          mem.set(batch[i].k, v);
+          lines.push(JSON.stringify({ k: batch[i].k, v: Buffer.from(v.buffer).toString('base64') }));
         }
         appendFileSync(this.file, lines.join('\n') + '\n');
         stats.embedded += n;
+        stats.passes++;
       }
     }
     return keys.map((k) => mem.get(k)!);
   }
+}
+
+/**
+ * Splits texts into forward passes for the encoder: sorted by token count (shortest first, so
+ * each pass pads little), each pass holding at most `maxTexts` texts and at most `maxTokens`
+ * padded tokens (texts × the longest text's tokens); a text longer than `maxTokens` goes alone.
+ * Why a token bound: onnxruntime-node runs `session.run` synchronously on the Node event loop
+ * (after a setImmediate), so one pass of 32 e-mails of 512 tokens blocked the worker for about
+ * 10 s: the Temporal SDK reported workflow tasks of 5–10 s (TMPRL1104) against a 10 s workflow
+ * task timeout, and activity heartbeats stall just as long.
+ * @param items texts with their token counts (after truncation to the model's max length)
+ * @param limits maxTexts ≥ 1, maxTokens ≥ 1
+ * @returns the passes in order; every item appears exactly once (stable for equal counts)
+ */
+export function planBatches<T extends { tokens: number }>(
+  items: readonly T[],
+  limits: { maxTexts: number; maxTokens: number },
+): T[][] {
+  const sorted = items.map((item, i) => ({ item, i })).sort((a, b) => a.item.tokens - b.item.tokens || a.i - b.i);
+  const batches: T[][] = [];
+  let cur: T[] = [];
+  for (const { item } of sorted) {
+    // sorted ascending, so this item is the longest of the pass it joins
+    if (cur.length > 0 && (cur.length >= limits.maxTexts || (cur.length + 1) * item.tokens > limits.maxTokens)) {
+      batches.push(cur);
+      cur = [];
+    }
+    cur.push(item);
+  }
+  if (cur.length > 0) batches.push(cur);
+  return batches;
 }
 
 /**

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
@@ -23,7 +23,7 @@ import { MisclassifiedRowSchema } from '../domain/types.js';
 import { loadExportedStudent } from '../scripts/predict.js';
 import type { TeacherPool } from '../teacher/index.js';
 import { createWorker } from '../workers/worker.js';
-import { FINETUNE_PYTHON, finetuneUnavailable, spawnFinetuneWorker } from '../workers/finetune.js';
+import { FINETUNE_PYTHON, finetuneUnavailable, pollerGone, spawnFinetuneWorker } from '../workers/finetune.js';
 import type { S3Result } from '../workflows/types.js';
 import { startFakeTeacher } from './helpers/fake-teacher.js';
 import { fakeRunConfig, writeGoldTask } from './helpers/fixtures.js';
@@ -31,6 +31,18 @@ import { startDevServer } from './helpers/temporal.js';
 
 const skip = finetuneUnavailable() ?? false;
 const PKG = path.join(PROJECT_ROOT, 'workers', 'finetune');
+
+test('pollerGone: a listed poller of this host whose process has exited is gone; live, remote and custom ones are not', () => {
+  // the server lists a stopped worker's last poll for minutes; s3 start once "reused" such a
+  // worker and the run waited for a worker that no longer existed
+  const exited = spawnSync(process.execPath, ['-e', '0']);
+  assert.equal(exited.status, 0);
+  assert.equal(pollerGone(`${exited.pid}@${hostname()}`), true);
+  assert.equal(pollerGone(`${process.pid}@${hostname()}`), false);
+  assert.equal(pollerGone(`${exited.pid}@another-host-${hostname()}`), false);
+  assert.equal(pollerGone('my-training-box'), false);
+  assert.equal(pollerGone(undefined), false);
+});
 
 describe('finetune worker: Python tests and lint', { skip }, () => {
   test('ruff check and ruff format --check', () => {

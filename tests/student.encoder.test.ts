@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { StudentSchema } from '../config/schema.js';
 import type { Example } from '../domain/types.js';
-import { FrozenEncoder, embeddingStats, pairFeatures, resetEmbeddingCaches } from '../student/encoder.js';
+import { FrozenEncoder, embeddingStats, pairFeatures, planBatches, resetEmbeddingCaches } from '../student/encoder.js';
 import { createStudent } from '../student/index.js';
 
 const MODEL = fileURLToPath(new URL('./fixtures/tiny-encoder', import.meta.url));
@@ -43,6 +43,40 @@ test('encoder: unit-norm mean-pooled embeddings, independent of batch padding', 
   assert.equal(f[2 * HIDDEN], Math.fround(Math.abs(u[0] - v[0])));
   assert.equal(f[3 * HIDDEN + 1], Math.fround(u[1] * v[1]));
   await assert.rejects(new FrozenEncoder(join(tmp, 'no-model'), { cacheDir: tmp }).embed(['x']), /lacks config\.json/);
+});
+
+test('planBatches: shortest first, at most maxTexts texts and maxTokens padded tokens per pass', () => {
+  const items = [40, 10, 10, 300, 25, 10, 600, 25].map((tokens, i) => ({ id: i, tokens }));
+  const passes = planBatches(items, { maxTexts: 3, maxTokens: 100 });
+  // sorted: 10(1) 10(2) 10(5) 25(4) 25(7) 40(0) 300(3) 600(6)
+  // [1,2,5]: 3 texts (count cap); [4,7]: 2×25=50, adding 40 would pad to 3×40=120 > 100;
+  // [0]: 40, adding 300 → 600 > 100; [3] and [6] alone (each longer than maxTokens)
+  assert.deepEqual(
+    passes.map((p) => p.map((x) => x.id)),
+    [[1, 2, 5], [4, 7], [0], [3], [6]],
+  );
+  assert.deepEqual(planBatches([], { maxTexts: 4, maxTokens: 10 }), []);
+  // short texts fill passes up to maxTexts
+  const short = Array.from({ length: 70 }, (_, i) => ({ id: i, tokens: 12 }));
+  assert.deepEqual(
+    planBatches(short, { maxTexts: 32, maxTokens: 2048 }).map((p) => p.length),
+    [32, 32, 6],
+  );
+});
+
+test('encoder: a pass never exceeds batchTokens padded tokens; embeddings match the unbounded batches', async () => {
+  resetEmbeddingCaches();
+  const texts = Array.from({ length: 12 }, (_, i) => `the movie was ${'very '.repeat(i * 3)}good`);
+  const bounded = await new FrozenEncoder(MODEL, { cacheDir: join(tmp, 'tok-a'), batchTokens: 64 }).embed(texts);
+  const boundedStats = embeddingStats();
+  resetEmbeddingCaches();
+  const unbounded = await new FrozenEncoder(MODEL, { cacheDir: join(tmp, 'tok-b'), batchTokens: 1e9 }).embed(texts);
+  assert.equal(boundedStats.embedded, 12);
+  // the texts run from about 6 to 40 tokens: 64 padded tokens per pass allows at most 10 short
+  // ones together and 1 of the longest, so more than 2 passes; unbounded, all 12 go in one
+  assert.ok(boundedStats.passes > 2, `passes ${boundedStats.passes}`);
+  assert.equal(embeddingStats().passes, 1);
+  bounded.forEach((v, i) => v.forEach((x, d) => assert.ok(Math.abs(x - unbounded[i][d]) < 1e-5, `text ${i} dim ${d}`)));
 });
 
 test('encoder student: fits a toy task; the disk cache means later fits embed only new texts', async () => {
@@ -82,7 +116,7 @@ test('encoder student: fits a toy task; the disk cache means later fits embed on
   resetEmbeddingCaches();
   const s2 = createStudent(cfg, { cacheDir });
   await s2.fit(round1, labels);
-  assert.deepEqual(embeddingStats(), { embedded: 0, cacheHits: 14, loadedFromDisk: 14 });
+  assert.deepEqual(embeddingStats(), { embedded: 0, cacheHits: 14, loadedFromDisk: 14, passes: 0 });
   const s1 = createStudent(cfg, { cacheDir });
   await s1.fit(round1, labels);
   assert.deepEqual(await s1.predictProba(train), await s2.predictProba(train), 'deterministic');

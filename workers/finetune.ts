@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
@@ -25,8 +26,28 @@ export function finetuneUnavailable(): string | null {
 }
 
 /**
- * Whether some worker polled `taskQueue` for activities within the last `withinMs` (pollers
- * long-poll for about 60 s, so a live worker is seen within that).
+ * Whether a poller that the server still lists is gone: its identity is the SDKs' default
+ * `<pid>@<host>`, the host is this machine, and no process with that pid runs here. The server
+ * keeps listing a stopped worker's last poll for minutes, so without this check a run started
+ * right after another one's worker had stopped waited for a worker that no longer existed.
+ * @param identity the poller's identity as DescribeTaskQueue reports it
+ * @returns true only when it is certainly gone; false for other hosts and custom identities
+ */
+export function pollerGone(identity: string | null | undefined): boolean {
+  const m = /^(\d+)@(.+)$/.exec(identity ?? '');
+  if (!m || m[2] !== os.hostname()) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Whether some live worker polled `taskQueue` for activities within the last `withinMs`
+ * (pollers long-poll for about 60 s, so a live worker is seen within that); pollers
+ * {@link pollerGone} says are gone do not count.
  */
 export async function queuePolled(
   client: Client,
@@ -43,7 +64,7 @@ export async function queuePolled(
   return (res.pollers ?? []).some((p) => {
     const t = p.lastAccessTime;
     const ms = t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : 0;
-    return now - ms < withinMs;
+    return now - ms < withinMs && !pollerGone(p.identity);
   });
 }
 

@@ -96,10 +96,14 @@ def hyper_of(config: dict[str, Any]) -> Hyper:
 
 
 def read_jsonl(path: str) -> list[dict[str, Any]]:
-    """Rows of a JSONL file (blank lines skipped). @raises InvalidInput on a missing file or bad line."""
+    """Rows of a JSONL file (blank lines skipped). @raises InvalidInput on a missing file or bad line.
+
+    Lines end at "\n" only (an optional "\r" before it is dropped), as data/jsonl.ts reads them:
+    str.splitlines() would also split inside a string at U+0085, U+2028 or U+2029, which
+    JSON.stringify leaves unescaped (real e-mails contain U+0085)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
+        with open(path, encoding="utf-8", newline="") as f:
+            lines = [line.removesuffix("\r") for line in f.read().split("\n")]
     except FileNotFoundError as e:
         raise InvalidInput(f"{path}: no such file (is the s3-train worker on the machine that holds runs/?)") from e
     rows = []

@@ -6,8 +6,9 @@ import json
 import os
 
 import jsonschema
+import pytest
 
-from s3_finetune.contract import CONTRACT_DIR, hyper_of
+from s3_finetune.contract import CONTRACT_DIR, InvalidInput, hyper_of, read_jsonl
 from s3_finetune.select import pick
 
 from .conftest import load_fixture
@@ -34,3 +35,16 @@ def test_selection_matches_the_typescript_acquisition_functions():
         got = pick(name, fx["ids"], fx["probs"], fx["labels"], int(batch))
         assert [(p["index"], p["id"]) for p in got] == [(p["index"], p["id"]) for p in want], key
         assert [p["score"] for p in got] == [p["score"] for p in want], key
+
+
+def test_read_jsonl_splits_lines_at_newline_only(tmp_path):
+    # JSON.stringify (data/jsonl.ts) leaves U+0085, U+2028 and U+2029 unescaped inside strings;
+    # the SpamAssassin corpus has e-mails with U+0085. str.splitlines() would cut those rows.
+    texts = ["a\x85b", "c\u2028d\u2029e", "f\r\ng"]
+    body = "".join(json.dumps({"text": t, "label": "ham"}, ensure_ascii=False) + "\n" for t in texts)
+    p = tmp_path / "rows.jsonl"
+    p.write_bytes((body + "\r\n" + "{not json\n").encode())
+    with pytest.raises(InvalidInput, match=r"rows\.jsonl:5: not JSON"):
+        read_jsonl(str(p))
+    p.write_bytes(body.encode())
+    assert [r["text"] for r in read_jsonl(str(p))] == texts
