@@ -20,9 +20,40 @@ import type { RoundResult, S3Progress, S3Result } from '../workflows/types.js';
 interface Beat {
   phase?: string;
   round?: number;
+  /** teacher activities: re-ask attempt of rejected outputs */
   attempt?: number;
   done?: number;
   total?: number;
+  /** the finetune student (workers/finetune heartbeat): optimizer steps, epochs, last loss */
+  step?: number;
+  steps?: number;
+  epoch?: number;
+  epochs?: number;
+  loss?: number;
+  resumedFromStep?: number;
+  /** Temporal's attempt of the training activity (1 = first) */
+  activityAttempt?: number;
+}
+
+/**
+ * What the CLI shows for one heartbeat: a teacher activity's calls done/total and its re-ask
+ * attempt, or the finetune student's optimizer steps done/total with epoch, loss, a resumed
+ * checkpoint and Temporal's retry of the training activity, then its scoring and export stages.
+ * @returns done/total (0/0 when the beat has no count) and a short note ('' when none)
+ */
+export function beatView(beat: Beat): { done: number; total: number; note: string } {
+  if (typeof beat.steps === 'number' && beat.steps > 0) {
+    const note = [
+      beat.epoch && beat.epochs ? `epoch ${beat.epoch}/${beat.epochs}` : '',
+      typeof beat.loss === 'number' ? `loss ${beat.loss.toFixed(3)}` : '',
+      beat.resumedFromStep ? `(resumed at step ${beat.resumedFromStep})` : '',
+      beat.activityAttempt && beat.activityAttempt > 1 ? `(attempt ${beat.activityAttempt})` : '',
+    ];
+    return { done: beat.step ?? 0, total: beat.steps, note: note.filter(Boolean).join(' ') };
+  }
+  const stage = { predict: 'scoring', export: 'exporting ONNX' }[beat.phase ?? ''] ?? '';
+  const retry = beat.attempt ? `(retry ${beat.attempt})` : '';
+  return { done: beat.done ?? 0, total: beat.total ?? 0, note: [stage, retry].filter(Boolean).join(' ') };
 }
 
 /** The running activity's type and heartbeat details (phase, done/total calls …), or null. */
@@ -81,12 +112,10 @@ export async function watchProgress(handle: WorkflowHandle, config: S3Config): P
         progress.phase === 'train' || progress.phase === 'extrapolate'
           ? `${progress.phase} r${progress.round}`
           : progress.phase;
-      const done = cur?.beat.done ?? 0;
-      const total = cur?.beat.total ?? 0;
-      const note = cur?.beat.attempt ? `(retry ${cur.beat.attempt})` : '';
+      const { done, total, note } = beatView(cur?.beat ?? {});
       if (bars) {
         if (!total) return;
-        const key = `${label}#${cur?.beat.attempt ?? 0}`;
+        const key = `${label}#${cur?.beat.attempt ?? 0}#${cur?.beat.activityAttempt ?? 0}`;
         let bar = shown.get(key);
         if (!bar) shown.set(key, (bar = bars.create(total, 0, { label: label.padEnd(14), note })));
         bar.setTotal(total);
