@@ -20,7 +20,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../activities/paths.js';
 import { MisclassifiedRowSchema } from '../domain/types.js';
-import { loadExportedStudent } from '../scripts/predict.js';
+import { encodeTruncated, loadExportedStudent } from '../scripts/predict.js';
 import type { TeacherPool } from '../teacher/index.js';
 import { createWorker } from '../workers/worker.js';
 import { FINETUNE_PYTHON, finetuneUnavailable, pollerGone, spawnFinetuneWorker } from '../workers/finetune.js';
@@ -135,7 +135,9 @@ describe('s3Synthesis with student.kind "finetune" on two workers', { skip }, ()
         ...fakeRunConfig(gold, fake.baseURL, { runId: 'ft-wf', seedSize: 24, rounds: 1 }),
         student: {
           kind: 'finetune',
-          finetune: { model: tiny, epochs: 2, batchSize: 8, lr: 1e-3, maxLength: 64, taskQueue: TRAIN_QUEUE },
+          // maxLength 8 cuts most of the 7–9-token fixture texts: the TypeScript loader must truncate as the
+          // Python tokenizer does (special tokens kept) for the probabilities below to agree
+          finetune: { model: tiny, epochs: 2, batchSize: 8, lr: 1e-3, maxLength: 8, taskQueue: TRAIN_QUEUE },
         },
       };
       const handle = await env.client.workflow.start('s3Synthesis', {
@@ -191,4 +193,43 @@ describe('s3Synthesis with student.kind "finetune" on two workers', { skip }, ()
       assert.ok(maxDiff < 1e-4, `max abs diff ${maxDiff}`);
     },
   );
+});
+
+describe('s3 predict tokenizes like the Python tokenizer', { skip }, () => {
+  test('truncation to max_length keeps the special tokens and splits pairs longest-first, as Hugging Face tokenizers do', async () => {
+    const dir = path.join(PROJECT_ROOT, 'models', 'all-MiniLM-L6-v2-hf');
+    const { AutoTokenizer, env: hf } = await import('@huggingface/transformers');
+    hf.allowRemoteModels = false;
+    hf.localModelPath = path.dirname(dir) + '/';
+    const tokenizer = await AutoTokenizer.from_pretrained(path.basename(dir));
+    const long = 'the quick brown fox jumps over the lazy dog near the river bank today';
+    const cases: { text: string; pair?: string; max: number }[] = [
+      { text: long, max: 8 },
+      { text: 'short one', max: 8 },
+      { text: long, pair: 'a b', max: 9 },
+      { text: 'a b', pair: long, max: 9 },
+      { text: long, pair: long, max: 10 },
+      { text: long, pair: long + ' again and again', max: 11 },
+      { text: 'one two three', pair: 'four five six', max: 6 },
+    ];
+    const script = [
+      'import json, sys',
+      'from transformers import AutoTokenizer',
+      'tok = AutoTokenizer.from_pretrained(sys.argv[1])',
+      'out = []',
+      'for c in json.load(sys.stdin):',
+      '    enc = tok(c["text"], c.get("pair"), truncation=True, max_length=c["max"])',
+      '    out.append([enc["input_ids"], enc["token_type_ids"]])',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const python = JSON.parse(
+      execFileSync(FINETUNE_PYTHON, ['-c', script, dir], { input: JSON.stringify(cases), encoding: 'utf8' }),
+    ) as [number[], number[]][];
+    cases.forEach((c, i) => {
+      const enc = encodeTruncated(tokenizer, [c.text], c.pair !== undefined ? [c.pair] : undefined, c.max);
+      const ids = Array.from(enc.input_ids.data as BigInt64Array, Number);
+      const types = Array.from(enc.token_type_ids.data as BigInt64Array, Number);
+      assert.deepEqual([ids, types], python[i], JSON.stringify(c));
+    });
+  });
 });
