@@ -52,6 +52,51 @@ const startOf = (hay: number[], needle: number[], from: number) => {
   throw new Error('encodeTruncated: the tokenizer’s output does not contain the text’s tokens in order');
 };
 
+/** Where a tokenizer puts its special tokens around one text or a pair, and the texts' token types. */
+interface SpecialTokens {
+  /** ids before the first text, between the texts, after the last text */
+  ids: [number[], number[], number[]];
+  /** their token types, or undefined when the tokenizer gives none */
+  types?: [number[], number[], number[]];
+  /** the token type of the first and the second text's tokens */
+  textTypes: [number, number];
+}
+const specialTokensCache = new WeakMap<PreTrainedTokenizer, Map<boolean, SpecialTokens>>();
+
+/**
+ * The special-token layout of `tokenizer` (e.g. BERT: [CLS] a [SEP] b [SEP]), read once per
+ * tokenizer from the encoding of a probe text "a" (with a pair "a" when `pair`).
+ * @throws Error when the probe's own tokens are not found in its encoding
+ */
+function specialTokensOf(tokenizer: PreTrainedTokenizer, pair: boolean): SpecialTokens {
+  let byPair = specialTokensCache.get(tokenizer);
+  if (!byPair) specialTokensCache.set(tokenizer, (byPair = new Map()));
+  const known = byPair.get(pair);
+  if (known) return known;
+  const probe = tokenizer.encode('a', { add_special_tokens: false });
+  const full = tokenizer('a', { ...(pair ? { text_pair: 'a' } : {}), return_tensor: false }) as {
+    input_ids: number[];
+    token_type_ids?: number[];
+  };
+  const ids = full.input_ids.map(Number);
+  const types = full.token_type_ids?.map(Number);
+  const pa = startOf(ids, probe, 0);
+  const pb = pair ? startOf(ids, probe, pa + probe.length) : pa + probe.length;
+  const end = pair ? pb + probe.length : pb;
+  const split = (xs: number[]): [number[], number[], number[]] => [
+    xs.slice(0, pa),
+    xs.slice(pa + probe.length, pb),
+    xs.slice(end),
+  ];
+  const layout: SpecialTokens = {
+    ids: split(ids),
+    types: types && split(types),
+    textTypes: [types?.[pa] ?? 0, types?.[pair ? pb : pa] ?? 0],
+  };
+  byPair.set(pair, layout);
+  return layout;
+}
+
 /**
  * Tokenizes examples as Hugging Face's Python tokenizers do with `truncation=True,
  * max_length=maxLength` (strategy `longest_first`): the special tokens ([CLS] … [SEP] … [SEP])
@@ -71,27 +116,23 @@ export function encodeTruncated(
   pairs: string[] | undefined,
   maxLength: number,
 ): Record<string, Tensor> {
+  const special = specialTokensOf(tokenizer, pairs !== undefined);
+  const budget = Math.max(0, maxLength - special.ids.flat().length);
   const rows = texts.map((text, i) => {
-    const pair = pairs?.[i];
-    const full = tokenizer(text, { ...(pair !== undefined ? { text_pair: pair } : {}), return_tensor: false }) as {
-      input_ids: number[];
-      token_type_ids?: number[];
-    };
-    const ids = full.input_ids.map(Number);
-    const types = full.token_type_ids?.map(Number);
     const a = tokenizer.encode(text, { add_special_tokens: false });
-    const b = pair !== undefined ? tokenizer.encode(pair, { add_special_tokens: false }) : [];
-    const budget = Math.max(0, maxLength - (ids.length - a.length - b.length));
-    const [ka, kb] = pair !== undefined ? longestFirst(a.length, b.length, budget) : [Math.min(a.length, budget), 0];
-    const pa = startOf(ids, a, 0);
-    const pb = pair !== undefined ? startOf(ids, b, pa + a.length) : pa + a.length;
-    // keep: specials before a, a's first ka, specials between, b's first kb, specials after
-    const keep = (xs: number[]) => [
-      ...xs.slice(0, pa + ka),
-      ...xs.slice(pa + a.length, pb + kb),
-      ...xs.slice(pb + b.length),
+    const b = pairs !== undefined ? tokenizer.encode(pairs[i], { add_special_tokens: false }) : [];
+    const [ka, kb] = pairs !== undefined ? longestFirst(a.length, b.length, budget) : [Math.min(a.length, budget), 0];
+    const [before, between, after] = special.ids;
+    const ids = [...before, ...a.slice(0, ka), ...between, ...b.slice(0, kb), ...after];
+    const t = special.types;
+    const types = t && [
+      ...t[0],
+      ...Array<number>(ka).fill(special.textTypes[0]),
+      ...t[1],
+      ...Array<number>(kb).fill(special.textTypes[1]),
+      ...t[2],
     ];
-    return { ids: keep(ids), types: types ? keep(types) : undefined };
+    return { ids, types };
   });
   const width = Math.max(...rows.map((r) => r.ids.length));
   const pad = Number(tokenizer.pad_token_id ?? 0);
@@ -106,7 +147,7 @@ export function encodeTruncated(
     input_ids: tensor((r, j) => (j < r.ids.length ? r.ids[j] : pad)),
     attention_mask: tensor((r, j) => (j < r.ids.length ? 1 : 0)),
   };
-  if (rows.every((r) => r.types)) out.token_type_ids = tensor((r, j) => (j < r.ids.length ? r.types![j] : 0));
+  if (special.types) out.token_type_ids = tensor((r, j) => (j < r.ids.length ? r.types![j] : 0));
   return out;
 }
 

@@ -32,7 +32,8 @@ export interface EmbeddingStats {
   passes: number;
 }
 
-const stats: EmbeddingStats = { embedded: 0, cacheHits: 0, loadedFromDisk: 0, passes: 0 };
+const zeroStats = (): EmbeddingStats => ({ embedded: 0, cacheHits: 0, loadedFromDisk: 0, passes: 0 });
+const stats: EmbeddingStats = zeroStats();
 const pipelines = new Map<string, Promise<FeatureExtractionPipeline>>();
 const caches = new Map<string, Map<string, Float32Array>>();
 /** Model loads run one at a time, since env.localModelPath is global. */
@@ -46,7 +47,7 @@ export function embeddingStats(): EmbeddingStats {
 /** Forgets every in-memory cache and zeroes the counters (cache files stay); for tests. */
 export function resetEmbeddingCaches(): void {
   caches.clear();
-  Object.assign(stats, { embedded: 0, cacheHits: 0, loadedFromDisk: 0, passes: 0 });
+  Object.assign(stats, zeroStats());
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
