@@ -63,7 +63,7 @@ if [ "${S3_ENCODER:-0}" = 1 ] && [ ! -f models/all-MiniLM-L6-v2/onnx/model.onnx 
 fi
 
 # 5. only with S3_BROWSER=1: Debian's chromium for the report's browser test
-#    (tests/report.browser.test.ts opens report.html in it through playwright-core, which downloads
+#    (tests/e2e/report.browser.test.ts opens report.html in it through playwright-core, which downloads
 #    no browser of its own). From the Debian archive by name; `apt-get update` only when the
 #    install fails (stale or empty package lists). Needs root, or sudo.
 if [ "${S3_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then

@@ -24,7 +24,7 @@
  * At an exact optimum ∇Ω = −(1/n) Σ_i ∇ℓ(z_i), so I_Ω = −mean_i I(z_i) and helpfulness sums to
  * zero over the training set. I_Ω is the same for every z, so ranking by helpfulness is
  * ranking by −I(z); Koh & Liang's "−I(z)/n" is the prediction for a retrain that keeps the
- * summed-loss weight of the penalty fixed (l2 scaled by n/(n−1)). tests/influence.test.ts
+ * summed-loss weight of the penalty fixed (l2 scaled by n/(n−1)). tests/unit/influence.test.ts
  * checks both against brute-force leave-one-out retraining.
  *
  * Computation: ∇L_val once; s = H⁻¹ ∇L_val by one conjugate-gradient solve (Hestenes &

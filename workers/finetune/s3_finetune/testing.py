@@ -1,7 +1,7 @@
 """A tiny randomly initialised BERT sequence-classification base folder for tests (no download):
 a word-level WordPiece vocabulary of the given words, hidden size 32, 2 layers, 2 heads.
 
-  python -m s3_finetune.testing OUT_DIR      (used by tests/finetune.workflow.test.ts)
+  python -m s3_finetune.testing OUT_DIR      (used by tests/e2e/finetune.test.ts)
 """
 
 from __future__ import annotations
