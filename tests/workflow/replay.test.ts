@@ -1,8 +1,13 @@
 /**
- * Replay test: a recorded history of s3Synthesis (tests/fixtures/s3Synthesis.history.json,
- * recorded by `S3_RECORD_HISTORY=1 node --import tsx --test tests/workflow/workflow.test.ts`) must
- * replay against the current workflow code. A failure here means a change is not
- * replay-safe and needs `patched()`.
+ * Replay tests: a recorded history of each workflow type must replay against the current
+ * workflow code. A failure here means a change is not replay-safe and needs `patched()` (or a
+ * new workflow type, the old one kept for running and recorded workflows).
+ *
+ * - tests/fixtures/s3Synthesis.history.json: recorded by
+ *   `S3_RECORD_HISTORY=1 node --import tsx --test tests/workflow/workflow.test.ts`;
+ * - tests/fixtures/s3Experiment.history.json and synthesisArm.history.json (its one child, an `s3`
+ *   arm under a token budget, whose history holds the `token-budget-remainder` patch marker):
+ *   recorded by `node --import tsx tests/helpers/record-histories.ts`.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,10 +16,36 @@ import { test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../workers/worker.js';
 
-test('recorded s3Synthesis history replays against the current workflow code', async () => {
-  const file = path.join(import.meta.dirname, '..', 'fixtures', 's3Synthesis.history.json');
-  const history = JSON.parse(readFileSync(file, 'utf8'));
-  const kinds = new Set(history.events.map((e: { eventType: string }) => e.eventType));
-  assert.ok(kinds.has('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'), 'the recorded run completed');
-  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, 'recorded-s3Synthesis');
+interface HistoryJson {
+  events: {
+    eventType: string;
+    workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } };
+    markerRecordedEventAttributes?: { markerName?: string };
+  }[];
+}
+
+function load(type: string): HistoryJson {
+  const file = path.join(import.meta.dirname, '..', 'fixtures', `${type}.history.json`);
+  const history = JSON.parse(readFileSync(file, 'utf8')) as HistoryJson;
+  assert.equal(history.events[0].workflowExecutionStartedEventAttributes?.workflowType?.name, type);
+  const kinds = new Set(history.events.map((e) => e.eventType));
+  assert.ok(kinds.has('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'), `the recorded ${type} run completed`);
+  return history;
+}
+
+for (const type of ['s3Synthesis', 'synthesisArm', 's3Experiment']) {
+  test(`recorded ${type} history replays against the current workflow code`, async () => {
+    const history = load(type);
+    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, `recorded-${type}`);
+  });
+}
+
+test('the recorded synthesisArm history exercises patched() and the experiment started a child', () => {
+  const arm = load('synthesisArm');
+  assert.ok(
+    arm.events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'),
+    'a patch marker (token-budget-remainder) is in the arm history',
+  );
+  const experiment = load('s3Experiment');
+  assert.ok(experiment.events.some((e) => e.eventType === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED'));
 });
