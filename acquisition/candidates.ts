@@ -15,6 +15,7 @@
  */
 import { pickBatch } from './index.js';
 import type { AcquisitionInput, AcquisitionName, Pick } from './types.js';
+import { byScoreThenId } from './types.js';
 
 /** One kept candidate: its position in the input arrays, its id and group, and its score. */
 export interface CandidatePick extends Pick {
@@ -62,7 +63,12 @@ export function selectPerGroup(name: AcquisitionName, input: AcquisitionInput, g
       ...(input.trainFeatures ? { trainFeatures: input.trainFeatures } : {}),
     };
     let decidedBy: AcquisitionName = name;
-    let [pick] = pickBatch(name, sub);
+    // "misclassified" keeps the wrong candidate with the highest loss (its pool-level rule
+    // samples uniformly, which only matters when it cannot expand every error)
+    let [pick] =
+      name === 'misclassified'
+        ? pickBatch(name, { ...sub, batch: sub.ids.length }).sort(byScoreThenId)
+        : pickBatch(name, sub);
     if (!pick) {
       decidedBy = 'loss';
       [pick] = pickBatch('loss', sub);

@@ -120,7 +120,8 @@ export function validateAcquisitionInput(name: AcquisitionName, input: Acquisiti
  * @param input the pool (see {@link AcquisitionInput})
  * @returns min(B, eligible) picks in pick order (each function documents its order and
  *   score); when B ≥ the number of eligible items, every eligible item, ordered by score
- *   (descending, ties by id ascending). Label-based functions (misclassified, loss, lion)
+ *   (descending, ties by id ascending), except "misclassified", whose order is a seeded
+ *   shuffle (acquisition/misclassified.ts). Label-based functions (misclassified, loss, lion)
  *   skip items whose label is null.
  * @throws RangeError when the input breaks a rule of {@link validateAcquisitionInput}
  */

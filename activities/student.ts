@@ -10,6 +10,7 @@ import { ACQUISITIONS, pickBatch, scoreSummary, type AcquisitionName } from '../
 import { crossEntropy } from '../acquisition/types.js';
 import { denseFeatures } from '../acquisition/dense.js';
 import { splitHoldout } from '../acquisition/holdout.js';
+import { classQuotas, countByClass, interleaveByClass, takeWithinQuotas } from '../acquisition/classCap.js';
 import { argmax, scoreSplit, selectAll } from '../domain/metrics.js';
 import { Rng } from '../domain/rng.js';
 import {
@@ -31,7 +32,7 @@ export interface Evaluation {
   fit: FitStats;
   validation: SplitMetrics;
   test: SplitMetrics;
-  /** D_mis^(q): round-<q>/misclassified.jsonl (capped by synthesis.maxPerRound, highest loss first) */
+  /** D_mis^(q): round-<q>/misclassified.jsonl (capped by synthesis.maxPerRound: a seeded uniform sample) */
   misclassified: DatasetRef;
   /** wall time of training + prediction, ms */
   studentMs: number;
@@ -53,8 +54,8 @@ export async function trainAndEvaluate(input: {
   round: number;
   /** which gold validation examples to hand to extrapolation (absent in old histories:
    * the misclassified ones, capped by synthesis.maxPerRound). `all`: every example (GoldGen);
-   * `limit`: a further cap (the budget left): highest loss first among the misclassified, a
-   * seeded uniform sample with `all`; `ranked`: the acquisition function ranks every eligible
+   * `limit`: a further cap (the budget left): a seeded uniform sample of the misclassified
+   * (acquisition/misclassified.ts), and of every example with `all`; `ranked`: the acquisition function ranks every eligible
    * pool item (no cap), for a teacher that expands them best first within a token share */
   select?: { all?: boolean; limit?: number; ranked?: boolean };
 }): Promise<Evaluation> {
@@ -270,18 +271,32 @@ async function pickRows(a: {
     a.train,
     config.seed,
   );
-  const picks = pickBatch(name, {
+  // synthesis.classCap: the rule ranks every eligible item, then each class takes at most its quota
+  const classCap = config.synthesis.classCap;
+  const ranked = pickBatch(name, {
     ids: candidates.map((c) => c.example.id),
     probs: candidates.map((c) => c.probs),
     labels: candidates.map((c) => c.label),
-    batch,
+    batch: classCap === 'none' ? batch : candidates.length,
     seed: config.seed * 1000 + a.round,
     features,
     trainFeatures,
   });
-  // the teacher is asked in row order: best first, except S3's rule (pool order, S3 unchanged)
+  const classOf = (p: { index: number }) => candidates[p.index].label;
+  const prior = classPrior(a.goldIdx, labels.length);
+  const picks =
+    classCap === 'none'
+      ? ranked
+      : a.ranked
+        ? // token budgets: any prefix the teacher gets to keeps each class near its share
+          interleaveByClass(classCap, ranked, classOf, prior)
+        : takeWithinQuotas(ranked, classOf, batch, classQuotas(classCap, batch, prior));
+  // the teacher is asked in row order: best first (token budgets expand a prefix); S3's rule
+  // hands its picks over in pool order unless ranked (then its seeded uniform order)
   const ordered =
-    name === 'misclassified' ? [...picks].sort((x, y) => candidates[x.index].index - candidates[y.index].index) : picks;
+    name === 'misclassified' && !a.ranked
+      ? [...picks].sort((x, y) => candidates[x.index].index - candidates[y.index].index)
+      : picks;
   const rows: MisclassifiedRow[] = ordered.map((p) => {
     const c = candidates[p.index];
     return {
@@ -295,5 +310,25 @@ async function pickRows(a: {
       ...(pool === 'synthetic' ? { rationales: c.rationales ?? [] } : {}),
     };
   });
-  return { rows, acquisition: { name, pool, candidates: candidates.length, picked: scoreSummary(picks) } };
+  return {
+    rows,
+    acquisition: {
+      name,
+      pool,
+      candidates: candidates.length,
+      picked: scoreSummary(picks),
+      byClass: countByClass(
+        picks.map((p) => candidates[p.index].label),
+        labels,
+      ),
+      ...(classCap !== 'none' ? { classCap } : {}),
+    },
+  };
+}
+
+/** Class shares of the gold validation labels (the prior a "prior" class cap follows). */
+function classPrior(goldIdx: readonly number[], K: number): number[] {
+  const counts = new Array<number>(K).fill(0);
+  for (const k of goldIdx) if (k >= 0 && k < K) counts[k]++;
+  return counts;
 }

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { AcquisitionNameSchema } from '../acquisition/types.js';
+import { ClassCapSchema } from '../acquisition/classCap.js';
 import { MethodNameSchema, type Budget, type MethodName } from '../domain/experiment.js';
 import { checkStudent, checkTask, parseStrict, S3ConfigSchema, type S3Config } from './schema.js';
 
@@ -35,6 +36,9 @@ export const ArmSchema = z.strictObject({
   validationHoldout: z.number().min(0).max(0.9).optional(),
   /** active: m candidates per pick, the student keeps one (synthesis.candidatesPerPick) */
   candidatesPerPick: z.number().int().min(1).max(8).optional(),
+  /** any arm that picks (EES or an acquisition rule): per-class cap on each round's picks
+   * (synthesis.classCap: "balanced", "prior" or "none"; default the experiment's) */
+  classCap: ClassCapSchema.optional(),
 });
 export type ArmConfig = z.infer<typeof ArmSchema>;
 
@@ -116,6 +120,11 @@ export function parseExperiment(raw: unknown, source = 'experiment config'): Exp
       throw new Error(
         `invalid ${source}: arm "${armName(arm)}": candidatesPerPick > 1 needs an acquisition function the student computes, not teacher-judge`,
       );
+    const armSynthesis = armConfig(cfg, arm, cfg.seeds[0]).synthesis;
+    if (armSynthesis.classCap !== 'none' && armSynthesis.acquisition === 'teacher-judge')
+      throw new Error(
+        `invalid ${source}: arm "${armName(arm)}": classCap needs an acquisition function the student computes, not teacher-judge`,
+      );
     if (arm.method === 'gold' && cfg.budget.tokens !== undefined && arm.goldExamples === undefined)
       throw new Error(`invalid ${source}: arm "${armName(arm)}" needs goldExamples with a token budget`);
     checkStudent(armConfig(cfg, arm, cfg.seeds[0]), `${source}: arm "${armName(arm)}"`);
@@ -156,6 +165,7 @@ export function armConfig(cfg: ExperimentConfig, arm: ArmConfig, seed: number): 
     synthesis: {
       ...cfg.synthesis,
       useRationales: cfg.synthesis.useRationales && !PLAIN.includes(arm.method),
+      classCap: arm.classCap ?? cfg.synthesis.classCap,
       ...(arm.method === 'active'
         ? {
             acquisition: arm.acquisition ?? cfg.synthesis.acquisition,

@@ -15,6 +15,7 @@
 import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { AcquisitionNameSchema } from '../acquisition/types.js';
+import { ClassCapSchema } from '../acquisition/classCap.js';
 
 /** Prompt templates (S3 Table 1). Placeholders: {item} {label} {K} {rationales} {example} {context} {examples}. */
 export const PromptsSchema = z.strictObject({
@@ -214,9 +215,14 @@ export const SynthesisSchema = z
     /** stop EES early when validation accuracy improves by no more than this (absolute, in
      * [0,1]); unset = run all R rounds unless no validation example is misclassified */
     epsilon: z.number().min(0).optional(),
-    /** cap on misclassified examples extrapolated per round (budget; the highest-loss ones are
-     * kept, the loss acquisition function of Kessler et al.); default: all */
+    /** cap on pool items extrapolated per round; S3's rule ("misclassified") then expands a
+     * seeded uniform sample of the misclassified examples (the class mix of the errors in
+     * expectation, as expanding all of them does); default: all */
     maxPerRound: z.number().int().positive().optional(),
+    /** per-class cap on each round's picks, for every acquisition rule (acquisition/classCap.ts):
+     * "balanced" (at most ⌈B/K⌉ per class), "prior" (at most ⌈B·π_k⌉, π the gold validation
+     * class shares) or "none"; keeps a small budget from flooding one class */
+    classCap: ClassCapSchema.default('none'),
     /** which pool items the teacher expands each round (acquisition/; Kessler et al. 2025):
      * "misclassified" is S3's rule (Alg. 2 line 6); loss, least-confidence, entropy, margin,
      * random, badge, coreset and lion pick `maxPerRound` items (default: as many as are
@@ -234,6 +240,10 @@ export const SynthesisSchema = z
     candidatesPerPick: z.number().int().min(1).max(8).default(1),
     /** teacher attempts per wanted example when outputs are rejected (empty, copy, duplicate) */
     maxAttempts: z.number().int().positive().max(100).default(3),
+  })
+  .refine((s) => !(s.classCap !== 'none' && s.acquisition === 'teacher-judge'), {
+    message: 'synthesis.classCap needs an acquisition function the student computes, not teacher-judge',
+    path: ['classCap'],
   })
   .refine((s) => !(s.candidatesPerPick > 1 && s.acquisition === 'teacher-judge'), {
     message:

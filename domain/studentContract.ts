@@ -71,6 +71,8 @@ export const AcquisitionRecordSchema = z.object({
   pool: z.enum(['gold-validation', 'synthetic']),
   candidates: z.number().int().min(0),
   picked: z.object({ count: z.number().int(), min: z.number(), median: z.number(), max: z.number() }).nullable(),
+  byClass: z.record(z.string(), z.number().int().min(0)).optional(),
+  classCap: z.enum(['balanced', 'prior']).optional(),
 });
 
 /** activities/prepare.ts TaskRefs: the task's gold data as artifact references. */

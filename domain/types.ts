@@ -189,6 +189,10 @@ export interface AcquisitionRecord {
   pool: 'gold-validation' | 'synthetic';
   candidates: number;
   picked: { count: number; min: number; median: number; max: number } | null;
+  /** picks per class (the gold label, or the label the teacher was asked for); absent in old records */
+  byClass?: Record<string, number>;
+  /** synthesis.classCap when one applied */
+  classCap?: 'balanced' | 'prior';
 }
 
 /** Rows of round-q/misclassified.jsonl written by trainAndEvaluate (the EES input, S3 Alg. 2 line 6). */

@@ -1,8 +1,10 @@
 /**
  * S3 (Wang et al. 2023, Alg. 1-3): rationales per label (T_ration), seed data from sampled
  * rationales (T_query) up to `seedShare` of the budget, then EES rounds: one new example
- * (T_mis) per misclassified gold validation example, highest loss first when the budget left
- * is smaller, until R rounds, convergence or the budget; then fill-up to the budget.
+ * (T_mis) per misclassified gold validation example — a seeded uniform sample of them when the
+ * budget left cannot cover them all (the errors' class mix in expectation, as the paper's
+ * expand-all; acquisition/misclassified.ts) — until R rounds, convergence or the budget; then
+ * fill-up to the budget.
  */
 import { eesRounds } from './ees.js';
 import type { Method } from './types.js';

@@ -77,11 +77,56 @@ test('registry: one function per name, names match, zod schema accepts exactly t
   );
 });
 
-test('misclassified: argmax ≠ label, highest loss first, null labels skipped', () => {
+test('misclassified: argmax ≠ label, every one when B covers them, null labels skipped', () => {
   // wrong: b (argmax 0 ≠ 1, loss 0.9162907), c (argmax 2 ≠ 0, loss 1.6094379); e has no label
-  expectPicks(pickBatch('misclassified', tiny(5)), [2, 1], [LOSS.c, LOSS.b], 'B=5');
-  expectPicks(pickBatch('misclassified', tiny(1)), [2], [LOSS.c], 'B=1 keeps the highest loss');
+  const all = pickBatch('misclassified', tiny(5));
+  assert.deepEqual(all.map((p) => p.id).sort(), ['b', 'c']);
+  for (const p of all) assert.ok(Math.abs(p.score - (p.id === 'b' ? LOSS.b : LOSS.c)) <= EPS, 'score = loss');
   assert.deepEqual(pickBatch('misclassified', tiny(0)), []);
+});
+
+test('misclassified under a cap (S3 faithful under a budget): a seeded uniform sample, not the highest loss', () => {
+  // the sample is Rng(seed, 'misclassified') shuffling the wrong items sorted by id: b, c
+  for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+    const want = new Rng(seed, 'misclassified').sample(['b', 'c'], 1);
+    assert.deepEqual(
+      pickBatch('misclassified', tiny(1, seed)).map((p) => p.id),
+      want,
+      `seed ${seed}`,
+    );
+  }
+  // over many pools the kept items follow the errors' class mix: 60 wrong items, 45 of class 0
+  // with loss 3.0 and 15 of class 1 with loss 0.8; a cap of 20 kept the 20 highest-loss ones
+  // (all class 0) before; the uniform sample keeps about 15 and 5 (hypergeometric mean)
+  const n = 60;
+  const ids = Array.from({ length: n }, (_, i) => `x${String(i).padStart(2, '0')}`);
+  const labels = ids.map((_, i) => (i < 45 ? 0 : 1));
+  const probs = labels.map((y) => (y === 0 ? [0.05, 0.95] : [0.55, 0.45]));
+  let class1 = 0;
+  const seeds = 200;
+  for (let seed = 0; seed < seeds; seed++) {
+    const picks = pickBatch('misclassified', { ids, probs, labels, batch: 20, seed });
+    assert.equal(picks.length, 20);
+    assert.equal(new Set(picks.map((p) => p.id)).size, 20, 'without replacement');
+    class1 += picks.filter((p) => labels[p.index] === 1).length;
+  }
+  const mean = class1 / seeds;
+  // mean 5, sd of one draw ≈ 1.7, of the average over 200 ≈ 0.12: 4.5..5.5 is ±4 sd
+  assert.ok(mean > 4.5 && mean < 5.5, `class-1 picks per round ${mean}, expected about 5`);
+  // the pick for B is a prefix of the pick for a larger B (a token budget expands a prefix)
+  const small = pickBatch('misclassified', { ids, probs, labels, batch: 10, seed: 3 }).map((p) => p.id);
+  const large = pickBatch('misclassified', { ids, probs, labels, batch: 40, seed: 3 }).map((p) => p.id);
+  assert.deepEqual(large.slice(0, 10), small);
+  // independent of the pool order
+  const rev = [...ids.keys()].reverse();
+  const shuffled = pickBatch('misclassified', {
+    ids: rev.map((i) => ids[i]),
+    probs: rev.map((i) => probs[i]),
+    labels: rev.map((i) => labels[i]),
+    batch: 10,
+    seed: 3,
+  }).map((p) => p.id);
+  assert.deepEqual(shuffled, small);
 });
 
 test('loss: top-B by −ln p(y|x) over labelled items', () => {
@@ -369,8 +414,10 @@ test('B ≥ pool size returns every eligible item for every function; empty pool
     const expected = name === 'misclassified' ? 2 : ACQUISITIONS[name].needsLabels ? 4 : 5;
     assert.equal(picks.length, expected, name);
     assert.equal(new Set(picks.map((p) => p.index)).size, expected, `${name}: duplicates`);
-    for (let i = 1; i < picks.length; i++)
-      assert.ok(picks[i - 1].score >= picks[i].score, `${name}: not ordered by score`);
+    // every rule orders by score except S3's, which keeps its seeded sampled order
+    if (name !== 'misclassified')
+      for (let i = 1; i < picks.length; i++)
+        assert.ok(picks[i - 1].score >= picks[i].score, `${name}: not ordered by score`);
     const empty: AcquisitionInput = {
       ids: [],
       probs: [],

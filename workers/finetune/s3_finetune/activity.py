@@ -125,6 +125,7 @@ def evaluate(
         select_all=bool(select.get("all")),
         seed=int(config.get("seed", 42)),
         round_=round_,
+        class_cap=str(synthesis.get("classCap", "none")),
     )
     misclassified = write_jsonl(
         os.path.join(task["runDir"], f"round-{round_}", "misclassified.jsonl"), rows, lambda r: r["example"]["label"]
