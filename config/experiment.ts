@@ -77,6 +77,7 @@ export const ExperimentConfigSchema = S3ConfigSchema.omit({ runId: true, seed: t
     .default('experiment'),
   /** one child per (arm, seed); a seed fixes the gold split and every random choice of a run */
   seeds: z.array(z.number().int()).min(1).default([1, 2, 3]),
+  /** what every arm spends: `{"examples": N}` synthetic examples or `{"tokens": N}` teacher tokens */
   budget: BudgetSchema.default({ examples: 200 }),
   arms: z.array(ArmSchema).min(1).prefault(DEFAULT_ARMS),
   /** children running at once (1: the embedded teacher shares the CPU) */
