@@ -258,21 +258,30 @@ export async function readJsonl<T>(
   try {
     for await (const batch of readLineBatchesFrom(fh, path))
       for (const { line, text } of batch) {
-        const value = parseJsonLine(path, line, text);
-        const r = schema.safeParse(value);
-        if (!r.success)
-          throw new DatasetError(
-            path,
-            line,
-            `record does not match the schema: ${describeIssues(r.error)}${arrayHint(line, value)}`,
-          );
-        rows.push(r.data);
+        rows.push(parseRecord(path, line, text, schema));
       }
   } finally {
     await fh.close();
   }
   if (rows.length === 0 && !opts.allowEmpty) throw new DatasetError(path, undefined, 'is empty (no records)');
   return rows;
+}
+
+/**
+ * Parses one JSONL line and validates it with `schema` (what readJsonl does for each line).
+ * @throws DatasetError naming `file` and the 1-based `line`: invalid JSON (parseJsonLine), or
+ *   "record does not match the schema" with the zod issues
+ */
+export function parseRecord<T>(file: string, line: number, text: string, schema: z.ZodType<T>): T {
+  const value = parseJsonLine(file, line, text);
+  const r = schema.safeParse(value);
+  if (!r.success)
+    throw new DatasetError(
+      file,
+      line,
+      `record does not match the schema: ${describeIssues(r.error)}${arrayHint(line, value)}`,
+    );
+  return r.data;
 }
 
 /**

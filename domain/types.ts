@@ -108,12 +108,18 @@ export const RejectionSchema = z.object({
 export type Rejection = z.infer<typeof RejectionSchema>;
 
 /**
- * Reference to a JSONL artifact in the run directory. This, never the rows, is what
- * travels through workflow history. `path` is absolute; `sha256` is the hex digest of
- * the file bytes; `count` the number of lines (records).
+ * Reference to a JSONL artifact in the artifact store (store/). This, never the rows, is what
+ * travels through workflow history. `uri` names the artifact (`file:///abs/runs/<runId>/…`);
+ * `sha256` is the hex digest of its bytes, checked on every read; `count` the number of lines
+ * (records). Read it through the store (`store.getJsonl(ref, schema)`), never through `path`.
+ *
+ * `path` is the local file (absolute) of a local-folder store: kept for references recorded
+ * before `uri` existed (they have only `path`; `refUri(ref)` in store/uri.ts accepts both) and
+ * for people reading reports. `uri` is optional only because those old references lack it.
  */
 export const DatasetRefSchema = z.object({
   path: z.string(),
+  uri: z.string().optional(),
   sha256: z.string(),
   count: z.number().int().min(0),
   labelCounts: z.record(z.string(), z.number().int().min(0)),
