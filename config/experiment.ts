@@ -12,7 +12,8 @@
 import { z } from 'zod';
 import { AcquisitionNameSchema } from '../acquisition/types.js';
 import { ClassCapSchema } from '../acquisition/classCap.js';
-import { MethodNameSchema, type Budget, type MethodName } from '../domain/experiment.js';
+import { MethodNameSchema, type Budget } from '../domain/experiment.js';
+import { METHODS } from '../methods/index.js';
 import { checkStudent, checkTask, parseStrict, S3ConfigSchema, type S3Config } from './schema.js';
 
 const NAME = /^[A-Za-z0-9._+-]+$/;
@@ -68,7 +69,7 @@ export const BudgetSchema = z
     message: 'give exactly one of budget.examples and budget.tokens',
   });
 
-export const ExperimentConfigSchema = S3ConfigSchema.omit({ runId: true, seed: true }).extend({
+export const ExperimentConfigSchema = S3ConfigSchema.omit({ runId: true, seed: true, method: true }).extend({
   /** names the parent workflow id and the folder <runRoot>/<experimentId>/ */
   experimentId: z
     .string()
@@ -111,14 +112,14 @@ export function parseExperiment(raw: unknown, source = 'experiment config'): Exp
     if ((arm.method === 'gold' || arm.method === 'gold-all') && src.type === 'files' && !src.train)
       throw new Error(`invalid ${source}: arm "${armName(arm)}" needs a gold train split (task.source.train)`);
     if (
-      arm.method !== 'active' &&
+      !METHODS[arm.method].ownAcquisition &&
       (arm.acquisition || arm.pool || arm.validationHoldout !== undefined || arm.candidatesPerPick !== undefined)
     )
       throw new Error(
         `invalid ${source}: arm "${armName(arm)}": acquisition, pool, validationHoldout and candidatesPerPick are options of method "active"`,
       );
     if (
-      arm.method === 'active' &&
+      METHODS[arm.method].ownAcquisition &&
       (arm.candidatesPerPick ?? cfg.synthesis.candidatesPerPick) > 1 &&
       (arm.acquisition ?? cfg.synthesis.acquisition) === 'teacher-judge'
     )
@@ -151,27 +152,26 @@ export function budgetOf(cfg: ExperimentConfig): Budget {
 export const childWorkflowId = (experimentId: string, arm: string, seed: number) =>
   `${experimentId}/${arm}/seed-${seed}`;
 
-/** Methods whose prompts use no rationales (the plain T_query). */
-const PLAIN: readonly MethodName[] = ['zerogen', 'no-rationales', 'progen'];
-
 /**
  * The run configuration of one (arm, seed): the experiment's shared settings, run directory
  * `<runRoot>/<experimentId>/<arm>/seed-<s>`, seed `s`, and the method's prompt choice
  * (rationales or plain). Pure: no paths are resolved here.
  */
 export function armConfig(cfg: ExperimentConfig, arm: ArmConfig, seed: number): S3Config {
-  const base = S3ConfigSchema.omit({ runId: true, seed: true }).strip().parse(pickRunFields(cfg));
+  const base = S3ConfigSchema.omit({ runId: true, seed: true, method: true }).strip().parse(pickRunFields(cfg));
   const { experimentId } = cfg;
+  const method = METHODS[arm.method];
   return {
     ...base,
     runRoot: `${cfg.runRoot.replace(/\/+$/, '')}/${experimentId}/${armName(arm)}`,
     runId: `seed-${seed}`,
     seed,
+    method: arm.method,
     synthesis: {
       ...cfg.synthesis,
-      useRationales: cfg.synthesis.useRationales && !PLAIN.includes(arm.method),
+      useRationales: cfg.synthesis.useRationales && method.rationales,
       classCap: arm.classCap ?? cfg.synthesis.classCap,
-      ...(arm.method === 'active'
+      ...(method.ownAcquisition
         ? {
             acquisition: arm.acquisition ?? cfg.synthesis.acquisition,
             pool: arm.pool ?? cfg.synthesis.pool,

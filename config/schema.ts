@@ -16,6 +16,8 @@ import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { AcquisitionNameSchema } from '../acquisition/types.js';
 import { ClassCapSchema } from '../acquisition/classCap.js';
+import { MethodNameSchema } from '../domain/experiment.js';
+import { METHODS } from '../methods/index.js';
 
 /** Prompt templates (S3 Table 1). Placeholders: {item} {label} {K} {rationales} {example} {context} {examples}. */
 export const PromptsSchema = z.strictObject({
@@ -346,6 +348,9 @@ export const S3ConfigSchema = z.strictObject({
   cacheDir: z.string().default('.s3-cache'),
   /** seed of every random choice (same config => same prompts sampled) */
   seed: z.number().int().default(42),
+  /** the synthesis method a single run runs (methods/; default S3). Methods that are sized by
+   * an experiment's budget (progen, active, gold) run as experiment arms only */
+  method: MethodNameSchema.default('s3'),
   task: TaskSchema,
   teacher: TeacherSchema,
   synthesis: SynthesisSchema,
@@ -525,6 +530,10 @@ export function parseConfig(raw: unknown, source = 'config'): S3Config {
   const cfg = parseStrict(S3ConfigSchema, raw, source);
   checkTask(cfg.task, source);
   checkStudent(cfg, source);
+  if (METHODS[cfg.method].needsBudget)
+    throw new Error(
+      `invalid ${source}: method "${cfg.method}" is sized by an experiment's budget; run it as an arm of an experiment (s3 experiment)`,
+    );
   return cfg;
 }
 

@@ -16,9 +16,13 @@ export const active: Method = {
   source: 'Kessler et al. 2025 (arXiv 2512.00884)',
   summary: 'S3 seed data, then R rounds expanding the pool items an acquisition function picks',
   usesTeacher: true,
+  rationales: true,
+  ownAcquisition: true,
+  qualityStudy: false,
+  needsBudget: true,
   async run(arm) {
     await arm.rationales();
-    await arm.seed(arm.budget.limit * arm.options.seedShare);
+    await arm.seed(arm.portion(arm.options.seedShare));
     await eesRounds(arm, { spread: true });
     await arm.finish();
   },

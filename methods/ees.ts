@@ -24,14 +24,21 @@ export async function eesRounds(
   for (let q = 0; ; q++) {
     // with `spread`, the budget left is shared evenly by the rounds left (active arms)
     const share = opts.spread && q < R ? Math.ceil(arm.left() / (R - q)) : undefined;
-    const byTokens = share !== undefined && arm.budget.kind === 'tokens';
+    const byTokens = share !== undefined && arm.budget?.kind === 'tokens';
     const ev = await arm.train(q, {
       all: opts.all,
       ...(share === undefined ? {} : byTokens ? { ranked: true } : { batch: share }),
     }); // Alg. 2 lines 3-6
     if (q >= R) return `${R} round(s) done`;
-    if (arm.left() <= 0) return 'budget spent';
-    if (ev.converged && !opts.spread) return ev.converged;
+    const spent = arm.budgetStop();
+    if (spent) {
+      arm.stop(spent);
+      return spent;
+    }
+    if (ev.converged && !opts.spread) {
+      arm.stop(ev.converged); // Alg. 2 "or until converged"
+      return ev.converged;
+    }
     await arm.extrapolate(q + 1, ev.toExtrapolate, byTokens ? { tokens: share } : {}); // Alg. 2 lines 7-10
   }
 }

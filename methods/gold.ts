@@ -15,8 +15,12 @@ export const gold: Method = {
   source: 'S3 §3.2 "gold data"',
   summary: 'N human-labeled gold train examples, N = the budget in examples',
   usesTeacher: false,
+  rationales: true, // no prompts; keeps synthesis.useRationales as configured
+  ownAcquisition: false,
+  qualityStudy: false,
+  needsBudget: true,
   async run(arm) {
-    const n = arm.options.goldExamples ?? arm.budget.limit;
+    const n = arm.options.goldExamples ?? arm.portion(1);
     await arm.useGold({ train: n });
     await arm.train(0);
   },
@@ -27,6 +31,10 @@ export const goldAll: Method = {
   source: 'S3 §3.2 "gold data"',
   summary: 'the whole human-labeled gold train split',
   usesTeacher: false,
+  rationales: true, // no prompts; keeps synthesis.useRationales as configured
+  ownAcquisition: false,
+  qualityStudy: false,
+  needsBudget: false,
   async run(arm) {
     await arm.useGold({ train: 'all' });
     await arm.train(0);
@@ -38,6 +46,10 @@ export const goldValidation: Method = {
   source: 'the labeled examples a user already has',
   summary: 'the gold validation examples themselves (validation scores not reported)',
   usesTeacher: false,
+  rationales: true, // no prompts; keeps synthesis.useRationales as configured
+  ownAcquisition: false,
+  qualityStudy: false,
+  needsBudget: false,
   async run(arm) {
     await arm.useGold('validation');
     await arm.train(0);
@@ -49,6 +61,10 @@ export const s3PlusGoldValidation: Method = {
   source: 'S3 data + the labeled examples a user already has',
   summary: "S3's synthetic data (same calls as the s3 arm) plus the gold validation examples",
   usesTeacher: true,
+  rationales: true,
+  ownAcquisition: false,
+  qualityStudy: false,
+  needsBudget: false,
   async run(arm) {
     await s3.run(arm);
     await arm.useGold('validation');

@@ -13,9 +13,13 @@ export const goldgen: Method = {
   summary:
     'T_ration + T_query seed data, then T_mis on every gold validation example (a uniform sample within the budget)',
   usesTeacher: true,
+  rationales: true,
+  ownAcquisition: false,
+  qualityStudy: true,
+  needsBudget: false,
   async run(arm) {
     await arm.rationales();
-    await arm.seed(arm.budget.limit * arm.options.seedShare);
+    await arm.seed(arm.portion(arm.options.seedShare));
     await eesRounds(arm, { all: true, rounds: 1 });
     await arm.finish();
   },

@@ -10,8 +10,12 @@ export const noRationales: Method = {
   source: 'S3 Table 4 ablation "w/o rationales"',
   summary: 'plain seed prompt, then EES on the misclassified gold validation examples',
   usesTeacher: true,
+  rationales: false,
+  ownAcquisition: false,
+  qualityStudy: false,
+  needsBudget: false,
   async run(arm) {
-    await arm.seed(arm.budget.limit * arm.options.seedShare);
+    await arm.seed(arm.portion(arm.options.seedShare));
     await eesRounds(arm);
     await arm.finish();
   },

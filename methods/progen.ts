@@ -13,9 +13,13 @@ export const progen: Method = {
   source: 'ProGen (Ye et al. 2022b)',
   summary: 'plain seed data, then rounds of T_icl prompts showing the top-k synthetic examples by influence',
   usesTeacher: true,
+  rationales: false,
+  ownAcquisition: false,
+  qualityStudy: false,
+  needsBudget: true,
   async run(arm) {
-    const B = arm.budget.limit;
-    const seedLimit = B * arm.options.seedShare;
+    const B = arm.portion(1);
+    const seedLimit = arm.portion(arm.options.seedShare);
     await arm.seed(seedLimit);
     for (let q = 1; q <= arm.rounds && arm.left() > 0; q++) {
       await arm.train(q - 1);

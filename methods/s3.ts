@@ -14,9 +14,13 @@ export const s3: Method = {
   source: 'S3 Alg. 1-3 (Wang, Zhou, Sachan 2023)',
   summary: 'T_ration + T_query seed data, then EES on the misclassified gold validation examples (T_mis)',
   usesTeacher: true,
+  rationales: true,
+  ownAcquisition: false,
+  qualityStudy: true,
+  needsBudget: false,
   async run(arm) {
     await arm.rationales(); // Alg. 1 lines 1-2
-    await arm.seed(arm.budget.limit * arm.options.seedShare); // Alg. 1 lines 3-8
+    await arm.seed(arm.portion(arm.options.seedShare)); // Alg. 1 lines 3-8
     await eesRounds(arm); // Alg. 2
     await arm.finish();
   },

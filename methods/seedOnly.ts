@@ -10,9 +10,13 @@ export const seedOnly: Method = {
   source: 'S3 Table 3 ablation "w/o EES"',
   summary: 'T_ration + T_query seed data for the whole budget; no error extrapolation',
   usesTeacher: true,
+  rationales: true,
+  ownAcquisition: false,
+  qualityStudy: false,
+  needsBudget: false,
   async run(arm) {
     await arm.rationales();
-    await arm.seed(arm.budget.limit);
+    await arm.seed(arm.portion(1));
     await arm.finish();
   },
 };

@@ -26,11 +26,20 @@ export interface TrainedRound {
 
 export interface ArmSteps {
   readonly options: ArmConfig;
-  readonly budget: Budget;
+  /** the experiment's budget, or null in a single run (sizes from the config: N_seed =
+   * synthesis.seedSize, every misclassified example; an optional teacher-token cap) */
+  readonly budget: Budget | null;
   /** R: the configured number of rounds (synthesis.rounds) */
   readonly rounds: number;
-  /** budget units left (≤ 0: spent) */
+  /** budget units left (≤ 0: spent; Infinity: a single run without a token cap) */
   left(): number;
+  /** `share` of the budget in its units, the amount a method's seed data may reach; a single
+   * run: N_seed = synthesis.seedSize examples whatever the share (S3 Alg. 1 line 4) */
+  portion(share: number): number;
+  /** why the loop stops now for the budget (examples or tokens left ≤ 0), or null */
+  budgetStop(): string | null;
+  /** records why the loop stopped early (the first reason given is kept) */
+  stop(reason: string): void;
   /** Alg. 1 lines 1-2: K rationales per label (skipped by plain-prompt methods) */
   rationales(): Promise<void>;
   /** Alg. 1 lines 3-8: seed data (or, with `icl`, a ProGen round's data) until the arm has
@@ -56,7 +65,8 @@ export interface ArmSteps {
   finish(): Promise<void>;
 }
 
-/** One synthesis method (one module each). */
+/** One synthesis method (one module each): its script over the steps and everything else
+ * that makes it what it is, so no other file has to know about it. */
 export interface Method {
   name: MethodName;
   /** where it comes from, e.g. "S3 Alg. 1-3 (Wang et al. 2023)" */
@@ -65,5 +75,15 @@ export interface Method {
   summary: string;
   /** whether it calls the teacher (gold arms do not) */
   usesTeacher: boolean;
+  /** its seed prompts list rationales (T_ration + T_query, S3 Alg. 1) rather than the plain
+   * label-conditioned prompt (ZeroGen-style); synthesis.useRationales false turns them off for all */
+  rationales: boolean;
+  /** its picks follow the acquisition options (synthesis.acquisition, pool, validationHoldout,
+   * candidatesPerPick: an arm's own or the config's); otherwise S3's rule on gold validation */
+  ownAcquisition: boolean;
+  /** the data-quality study (S3 Tables 6 and 8) looks at its data in an experiment */
+  qualityStudy: boolean;
+  /** it needs an experiment's budget (a single run cannot size it) */
+  needsBudget: boolean;
   run(arm: ArmSteps): Promise<void>;
 }

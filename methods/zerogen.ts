@@ -9,8 +9,12 @@ export const zerogen: Method = {
   source: 'ZeroGen (Ye et al. 2022a), S3 §3.2',
   summary: 'plain label-conditioned prompt for the whole budget; no rationales, no error extrapolation',
   usesTeacher: true,
+  rationales: false,
+  ownAcquisition: false,
+  qualityStudy: false,
+  needsBudget: false,
   async run(arm) {
-    await arm.seed(arm.budget.limit);
+    await arm.seed(arm.portion(1));
     await arm.finish();
   },
 };

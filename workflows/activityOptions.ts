@@ -9,8 +9,9 @@ import type { deadlinesOf } from '../config/deadlines.js';
 type Deadlines = ReturnType<typeof deadlinesOf>;
 const NON_RETRYABLE = ['InvalidInput', 'InvalidConfig'];
 
-/** Preparation, training and reporting: up to 5 attempts. */
-export function localActivityOptions(d: Deadlines): ActivityOptions {
+/** Every activity that is not a teacher call (preparation, training, selection, reporting):
+ * up to 5 attempts. */
+export function workActivityOptions(d: Deadlines): ActivityOptions {
   return {
     startToCloseTimeout: `${d.activityMin} minutes`,
     heartbeatTimeout: `${d.heartbeatSec} seconds`,

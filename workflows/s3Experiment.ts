@@ -18,7 +18,8 @@ import {
 } from '@temporalio/workflow';
 import type { ExperimentActivities } from '../activities/index.js';
 import { deadlinesOf } from '../config/deadlines.js';
-import { localActivityOptions } from './activityOptions.js';
+import { workActivityOptions } from './activityOptions.js';
+import { METHODS } from '../methods/index.js';
 import {
   armConfig,
   armName,
@@ -56,9 +57,6 @@ export interface ExperimentResult {
   summary: ExperimentSummary;
 }
 
-/** Arms whose data the quality study looks at (S3 Tables 6 and 8 compare S3 with its baselines). */
-const QUALITY_METHODS: readonly string[] = ['s3', 'goldgen'];
-
 export const experimentProgressQuery = defineQuery<ExperimentProgress>('progress');
 
 /**
@@ -81,7 +79,7 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
         seed,
         config: armConfig(cfg, arm, seed),
         budget,
-        quality: cfg.quality && QUALITY_METHODS.includes(arm.method),
+        quality: cfg.quality && METHODS[arm.method].qualityStudy,
         status: { workflowId: childWorkflowId(cfg.experimentId, name, seed), arm: name, seed, status: 'pending' },
       });
     }
@@ -90,7 +88,7 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
 
   const anyArm = children[0].config;
   const deadlines = deadlinesOf(anyArm);
-  const acts = proxyActivities<ExperimentActivities>(localActivityOptions(deadlines));
+  const acts = proxyActivities<ExperimentActivities>(workActivityOptions(deadlines));
 
   const results: ArmSeedResult[] = [];
   const runOne = async (child: (typeof children)[number]): Promise<void> => {

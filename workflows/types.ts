@@ -10,7 +10,9 @@ export const S3_ROUND = defineSearchAttributeKey('S3Round', SearchAttributeType.
 export const S3_VAL_ACCURACY = defineSearchAttributeKey('S3ValAccuracy', SearchAttributeType.DOUBLE);
 
 export interface S3Progress {
-  phase: 'prepare' | 'rationales' | 'seed' | 'train' | 'extrapolate' | 'report' | 'done';
+  /** prepare, rationales, seed, train, extrapolate, judge, select candidates, fill-up, report,
+   * done (workflows/loop.ts; a method may add its own, e.g. "progen round 2") */
+  phase: string;
   round: number;
   rounds: RoundResult[];
   usage: TeacherUsage;

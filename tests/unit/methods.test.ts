@@ -28,6 +28,8 @@ interface Script {
 function fakeArm(method: MethodName, s: Script = {}) {
   const budget = s.budget ?? { kind: 'examples', limit: 100 };
   const calls: string[] = [];
+  /** reasons given to arm.stop(), in order */
+  const stops: string[] = [];
   const refs = { extrapolated: [] as DatasetRef[], icl: [] as DatasetRef[] };
   let spent = 0;
   const steps: ArmSteps = {
@@ -35,6 +37,11 @@ function fakeArm(method: MethodName, s: Script = {}) {
     budget,
     rounds: s.rounds ?? 2,
     left: () => budget.limit - spent,
+    portion: (share) => budget.limit * share,
+    budgetStop: () => (budget.limit - spent <= 0 ? 'budget spent' : null),
+    stop(reason) {
+      stops.push(reason);
+    },
     async rationales() {
       calls.push('rationales');
     },
@@ -79,6 +86,7 @@ function fakeArm(method: MethodName, s: Script = {}) {
   return {
     steps,
     calls,
+    stops,
     refs,
     spent: () => spent,
     run: async () => {
@@ -359,4 +367,18 @@ test('every registered method is here, under its own name, and the teacher metho
       `${name}: usesTeacher says ${METHODS[name].usesTeacher}, steps ${calls.join(' ')}`,
     );
   }
+});
+
+describe('stop reasons (recorded by eesRounds through arm.stop)', () => {
+  test('budget and convergence stops are recorded; R rounds done is not a stop', async () => {
+    const spentArm = fakeArm('s3', { budget: { kind: 'examples', limit: 20 } });
+    await spentArm.run();
+    assert.deepEqual(spentArm.stops, ['budget spent']);
+    const converged = fakeArm('s3', { train: { 1: { converged: 'no misclassified example' } } });
+    await converged.run();
+    assert.deepEqual(converged.stops, ['no misclassified example']);
+    const full = fakeArm('s3', { budget: { kind: 'examples', limit: 1000 } });
+    await full.run();
+    assert.deepEqual(full.stops, []);
+  });
 });

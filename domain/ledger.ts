@@ -1,0 +1,205 @@
+/**
+ * The bookkeeping of one synthesis loop (a single run or one experiment arm), as a plain
+ * object instead of closure state: the training set (artifact references only), the teacher
+ * usage, the budget and what is left of it, the trained rounds, and the warnings. The loop
+ * (workflows/loop.ts) asks it what is left and tells it what each step produced; it holds no
+ * promise and calls nothing, so every rule here is unit-tested (tests/unit/ledger.test.ts).
+ *
+ * Budget units: the budget's own (synthetic examples or teacher tokens = prompt + completion
+ * tokens, every call counted, cached ones too). A single run without a budget has
+ * `budget: null`: its sizes come from the configuration (N_seed = synthesis.seedSize, S3
+ * Alg. 1 line 4; every misclassified example per round, Alg. 2 line 6), optionally under a
+ * teacher-token cap (`tokenCap`, the run config's budget.teacherTokens).
+ *
+ * Pure module: safe in workflows (no I/O, no Date, no randomness).
+ */
+import type { Budget } from './experiment.js';
+import {
+  addUsage,
+  emptyUsage,
+  type DatasetRef,
+  type RoundResult,
+  type SplitMetrics,
+  type TeacherUsage,
+  type AcquisitionRecord,
+} from './types.js';
+
+/** What a teacher step returns, as far as the ledger is concerned. */
+export interface TeacherStepResult {
+  usage: TeacherUsage;
+  warnings?: string[];
+  /** the examples it wrote (absent for rationales and ratings: not training data) */
+  ref?: DatasetRef;
+  /** it stopped because its next call would pass the token limit it was given */
+  budgetExhausted?: boolean;
+}
+
+/** What a trained student returns, as far as the ledger is concerned. */
+export interface TrainedStudent {
+  trainSize: number;
+  validation: SplitMetrics;
+  test: SplitMetrics;
+  studentMs: number;
+  acquisition?: AcquisitionRecord;
+  selection?: SplitMetrics;
+}
+
+export class Ledger {
+  /** synthetic datasets in the order they were made (seed first) */
+  readonly synthetic: DatasetRef[] = [];
+  /** human-labeled datasets added by gold methods */
+  readonly gold: DatasetRef[] = [];
+  /** every trained student (round 0 first) */
+  readonly rounds: RoundResult[] = [];
+  readonly warnings: string[] = [];
+  /** all teacher usage */
+  usage: TeacherUsage = emptyUsage();
+  /** teacher tokens spent (prompt + completion) */
+  tokens = 0;
+  /** synthetic examples added by fill-up batches */
+  filledUp = 0;
+  /** the student was trained on the gold validation set (its validation scores mean nothing) */
+  trainedOnValidation = false;
+  /** why the loop stopped early (budget, convergence), or null */
+  stopReason: string | null = null;
+  /** the next index of the seeded sequence of seed prompts (fill-up batches continue it) */
+  nextSeedIndex = 0;
+  /** while true, additions are recorded with origin "fill" */
+  filling = false;
+  /** set when a teacher step given all the tokens left stopped because its next call would
+   * pass them: the remainder buys no call, so the budget counts as spent */
+  private budgetDone = false;
+  /** usage since the last trained student (reported with the next round) */
+  private pendingUsage: TeacherUsage = emptyUsage();
+  /** examples added since the last trained student, and their origin */
+  private added = 0;
+  private addedOrigin: RoundResult['origin'] = 'seed';
+  /** the training set changed since the last trained student */
+  private dirty = false;
+
+  /**
+   * @param budget an experiment's budget, or null for a single run (sizes from the config)
+   * @param tokenCap a single run's teacher-token cap (budget.teacherTokens), if any
+   */
+  constructor(
+    readonly budget: Budget | null,
+    readonly tokenCap?: number,
+  ) {}
+
+  /** synthetic examples in the training set */
+  have(): number {
+    return this.synthetic.reduce((n, r) => n + r.count, 0);
+  }
+
+  /** gold examples in the training set */
+  goldCount(): number {
+    return this.gold.reduce((n, r) => n + r.count, 0);
+  }
+
+  /** budget units spent: examples or tokens (a single run: tokens) */
+  spent(): number {
+    return this.budget?.kind === 'examples' ? this.have() : this.tokens;
+  }
+
+  /** the budget's limit in its units (Infinity for a single run without a token cap) */
+  limit(): number {
+    return this.budget ? this.budget.limit : (this.tokenCap ?? Infinity);
+  }
+
+  /** budget units left (≤ 0: spent; Infinity: no budget) */
+  left(): number {
+    return this.budgetDone ? 0 : this.limit() - this.spent();
+  }
+
+  /** whether spending is counted in tokens (a token budget, or a single run's token cap) */
+  countsTokens(): boolean {
+    return this.budget ? this.budget.kind === 'tokens' : this.tokenCap !== undefined;
+  }
+
+  /** the tokens a teacher step may spend now, as its `tokenLimit` input ({} when not counted in tokens) */
+  tokensLeft(): { tokenLimit?: number } {
+    return this.countsTokens() ? { tokenLimit: Math.max(0, this.left()) } : {};
+  }
+
+  /**
+   * Records a teacher step: its usage and warnings, and its examples as training data.
+   * @param origin what the examples are ("fill" while filling up)
+   */
+  record(r: TeacherStepResult, origin: RoundResult['origin']): void {
+    this.usage = addUsage(this.usage, r.usage);
+    this.pendingUsage = addUsage(this.pendingUsage, r.usage);
+    this.tokens += r.usage.promptTokens + r.usage.completionTokens;
+    this.warnings.push(...(r.warnings ?? []));
+    if (r.ref) {
+      this.synthetic.push(r.ref);
+      this.added += r.ref.count;
+      if (r.ref.count) this.dirty = true;
+      this.addedOrigin = this.filling ? 'fill' : origin;
+    }
+  }
+
+  /**
+   * After a teacher step that was given `limit` tokens when `wholeLeft` were left: if it
+   * stopped for the budget and was allowed everything left, the budget is spent.
+   * @param replaySafe false in histories recorded before this rule (workflow `patched()`)
+   */
+  noteExhausted(r: { budgetExhausted?: boolean }, limit: number | undefined, wholeLeft: number, replaySafe = true) {
+    if (r.budgetExhausted && limit !== undefined && limit >= wholeLeft && replaySafe) this.budgetDone = true;
+  }
+
+  /** Records human-labeled training data. */
+  addGold(ref: DatasetRef, which: { train: number | 'all' } | 'validation'): void {
+    this.gold.push(ref);
+    this.added += ref.count;
+    this.addedOrigin = 'gold';
+    this.dirty = true;
+    if (which === 'validation') this.trainedOnValidation = true;
+  }
+
+  /** whether the training set changed since the last trained student (or none was trained) */
+  needsTraining(): boolean {
+    return this.dirty || this.rounds.length === 0;
+  }
+
+  /** the training set the student is trained on: synthetic, then gold */
+  trainingSet(): DatasetRef[] {
+    return [...this.synthetic, ...this.gold];
+  }
+
+  /**
+   * Records a trained student as round `round` (what was added and the teacher usage since
+   * the previous one) and starts a new round's tally.
+   * @returns the round's result (also appended to `rounds`)
+   */
+  trained(round: number, ev: TrainedStudent): RoundResult {
+    const r: RoundResult = {
+      round,
+      origin: this.addedOrigin,
+      added: this.added,
+      trainSize: ev.trainSize,
+      validation: ev.validation,
+      test: ev.test,
+      teacher: this.pendingUsage,
+      studentMs: ev.studentMs,
+      ...(ev.acquisition ? { acquisition: ev.acquisition } : {}),
+      ...(ev.selection ? { selection: ev.selection } : {}),
+    };
+    this.rounds.push(r);
+    this.pendingUsage = emptyUsage();
+    this.added = 0;
+    this.dirty = false;
+    return r;
+  }
+
+  /** validation accuracies so far, one per trained round (for convergence) */
+  accuracyHistory(): number[] {
+    return this.rounds.map((r) => r.validation.accuracy);
+  }
+
+  /** The reason the budget stops the loop now, or null: examples or tokens left ≤ 0. */
+  budgetStop(): string | null {
+    if (this.left() > 0) return null;
+    if (!this.budget) return `teacher token budget spent (${this.spent()} of ${this.limit()})`;
+    return `${this.budget.kind === 'tokens' ? 'token' : 'examples'} budget spent (${this.spent()} of ${this.budget.limit})`;
+  }
+}

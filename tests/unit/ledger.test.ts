@@ -1,0 +1,98 @@
+/** Unit tests of domain/ledger.ts: the loop's bookkeeping (budget left, rounds, usage) against hand-computed answers. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Ledger } from '../../domain/ledger.js';
+import type { DatasetRef, SplitMetrics, TeacherUsage } from '../../domain/types.js';
+
+const usage = (prompt: number, completion: number, calls = 1): TeacherUsage => ({
+  promptTokens: prompt,
+  completionTokens: completion,
+  calls,
+  cachedCalls: 0,
+  rejected: 0,
+  teacherMs: 0,
+});
+const ref = (name: string, count: number): DatasetRef => ({ path: name, sha256: name, count, labelCounts: {} });
+const split = (accuracy: number): SplitMetrics => ({ count: 10, accuracy, macroF1: accuracy, misclassified: 0 });
+const student = (trainSize: number, accuracy: number) => ({
+  trainSize,
+  validation: split(accuracy),
+  test: split(accuracy),
+  studentMs: 1,
+});
+
+test('examples budget: spent = synthetic examples, left = limit − spent, gold not counted', () => {
+  const l = new Ledger({ kind: 'examples', limit: 100 });
+  l.record({ usage: usage(500, 100), ref: ref('seed', 40) }, 'seed');
+  l.addGold(ref('gold', 30), { train: 30 });
+  assert.equal(l.spent(), 40);
+  assert.equal(l.left(), 60);
+  assert.equal(l.tokens, 600);
+  assert.equal(l.goldCount(), 30);
+  assert.deepEqual(
+    l.trainingSet().map((r) => r.path),
+    ['seed', 'gold'],
+  );
+  assert.equal(l.budgetStop(), null);
+  l.record({ usage: usage(10, 10), ref: ref('ees', 60) }, 'ees');
+  assert.equal(l.budgetStop(), 'examples budget spent (100 of 100)');
+});
+
+test('token budget: a teacher step given all that was left and stopped for it spends the budget', () => {
+  const l = new Ledger({ kind: 'tokens', limit: 1000 });
+  l.record({ usage: usage(600, 300) }, 'seed');
+  assert.equal(l.left(), 100);
+  assert.deepEqual(l.tokensLeft(), { tokenLimit: 100 });
+  // given only part of what is left (a round's share): the budget is not spent
+  l.noteExhausted({ budgetExhausted: true }, 50, 100);
+  assert.equal(l.left(), 100);
+  // replaying a history recorded before the rule: not spent either
+  l.noteExhausted({ budgetExhausted: true }, 100, 100, false);
+  assert.equal(l.left(), 100);
+  l.noteExhausted({ budgetExhausted: true }, 100, 100);
+  assert.equal(l.left(), 0);
+  assert.deepEqual(l.tokensLeft(), { tokenLimit: 0 });
+  assert.equal(l.budgetStop(), 'token budget spent (900 of 1000)');
+});
+
+test('a single run: no budget (Infinity left, no tokenLimit) or a token cap counted like a token budget', () => {
+  const free = new Ledger(null);
+  free.record({ usage: usage(5000, 5000), ref: ref('seed', 200) }, 'seed');
+  assert.equal(free.left(), Infinity);
+  assert.deepEqual(free.tokensLeft(), {});
+  assert.equal(free.budgetStop(), null);
+  const capped = new Ledger(null, 3000);
+  capped.record({ usage: usage(2000, 500), ref: ref('seed', 200) }, 'seed');
+  assert.equal(capped.spent(), 2500, 'a single run counts tokens, not examples');
+  assert.deepEqual(capped.tokensLeft(), { tokenLimit: 500 });
+  capped.noteExhausted({ budgetExhausted: true }, 500, 500);
+  assert.equal(capped.budgetStop(), 'teacher token budget spent (2500 of 3000)');
+});
+
+test('rounds: what was added and the teacher usage since the previous student, then a fresh tally', () => {
+  const l = new Ledger(null);
+  assert.equal(l.needsTraining(), true, 'no student yet');
+  l.record({ usage: usage(100, 0), warnings: ['w1'] }, 'seed'); // rationales: not training data
+  l.record({ usage: usage(200, 50), ref: ref('seed', 20) }, 'seed');
+  const r0 = l.trained(0, student(20, 0.5));
+  assert.deepEqual([r0.origin, r0.added, r0.teacher.promptTokens, r0.teacher.completionTokens], ['seed', 20, 300, 50]);
+  assert.equal(l.needsTraining(), false);
+  l.record({ usage: usage(30, 20), ref: ref('ees-1', 0) }, 'ees');
+  assert.equal(l.needsTraining(), false, 'an empty addition does not change the training set');
+  l.record({ usage: usage(40, 10), ref: ref('ees-1b', 5) }, 'ees');
+  l.filling = true;
+  l.record({ usage: usage(1, 1), ref: ref('fill', 3) }, 'seed');
+  const r1 = l.trained(1, {
+    ...student(28, 0.6),
+    acquisition: { name: 'misclassified', pool: 'gold-validation', candidates: 10, picked: null },
+  });
+  assert.deepEqual([r1.origin, r1.added, r1.teacher.promptTokens], ['fill', 8, 71]);
+  assert.equal(r1.acquisition?.name, 'misclassified');
+  assert.deepEqual(l.accuracyHistory(), [0.5, 0.6]);
+  assert.equal(l.usage.promptTokens, 371);
+  assert.deepEqual(l.warnings, ['w1']);
+  l.addGold(ref('val', 10), 'validation');
+  assert.equal(l.trainedOnValidation, true);
+  assert.equal(l.needsTraining(), true);
+  assert.equal(l.trained(2, student(38, 0.9)).origin, 'gold');
+});
