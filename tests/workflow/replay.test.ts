@@ -3,7 +3,9 @@
  * workflow code. A failure here means a change is not replay-safe and needs `patched()` (or a
  * new workflow type, the old one kept for running and recorded workflows).
  *
- * - tests/fixtures/s3Synthesis.history.json: recorded by
+ * - tests/fixtures/s3Synthesis.history.json: recorded before the one loop (no 'one-loop'
+ *   marker: it replays through workflows/legacy/s3SynthesisBeforeOneLoop.ts);
+ * - tests/fixtures/s3Synthesis.one-loop.history.json: recorded on the one loop by
  *   `S3_RECORD_HISTORY=1 node --import tsx --test tests/workflow/workflow.test.ts`;
  * - tests/fixtures/s3Experiment.history.json and synthesisArm.history.json (its one child, an `s3`
  *   arm under a token budget, whose history holds the `token-budget-remainder` patch marker):
@@ -24,8 +26,8 @@ interface HistoryJson {
   }[];
 }
 
-function load(type: string): HistoryJson {
-  const file = path.join(import.meta.dirname, '..', 'fixtures', `${type}.history.json`);
+function load(type: string, variant = ''): HistoryJson {
+  const file = path.join(import.meta.dirname, '..', 'fixtures', `${type}${variant}.history.json`);
   const history = JSON.parse(readFileSync(file, 'utf8')) as HistoryJson;
   assert.equal(history.events[0].workflowExecutionStartedEventAttributes?.workflowType?.name, type);
   const kinds = new Set(history.events.map((e) => e.eventType));
@@ -33,12 +35,23 @@ function load(type: string): HistoryJson {
   return history;
 }
 
-for (const type of ['s3Synthesis', 'synthesisArm', 's3Experiment']) {
-  test(`recorded ${type} history replays against the current workflow code`, async () => {
-    const history = load(type);
-    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, `recorded-${type}`);
+for (const [type, variant] of [
+  ['s3Synthesis', ''],
+  ['s3Synthesis', '.one-loop'],
+  ['synthesisArm', ''],
+  ['s3Experiment', ''],
+]) {
+  test(`recorded ${type}${variant} history replays against the current workflow code`, async () => {
+    const history = load(type, variant);
+    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, `recorded-${type}${variant}`);
   });
 }
+
+test('the s3Synthesis histories are one from before the one loop and one on it', () => {
+  const marker = (h: HistoryJson) => h.events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+  assert.equal(marker(load('s3Synthesis')), false, 'recorded before patched("one-loop")');
+  assert.equal(marker(load('s3Synthesis', '.one-loop')), true, 'recorded on the one loop');
+});
 
 test('the recorded synthesisArm history exercises patched() and the experiment started a child', () => {
   const arm = load('synthesisArm');
