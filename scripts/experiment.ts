@@ -4,19 +4,18 @@
  * "finetune", the Python training worker when none polls its queue), shows one progress bar per
  * child (budget spent, phase), then prints the results table and the report paths.
  */
+import path from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
-import { WorkflowIdConflictPolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadExperiment } from '../config/load.js';
 import { EXPERIMENT_TABLE_HEAD, experimentTableRows } from '../report/experimentReport.js';
-import { s3Experiment, type ExperimentProgress, type ExperimentResult } from '../workflows/s3Experiment.js';
+import type { ExperimentProgress, ExperimentResult } from '../workflows/s3Experiment.js';
 import type { ArmProgress } from '../workflows/synthesisArm.js';
-import { ensureFinetuneWorker } from '../workers/finetune.js';
-import { startLocal } from './local.js';
-import { currentBeat, pollUntilDone, progressBars } from './progress.js';
-
-const collect = (v: string, prev: string[]) => [...prev, v];
+import { currentBeat, failureInfo, pollUntilDone, progressBars } from './progress.js';
+import { collect, jsonOut } from './cli.js';
+import type { GlobalOptions, LocalOptions } from './runLocally.js';
 
 /** Registers `experiment` on the CLI program. */
 export function experimentCommand(program: Command): void {
@@ -28,37 +27,64 @@ export function experimentCommand(program: Command): void {
     .option('--ui-port <port>', 'Web UI port of a dev server started here', '8233')
     .option('--db <file>', 'dev server database file', '.s3-cache/temporal.db')
     .option('--no-worker', 'do not run a worker in this process (use `npm run worker` elsewhere)')
-    .action(async (file: string, o: { set: string[]; uiPort: string; db: string; worker: boolean }) => {
-      const g = program.opts<{ address: string; namespace: string; taskQueue: string }>();
+    .option('--verbose', 'show the worker’s SDK log here (it always goes to <runRoot>/<experimentId>/worker.log)')
+    .option('--json', 'print the result as JSON on stdout (status lines go to stderr)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npm run s3 -- check configs/experiments/spamassassin.json        # validate first; starts nothing
+  $ npm run s3 -- experiment configs/experiments/spamassassin.json   # 7 arms × 3 seeds
+  $ npm run s3 -- experiment configs/experiments/sst2.json --set budget.examples=50 --set 'seeds=[1]'
+
+Starting the same experiment again reuses every child that finished and every teacher call in the cache.`,
+    )
+    .action(async (file: string, o: LocalOptions & { set: string[]; json?: boolean }) => {
+      const print = o.json ? jsonOut() : undefined;
+      const g = program.opts<GlobalOptions>();
       const cfg = loadExperiment(file, o.set);
-      const t0 = Date.now();
-      const { server, client, stopWorker } = await startLocal(g, o);
-      // student.kind "finetune": a Python training worker polls student.finetune.taskQueue (started here when none does)
-      const trainer =
-        cfg.student.kind === 'finetune'
-          ? await ensureFinetuneWorker({ client, address: g.address, taskQueue: cfg.student.finetune.taskQueue })
-          : undefined;
-      const handle = await client.workflow.start(s3Experiment, {
-        taskQueue: g.taskQueue,
+      const logFile = path.join(cfg.runRoot, cfg.experimentId, 'worker.log');
+      const unit = cfg.budget.tokens !== undefined ? 'tokens' : 'examples';
+      const { runLocally } = await import('./runLocally.js'); // the worker and its activities: loaded only here
+      const outcome = await runLocally<ExperimentResult>(g, o, {
+        workflow: 's3Experiment',
         workflowId: cfg.experimentId,
         args: [cfg],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        logFile,
+        finetuneQueue: cfg.student.kind === 'finetune' ? cfg.student.finetune.taskQueue : undefined,
+        onStarted: ({ ui }) =>
+          console.log(
+            `experiment ${cfg.experimentId}: ${cfg.arms.length} arms × ${cfg.seeds.length} seeds, budget ` +
+              `${cfg.budget.tokens ?? cfg.budget.examples} ${unit}\nWeb UI: ${ui}`,
+          ),
+        watch: (handle, client) => watchExperiment(client, handle, cfg.budget.tokens ?? cfg.budget.examples ?? 0),
       });
-      const unit = cfg.budget.tokens !== undefined ? 'tokens' : 'examples';
-      console.log(
-        `experiment ${cfg.experimentId}: ${cfg.arms.length} arms × ${cfg.seeds.length} seeds, budget ` +
-          `${cfg.budget.tokens ?? cfg.budget.examples} ${unit}\nWeb UI: ${server.uiUrl}/namespaces/${g.namespace}/workflows/${handle.workflowId}`,
-      );
-      let result: ExperimentResult;
-      try {
-        result = await watchExperiment(client, handle, cfg.budget.tokens ?? cfg.budget.examples ?? 0);
-      } catch (err) {
-        console.error(`experiment ${cfg.experimentId} failed: ${(err as Error).message}`);
+      const log = o.worker ? logFile : undefined;
+      if (!outcome.ok) {
+        const f = failureInfo(outcome.error);
+        if (print) print({ experimentId: cfg.experimentId, status: 'failed', ...f, workerLog: log });
+        else {
+          console.error(
+            `experiment ${cfg.experimentId} failed${f.activity ? ` in activity ${f.activity}` : ''}: ${f.message}`,
+          );
+          console.error(
+            `next: fix the cause, then run the same command again: finished children and teacher calls are reused.`,
+          );
+          if (log) console.error(`full log: ${log}`);
+        }
         process.exitCode = 1;
         return;
-      } finally {
-        await stopWorker();
-        await trainer?.stop();
+      }
+      const result = outcome.result;
+      if (print) {
+        print({
+          experimentId: cfg.experimentId,
+          status: 'completed',
+          seconds: outcome.seconds,
+          workerLog: log,
+          result,
+        });
+        return;
       }
       const table = new Table({ head: EXPERIMENT_TABLE_HEAD });
       table.push(...experimentTableRows(result.summary));
@@ -66,8 +92,8 @@ export function experimentCommand(program: Command): void {
       for (const r of result.summary.results.filter((x) => x.status === 'failed'))
         console.log(`failed: ${r.workflowId}: ${r.error}`);
       console.log(`report: ${result.reportHtml}\n        ${result.reportMd}\n        ${result.resultsJsonl}`);
-      console.log(`wall time (this command): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      await client.connection.close();
+      if (log) console.log(`worker log: ${log}`);
+      console.log(`wall time (this command): ${outcome.seconds.toFixed(1)} s`);
     });
 }
 

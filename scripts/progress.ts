@@ -100,7 +100,11 @@ export async function pollUntilDone<T>(result: Promise<T>, everyMs: number, tick
  * @returns the workflow result
  * @throws the workflow's failure (e.g. InvalidConfig / InvalidInput with its message)
  */
-export async function watchProgress(handle: WorkflowHandle, config: S3Config): Promise<S3Result> {
+export async function watchProgress(
+  handle: WorkflowHandle,
+  config: S3Config,
+  say: (line: string) => void = (line) => console.log(line),
+): Promise<S3Result> {
   const bars = progressBars();
   const shown = new Map<string, cliProgress.SingleBar>();
   let lastLine = '';
@@ -122,7 +126,7 @@ export async function watchProgress(handle: WorkflowHandle, config: S3Config): P
         bar.update(done, { note });
       } else {
         const line = `[${config.runId}] ${label}${total ? ` ${done}/${total}` : ''} ${note}`.trim();
-        if (line !== lastLine && (total === 0 || done === total || done % 10 === 0)) console.log(line);
+        if (line !== lastLine && (total === 0 || done === total || done % 10 === 0)) say(line);
         lastLine = line;
       }
     });
@@ -143,13 +147,19 @@ export function printRounds(rounds: RoundResult[], teacherTokens?: number): void
   console.log(t.toString());
 }
 
+/** What failed: the failing activity (if any), the error type and the root cause's message. */
+export interface FailureInfo {
+  activity?: string;
+  type?: string;
+  message: string;
+}
+
 /**
- * What a user needs when a run fails: the failing activity, the error type and message (the
- * root cause, whichever worker ran the activity), and the next step.
- * @param err what `handle.result()` threw (WorkflowFailedError, or anything else)
+ * Digs the root cause out of what `handle.result()` threw, whichever worker ran the activity.
+ * @param err a WorkflowFailedError (or anything else: its message)
  */
-export function describeFailure(err: unknown, config: Pick<S3Config, 'runId' | 'cacheDir'>): string {
-  if (!(err instanceof WorkflowFailedError)) return `error: ${(err as Error)?.message ?? String(err)}`;
+export function failureInfo(err: unknown): FailureInfo {
+  if (!(err instanceof WorkflowFailedError)) return { message: (err as Error)?.message ?? String(err) };
   let activity: string | undefined;
   let type: string | undefined;
   let message = err.message;
@@ -161,6 +171,20 @@ export function describeFailure(err: unknown, config: Pick<S3Config, 'runId' | '
     } else if (e instanceof TemporalFailure && !(e instanceof ActivityFailure)) message = e.message;
     e = (e as Error).cause;
   }
+  return { activity, type, message };
+}
+
+/**
+ * What a user needs when a run fails: the failing activity, the error type and message (the
+ * root cause, whichever worker ran the activity), the next step, and where the full log is.
+ * @param err what `handle.result()` threw (WorkflowFailedError, or anything else)
+ * @param logFile the worker's log file, named on the last line when given
+ */
+export function describeFailure(err: unknown, config: Pick<S3Config, 'runId' | 'cacheDir'>, logFile?: string): string {
+  const logLine = logFile ? [`full log: ${logFile}`] : [];
+  if (!(err instanceof WorkflowFailedError))
+    return [`error: ${(err as Error)?.message ?? String(err)}`, ...logLine].join('\n');
+  const { activity, type, message } = failureInfo(err);
   const where = activity ? ` in activity ${activity}` : '';
   const input = type === 'InvalidInput' || type === 'InvalidConfig';
   return [
@@ -169,5 +193,38 @@ export function describeFailure(err: unknown, config: Pick<S3Config, 'runId' | '
       ? `next: fix the input above, then run the same command again with the same run id ("${config.runId}").`
       : `next: fix the cause above (e.g. start the teacher), then run the same command again with the same run id ("${config.runId}").`,
     `Finished teacher calls are in the cache (${config.cacheDir}/teacher) and will not be paid for again.`,
+    ...logLine,
   ].join('\n');
+}
+
+/**
+ * A short human-readable view of a workflow's `progress` query: a run's phase, round, rounds so
+ * far and budget; an experiment's children by status; an arm's phase and spend.
+ */
+export function describeProgress(id: string, progress: unknown): string {
+  const p = progress as Partial<S3Progress & ExperimentProgressView & { spent: number; examples: number }>;
+  if (Array.isArray(p.children)) {
+    const lines = [`experiment ${id}: ${p.phase}`];
+    for (const c of p.children) {
+      const acc = c.testAccuracy !== undefined ? ` test acc ${(100 * c.testAccuracy).toFixed(1)}%` : '';
+      lines.push(`  ${c.workflowId}: ${c.status}${acc}${c.error ? `: ${c.error}` : ''}`);
+    }
+    return lines.join('\n');
+  }
+  const lines = [`${id}: phase ${p.phase ?? '?'}${p.round ? `, round ${p.round}` : ''}`];
+  if (typeof p.spent === 'number') lines.push(`  spent ${p.spent}; ${p.examples ?? 0} synthetic examples`);
+  if (p.budget) lines.push(`  teacher tokens: ${p.budget.spent} of ${p.budget.teacherTokens} spent`);
+  for (const r of p.rounds ?? [])
+    lines.push(
+      `  round ${r.round}: train ${r.trainSize}, val acc ${(100 * r.validation.accuracy).toFixed(1)}%, test acc ${(100 * r.test.accuracy).toFixed(1)}%`,
+    );
+  if (p.usage) lines.push(`  teacher: ${p.usage.calls} calls (${p.usage.cachedCalls} cached)`);
+  if (p.stopReason) lines.push(`  stopped early: ${p.stopReason}`);
+  for (const w of p.warnings ?? []) lines.push(`  warning: ${w}`);
+  return lines.join('\n');
+}
+
+/** The parts of an experiment's progress query this module reads. */
+interface ExperimentProgressView {
+  children: { workflowId: string; status: string; testAccuracy?: number; error?: string }[];
 }

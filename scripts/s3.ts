@@ -1,82 +1,121 @@
 /**
- * s3-synth command line.
+ * s3-synth command line (`npm run s3 -- <command> --help` for each command's options and examples).
  *
- *   s3 start [config.json] [--set synthesis.seedSize=50] [--run-id NAME]
- *       starts (or reuses) a local Temporal dev server + Web UI, runs a worker in this
- *       process, starts the s3Synthesis workflow (or attaches to the running one with the
- *       same run id), shows progress, prints the per-round table and writes the report.
- *   s3 experiment configs/experiments/NAME.json [--set budget.examples=50]
- *       runs every arm of an experiment on every seed (s3Experiment with synthesisArm children),
- *       one progress bar per child, then the results table and report.html / report.md
- *   s3 progress RUN_ID     prints the workflow's `progress` query
- *   s3 check [config.json] validates a configuration and prints it with defaults filled in
+ *   s3 start [config.json]          one synthesis run here: dev server, worker, workflow, progress, table, report
+ *   s3 experiment <config.json>     every arm of an experiment on every seed, then the results table and report
+ *   s3 check [config.json]          validates a run or experiment configuration without starting anything
+ *   s3 progress <runId>             a running or finished workflow's progress
+ *   s3 export <runId|runDir> --out DIR   the run's dataset as a Hugging Face datasets folder with a card
+ *   s3 predict <studentDir> <file>  predictions of an exported finetune student (ONNX)
  *   s3 teacher-server start|stop|status   llama.cpp's llama-server, one model shared by many workers
- *   s3 predict runs/<runId>/student FILE.jsonl   predictions of an exported finetune student (ONNX)
- *   s3 contract [--check]  writes the trainAndEvaluate JSON Schemas for the Python training worker
+ *   s3 contract [--check]           writes the trainAndEvaluate JSON Schemas for the Python training worker
+ *
+ * `start`, `experiment`, `check` and `progress` take `--json` (stdout carries only the JSON);
+ * `start` and `experiment` send the in-process worker's SDK log to `<run folder>/worker.log`
+ * unless `--verbose`.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/load.js';
-import { s3Synthesis } from '../workflows/s3Synthesis.js';
 import { TASK_QUEUE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } from '../workers/options.js';
 import type { S3Result } from '../workflows/types.js';
-import { startLocal } from './local.js';
-import { describeFailure, printRounds, watchProgress } from './progress.js';
-import { experimentCommand } from './experiment.js';
-import { teacherServerCommand } from './teacher-server.js';
+import { checkCommand, isExperimentConfig } from './check.js';
 import { contractCommand } from './contract.js';
+import { collect, jsonOut } from './cli.js';
+import { experimentCommand } from './experiment.js';
+import { exportCommand } from './export.js';
 import { predictCommand } from './predict.js';
-import { ensureFinetuneWorker } from '../workers/finetune.js';
+import { describeFailure, describeProgress, failureInfo, printRounds, watchProgress } from './progress.js';
+import type { GlobalOptions, LocalOptions } from './runLocally.js';
+import { teacherServerCommand } from './teacher-server.js';
 
 const DEFAULT_CONFIG = 'configs/spamassassin.json';
-
-const collect = (v: string, prev: string[]) => [...prev, v];
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 const program = new Command('s3')
-  .description('S3 (Let’s Synthesize Step by Step) dataset synthesis on Temporal')
+  .description(
+    'S3 (Let’s Synthesize Step by Step): a teacher LLM writes training data for a small student, on Temporal',
+  )
+  .version(VERSION, '-V, --version', 'print the version')
   .option('--address <host:port>', 'Temporal frontend', TEMPORAL_ADDRESS)
   .option('--namespace <ns>', 'Temporal namespace', TEMPORAL_NAMESPACE)
-  .option('--task-queue <name>', 'task queue', TASK_QUEUE);
+  .option('--task-queue <name>', 'task queue', TASK_QUEUE)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ npm start                                             # the default job (= s3 start configs/spamassassin.json)
+  $ npm run s3 -- check configs/experiments/spamassassin.json
+  $ npm run s3 -- experiment configs/experiments/spamassassin.json
+  $ npm run s3 -- export s3-run --out exported/spam
+  $ npm run s3 -- <command> --help                        # a command's options and examples`,
+  );
 
 program
   .command('start')
+  .description('run one synthesis job here: dev server, worker, workflow, progress, per-round table, report')
   .argument('[config]', 'run configuration (JSON)', DEFAULT_CONFIG)
   .option('--set <key=value>', 'override a config field (repeatable)', collect, [])
   .option('--run-id <id>', 'run id (= workflow id and run folder name)')
   .option('--ui-port <port>', 'Web UI port of a dev server started here', '8233')
   .option('--db <file>', 'dev server database file', '.s3-cache/temporal.db')
   .option('--no-worker', 'do not run a worker in this process (use `npm run worker` elsewhere)')
-  .action(async (file: string, o: { set: string[]; runId?: string; uiPort: string; db: string; worker: boolean }) => {
-    const g = program.opts<{ address: string; namespace: string; taskQueue: string }>();
+  .option('--verbose', 'show the worker’s SDK log here (it always goes to <runRoot>/<runId>/worker.log)')
+  .option('--json', 'print the result as JSON on stdout (status lines go to stderr)')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ npm run s3 -- start                                            # configs/spamassassin.json
+  $ npm run s3 -- start configs/sst2.json --set synthesis.seedSize=400 --run-id sst2-400
+  $ npm run s3 -- start my-task.json --set teacher.provider=openai --set teacher.baseURL=http://127.0.0.1:8000/v1 --set teacher.model=qwen2.5-7b-instruct
+  $ npm run s3 -- start --json > result.json
+
+Starting the same run id again attaches to the running workflow, or re-runs a finished or failed one
+reusing every teacher call in the cache.`,
+  )
+  .action(async (file: string, o: LocalOptions & { set: string[]; runId?: string; json?: boolean }) => {
+    const print = o.json ? jsonOut() : undefined;
+    const g = program.opts<GlobalOptions>();
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    if (isExperimentConfig(raw))
+      throw new Error(`${file} is an experiment configuration: run it with \`npm run s3 -- experiment ${file}\``);
     const config = loadConfig(file, o.set, o.runId);
-    const t0 = Date.now();
-    const { server, client, stopWorker } = await startLocal(g, o);
-    if (server.searchAttributes) config.searchAttributes = true;
-    // student.kind "finetune": a Python training worker polls student.finetune.taskQueue (started here when none does)
-    const trainer =
-      config.student.kind === 'finetune'
-        ? await ensureFinetuneWorker({ client, address: g.address, taskQueue: config.student.finetune.taskQueue })
-        : undefined;
-    const handle = await client.workflow.start(s3Synthesis, {
-      taskQueue: g.taskQueue,
+    const logFile = path.join(config.runRoot, config.runId, 'worker.log');
+    const { runLocally } = await import('./runLocally.js'); // the worker and its activities: loaded only here
+    const outcome = await runLocally<S3Result>(g, o, {
+      workflow: 's3Synthesis',
       workflowId: config.runId,
       args: [config],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      logFile,
+      finetuneQueue: config.student.kind === 'finetune' ? config.student.finetune.taskQueue : undefined,
+      // upsert the search attributes when this CLI registered them on the server
+      beforeStart: (server) => void (config.searchAttributes ||= server.searchAttributes === true),
+      onStarted: ({ workflowId, ui }) => console.log(`workflow id: ${workflowId}\nWeb UI:      ${ui}`),
+      watch: (handle) => watchProgress(handle, config),
     });
-    let ui = `${server.uiUrl}/namespaces/${g.namespace}/workflows/${handle.workflowId}`;
-    const uiProblem = await checkWebUi(server.uiUrl);
-    if (uiProblem) ui += ` (${uiProblem}; pass --ui-port if the server's UI is elsewhere)`;
-    console.log(`workflow id: ${handle.workflowId}\nWeb UI:      ${ui}`);
-    let result: S3Result;
-    try {
-      result = await watchProgress(handle, config);
-    } catch (err) {
-      console.error(describeFailure(err, config));
+    const log = o.worker ? logFile : undefined;
+    if (!outcome.ok) {
+      if (print) print({ runId: config.runId, status: 'failed', ...failureInfo(outcome.error), workerLog: log });
+      else console.error(describeFailure(outcome.error, config, log));
       process.exitCode = 1;
       return;
-    } finally {
-      await stopWorker();
-      await trainer?.stop();
+    }
+    const result = outcome.result;
+    if (print) {
+      print({
+        runId: config.runId,
+        status: 'completed',
+        seconds: outcome.seconds,
+        ui: outcome.ui,
+        workerLog: log,
+        result,
+      });
+      return;
     }
     printRounds(result.rounds, config.budget.teacherTokens);
     const last = result.rounds[result.rounds.length - 1];
@@ -87,48 +126,54 @@ program
     if (result.stopReason) console.log(`EES stopped early: ${result.stopReason}`);
     for (const w of result.warnings ?? []) console.log(`warning: ${w}`);
     console.log(`dataset: ${result.dataset.path}\nreport:  ${result.reportMd}\n         ${result.reportJson}`);
-    console.log(`wall time (this command): ${((Date.now() - t0) / 1000).toFixed(1)} s; Web UI: ${ui}`);
-    await client.connection.close();
+    console.log(`export:  npm run s3 -- export ${path.join(config.runRoot, config.runId)} --out <dir>`);
+    console.log(`wall time (this command): ${outcome.seconds.toFixed(1)} s; Web UI: ${outcome.ui}`);
   });
-
-/**
- * Checks that what answers at `uiUrl` is a Temporal Web UI.
- * @returns undefined when it is, else what is wrong (nothing answers, or another server does)
- */
-async function checkWebUi(uiUrl: string): Promise<string | undefined> {
-  try {
-    // the Temporal UI server answers its settings route with JSON naming Auth and DefaultNamespace
-    const r = await fetch(`${uiUrl}/api/v1/settings`, { signal: AbortSignal.timeout(2000) });
-    const body = (await r.json().catch(() => null)) as Record<string, unknown> | null;
-    if (r.ok && body && 'Auth' in body && 'DefaultNamespace' in body) return undefined;
-    return `the server at ${uiUrl} is not a Temporal Web UI`;
-  } catch {
-    return `no Web UI answers at ${uiUrl}`;
-  }
-}
 
 program
   .command('progress')
-  .argument('<runId>', 'run id (workflow id)')
-  .action(async (runId: string) => {
-    const g = program.opts<{ address: string; namespace: string }>();
+  .description('print a running or finished run’s (or experiment’s) progress')
+  .argument('<runId>', 'run id or experiment id (the workflow id)')
+  .option('--json', 'print {status, progress} (running) or {status, result | failure} (closed) as JSON')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ npm run s3 -- progress s3-run
+  $ npm run s3 -- progress spamassassin/s3/seed-1 --json`,
+  )
+  .action(async (runId: string, o: { json?: boolean }) => {
+    const g = program.opts<GlobalOptions>();
     const client = new Client({ connection: await Connection.connect({ address: g.address }), namespace: g.namespace });
-    console.log(JSON.stringify(await client.workflow.getHandle(runId).query('progress'), null, 2));
-    await client.connection.close();
+    try {
+      const handle = client.workflow.getHandle(runId);
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') {
+        const progress = await handle.query('progress');
+        console.log(
+          o.json ? JSON.stringify({ status: status.name, progress }, null, 2) : describeProgress(runId, progress),
+        );
+        return;
+      }
+      // a closed workflow answers queries only with a worker to replay it: show its result instead
+      const outcome = await handle.result().then(
+        (result: unknown) => ({ result }),
+        (err: unknown) => ({ failure: failureInfo(err) }),
+      );
+      if (o.json) console.log(JSON.stringify({ status: status.name, ...outcome }, null, 2));
+      else if ('failure' in outcome) console.log(`${runId}: ${status.name.toLowerCase()}: ${outcome.failure.message}`);
+      else console.log(describeProgress(runId, { phase: status.name.toLowerCase(), ...(outcome.result as object) }));
+    } finally {
+      await client.connection.close();
+    }
   });
 
-program
-  .command('check')
-  .argument('[config]', 'run configuration (JSON)', DEFAULT_CONFIG)
-  .option('--set <key=value>', 'override a config field (repeatable)', collect, [])
-  .action((file: string, o: { set: string[] }) => {
-    console.log(JSON.stringify(loadConfig(file, o.set), null, 2));
-  });
-
+checkCommand(program, DEFAULT_CONFIG);
 experimentCommand(program);
+program.addCommand(exportCommand('export'));
+program.addCommand(predictCommand('predict'));
 program.addCommand(teacherServerCommand('teacher-server'));
 program.addCommand(contractCommand('contract'));
-program.addCommand(predictCommand('predict'));
 
 program.parseAsync().catch((err) => {
   console.error(`error: ${(err as Error).message}`);

@@ -1,0 +1,304 @@
+/**
+ * `s3 export <runId|runDir> --out DIR`: a run's final training set as a Hugging Face `datasets`
+ * folder (or plain JSONL with `--format jsonl`).
+ *
+ *   DIR/data/train.jsonl          the synthetic training set (synthetic/final.jsonl): text, [text_pair], label
+ *   DIR/data/validation.jsonl     the gold validation split (when the run has one)
+ *   DIR/data/test.jsonl           the gold test split
+ *   DIR/provenance/train.jsonl    how each training row was made (origin, round, teacher, prompt, …), same order
+ *   DIR/README.md                 the dataset card: YAML header (configs, features with the label names,
+ *                                 license, size category) and how the data was made
+ *
+ * `label` is the index into the task's labels (a `ClassLabel` whose names the card declares), so
+ * `load_dataset(DIR)` gives a ClassLabel column and `load_dataset("json", data_dir=DIR + "/data")` the
+ * same integers. Reads the run folder as the activities wrote it (config.json, synthetic/final.jsonl,
+ * gold/*.jsonl, report.json or, for an experiment arm, arm-result.json).
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { stringify } from 'yaml';
+import type { S3Config } from '../config/schema.js';
+import type { Example, SyntheticExample } from '../domain/types.js';
+
+/** What `exportRun` wrote. */
+export interface ExportSummary {
+  runDir: string;
+  outDir: string;
+  format: 'hf' | 'jsonl';
+  /** rows per split written */
+  splits: Record<string, number>;
+  labels: string[];
+  /** training rows per label */
+  labelCounts: Record<string, number>;
+  files: string[];
+}
+
+/** The run folder a CLI argument names: a folder holding synthetic/final.jsonl, else `<runRoot>/<arg>`. */
+export function resolveRunDir(arg: string, runRoot = 'runs'): string {
+  for (const dir of [arg, path.join(runRoot, arg)])
+    if (existsSync(path.join(dir, 'synthetic', 'final.jsonl'))) return path.resolve(dir);
+  const tried = [arg, path.join(runRoot, arg)].map((d) => path.join(d, 'synthetic', 'final.jsonl')).join(' or ');
+  throw new Error(`no finished run at ${arg}: neither ${tried} exists (has the run finished?)`);
+}
+
+function readJsonl<T>(file: string): T[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as T;
+      } catch (err) {
+        throw new Error(`${file}:${i + 1}: not JSON (${(err as Error).message})`, { cause: err });
+      }
+    });
+}
+
+function readJson<T>(file: string): T | undefined {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
+}
+
+const writeJsonl = (file: string, rows: unknown[]) =>
+  writeFileSync(file, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+
+/** Hugging Face's size category of a row count. */
+export function sizeCategory(n: number): string {
+  const bounds: [number, string][] = [
+    [1e3, 'n<1K'],
+    [1e4, '1K<n<10K'],
+    [1e5, '10K<n<100K'],
+    [1e6, '100K<n<1M'],
+    [1e7, '1M<n<10M'],
+  ];
+  return bounds.find(([b]) => n < b)?.[1] ?? 'n>10M';
+}
+
+/** What report.json (a single run) and arm-result.json (an experiment arm) say about the result. */
+interface RunReport {
+  teacher?: { provider: string; model: string };
+  rounds?: {
+    round: number;
+    trainSize: number;
+    validation?: { accuracy: number };
+    test: { accuracy: number; macroF1: number; count: number };
+  }[];
+  usage?: { calls: number; cachedCalls: number; promptTokens: number; completionTokens: number };
+}
+
+const S3_BIBTEX = `@inproceedings{wang-etal-2023-lets,
+  title = {Let's Synthesize Step by Step: Iterative Dataset Synthesis with Large Language Models by Extrapolating Errors from Small Models},
+  author = {Wang, Ruida and Zhou, Wangchunshu and Sachan, Mrinmaya},
+  booktitle = {Findings of the Association for Computational Linguistics: EMNLP 2023},
+  year = {2023},
+  url = {https://arxiv.org/abs/2310.13671}
+}`;
+
+/**
+ * Writes the run's dataset into `outDir`.
+ * @param opts.format "hf" (the datasets layout with a card, default) or "jsonl" (train/validation/test
+ *   .jsonl with `text`, [`text_pair`], `label` as the label name)
+ * @throws Error when the run folder lacks its dataset or configuration, or a label is not the task's
+ */
+export function exportRun(runDir: string, outDir: string, opts: { format?: 'hf' | 'jsonl' } = {}): ExportSummary {
+  const format = opts.format ?? 'hf';
+  const config = readJson<S3Config>(path.join(runDir, 'config.json'));
+  if (!config) throw new Error(`${runDir}/config.json is missing: not a run folder written by s3-synth`);
+  const labels = config.task.labels;
+  const pair = config.task.kind === 'pair';
+  const train = readJsonl<SyntheticExample>(path.join(runDir, 'synthetic', 'final.jsonl'));
+  const gold: Record<string, Example[]> = {};
+  for (const split of ['validation', 'test']) {
+    const file = path.join(runDir, 'gold', `${split}.jsonl`);
+    if (existsSync(file)) gold[split] = readJsonl<Example>(file);
+  }
+  const labelIndex = (e: Example, where: string) => {
+    const i = labels.indexOf(e.label);
+    if (i < 0) throw new Error(`${where}: label "${e.label}" is not one of the task's labels (${labels.join(', ')})`);
+    return i;
+  };
+  const row = (e: Example, where: string) => {
+    const index = labelIndex(e, where);
+    return {
+      text: e.text,
+      ...(pair ? { text_pair: e.text_pair ?? '' } : {}),
+      label: format === 'hf' ? index : e.label,
+    };
+  };
+  const splits: Record<string, Example[]> = { train, ...gold };
+  const dataDir = format === 'hf' ? path.join(outDir, 'data') : outDir;
+  mkdirSync(dataDir, { recursive: true });
+  const files: string[] = [];
+  const counts: Record<string, number> = {};
+  for (const [split, rows] of Object.entries(splits)) {
+    const file = path.join(dataDir, `${split}.jsonl`);
+    writeJsonl(
+      file,
+      rows.map((e, i) => row(e, `${split}.jsonl row ${i + 1}`)),
+    );
+    files.push(file);
+    counts[split] = rows.length;
+  }
+  const labelCounts = Object.fromEntries(labels.map((l) => [l, train.filter((e) => e.label === l).length]));
+  if (format === 'hf') {
+    const provDir = path.join(outDir, 'provenance');
+    mkdirSync(provDir, { recursive: true });
+    const prov = path.join(provDir, 'train.jsonl');
+    writeJsonl(
+      prov,
+      train.map((e) => ({ id: e.id, label: e.label, ...e.provenance })),
+    );
+    files.push(prov);
+    const card = path.join(outDir, 'README.md');
+    writeFileSync(card, datasetCard({ runDir, config, train, counts, labelCounts }));
+    files.push(card);
+  }
+  return { runDir, outDir, format, splits: counts, labels, labelCounts, files };
+}
+
+/** The dataset card: YAML front matter for the Hub / `datasets`, then how the data was made. */
+export function datasetCard(input: {
+  runDir: string;
+  config: S3Config;
+  train: SyntheticExample[];
+  counts: Record<string, number>;
+  labelCounts: Record<string, number>;
+}): string {
+  const { runDir, config, train, counts, labelCounts } = input;
+  const labels = config.task.labels;
+  const pair = config.task.kind === 'pair';
+  const report =
+    readJson<RunReport>(path.join(runDir, 'report.json')) ??
+    readJson<{ result?: RunReport }>(path.join(runDir, 'arm-result.json'))?.result;
+  const splitNames = Object.keys(counts);
+  const header = {
+    pretty_name: `s3-synth: synthetic ${config.task.item} classification (${config.runId})`,
+    license: 'unknown',
+    task_categories: ['text-classification'],
+    size_categories: [sizeCategory(counts.train ?? 0)],
+    tags: ['synthetic', 's3-synth', 'llm-generated'],
+    configs: [
+      {
+        config_name: 'default',
+        data_files: splitNames.map((s) => ({ split: s, path: `data/${s}.jsonl` })),
+        default: true,
+      },
+      { config_name: 'provenance', data_files: [{ split: 'train', path: 'provenance/train.jsonl' }] },
+    ],
+    dataset_info: {
+      config_name: 'default',
+      features: [
+        { name: 'text', dtype: 'string' },
+        ...(pair ? [{ name: 'text_pair', dtype: 'string' }] : []),
+        {
+          name: 'label',
+          dtype: { class_label: { names: Object.fromEntries(labels.map((l, i) => [String(i), l])) } },
+        },
+      ],
+    },
+  };
+  const byOrigin = new Map<string, number>();
+  for (const e of train) {
+    const key = `${e.provenance.origin} (round ${e.provenance.round})`;
+    byOrigin.set(key, (byOrigin.get(key) ?? 0) + 1);
+  }
+  const models = [...new Set(train.map((e) => e.provenance.teacherModel))];
+  const t = config.teacher;
+  const s = config.synthesis;
+  const rounds = report?.rounds ?? [];
+  const last = rounds[rounds.length - 1];
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const total = train.length || 1;
+  const lines = [
+    '---',
+    stringify(header, { lineWidth: 0 }).trimEnd(),
+    '---',
+    '',
+    `# ${header.pretty_name}`,
+    '',
+    `Synthetic training data for ${pair ? 'sentence-pair' : 'single-text'} classification of ${config.task.item} into ${labels.map((l) => `\`${l}\``).join(', ')}, written by a teacher language model with [s3-synth](https://arxiv.org/abs/2310.13671) ("Let's Synthesize Step by Step", S3). The validation and test splits are the human-labeled gold data the run used.`,
+    '',
+    '## Use',
+    '',
+    '```python',
+    'from datasets import load_dataset',
+    'ds = load_dataset("path/to/this/folder")                 # train / validation / test, label as a ClassLabel',
+    'prov = load_dataset("path/to/this/folder", "provenance")  # how each training row was made',
+    '```',
+    '',
+    `\`label\` is the index into the label names: ${labels.map((l, i) => `${i} = \`${l}\``).join(', ')}.${pair ? ' `text` is the context (premise), `text_pair` the synthesized sentence.' : ''}`,
+    '',
+    '## Splits',
+    '',
+    '| split | rows | source |',
+    '|---|---|---|',
+    ...splitNames.map(
+      (sp) =>
+        `| ${sp} | ${counts[sp]} | ${sp === 'train' ? 'synthetic (teacher-written)' : `gold ${sp} (human labels)`} |`,
+    ),
+    '',
+    '## How it was made',
+    '',
+    `- **Run**: \`${config.runId}\` (run folder \`${path.basename(path.dirname(runDir))}/${path.basename(runDir)}\`), seed ${config.seed}.`,
+    `- **Teacher**: ${report?.teacher ? `${report.teacher.provider} ${report.teacher.model}` : t.provider}${models.length ? ` (rows written by ${models.map((m) => `\`${m}\``).join(', ')})` : ''}; temperature ${t.temperature}, top-p ${t.topP}, at most ${t.maxTokens} tokens per call.`,
+    `- **Method**: S3: the teacher lists ${s.numRationales} rationales per label, writes ${s.seedSize} seed examples from sampled rationales${s.useRationales ? '' : ' (plain prompts, without rationales)'}, then ${s.rounds} rounds of error extrapolation: a ${config.student.kind} student is trained, and for each gold validation example it gets wrong (acquisition: ${s.acquisition}) the teacher writes a similar example with the gold label.`,
+    `- **Rounds run**: ${rounds.length ? rounds.length - 1 : 'unknown'} extrapolation round(s) after the seed round.${config.budget?.teacherTokens ? ` Teacher budget: ${config.budget.teacherTokens} tokens.` : ''}`,
+    `- **Rows by origin**: ${[...byOrigin].map(([k, n]) => `${k}: ${n}`).join('; ') || 'none'}.`,
+    `- **Label distribution (train)**: ${labels.map((l) => `\`${l}\` ${labelCounts[l]} (${((100 * labelCounts[l]) / total).toFixed(1)}%)`).join(', ')}.`,
+    report?.usage
+      ? `- **Teacher usage**: ${report.usage.calls} calls (${report.usage.cachedCalls} from the cache), ${report.usage.promptTokens} prompt and ${report.usage.completionTokens} completion tokens.`
+      : '',
+    last
+      ? `- **Student trained on it**: ${config.student.kind}, gold test accuracy ${pct(last.test.accuracy)} (macro-F1 ${pct(last.test.macroF1)}) on ${last.test.count} examples${last.validation ? `, gold validation accuracy ${pct(last.validation.accuracy)} (the set the rounds extrapolated: optimistic)` : ''}.`
+      : '',
+    '- **Label agreement**: the labels are the ones the teacher was asked to write; they were not re-checked by people or by a second model.',
+    '',
+    '## Limitations',
+    '',
+    'The text is machine-written and may be repetitive, off-topic or wrongly labeled; a small teacher writes poor data. The gold validation split steered the extrapolation rounds, so scores on it are optimistic; the gold test split was never used for a choice. The license of the data is unknown: it follows the teacher model’s and the gold data’s terms.',
+    '',
+    '## Citation',
+    '',
+    '```bibtex',
+    S3_BIBTEX,
+    '```',
+    '',
+  ];
+  return lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n');
+}
+
+/** The `export` command. */
+export function exportCommand(name: string): Command {
+  return new Command(name)
+    .description('write a run’s dataset as a Hugging Face datasets folder with a dataset card (or plain JSONL)')
+    .argument(
+      '<run>',
+      'run id (a folder under --run-root), experiment child (<experimentId>/<arm>/seed-<s>) or run folder',
+    )
+    .requiredOption('--out <dir>', 'output folder (created; files in it are replaced)')
+    .option('--format <format>', 'hf (datasets layout + card) or jsonl (plain text,label rows)', 'hf')
+    .option('--run-root <dir>', 'where run folders are', 'runs')
+    .option('--json', 'print what was written as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npm run s3 -- export s3-run --out exported/spam
+  $ npm run s3 -- export spamassassin/s3/seed-1 --out exported/spam-s3-seed1
+  $ npm run s3 -- export runs/my-task --out exported/my-task --format jsonl
+
+Then, in Python:  datasets.load_dataset("exported/spam")  or  load_dataset("json", data_dir="exported/spam/data")`,
+    )
+    .action((run: string, o: { out: string; format: string; runRoot: string; json?: boolean }) => {
+      if (o.format !== 'hf' && o.format !== 'jsonl') throw new Error(`--format must be hf or jsonl, not "${o.format}"`);
+      if (existsSync(o.out) && !statSync(o.out).isDirectory()) throw new Error(`--out ${o.out} is not a folder`);
+      const summary = exportRun(resolveRunDir(run, o.runRoot), o.out, { format: o.format });
+      if (o.json) return console.log(JSON.stringify(summary, null, 2));
+      const rows = Object.entries(summary.splits)
+        .map(([s, n]) => `${s} ${n}`)
+        .join(', ');
+      console.log(`exported ${summary.runDir} → ${summary.outDir} (${rows})`);
+      for (const f of summary.files) console.log(`  ${f}`);
+      if (o.format === 'hf') console.log(`load it: datasets.load_dataset(${JSON.stringify(path.resolve(o.out))})`);
+    });
+}

@@ -1,0 +1,152 @@
+/**
+ * `runLocally(...)`: what `s3 start` and `s3 experiment` share. It starts (or reuses) a local
+ * Temporal dev server, runs a worker in this process (its SDK log going to a file, not the
+ * terminal, unless `verbose`), starts the Python training worker when the student needs one,
+ * starts (or attaches to) the workflow, watches it until it ends and stops what it started.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { inspect } from 'node:util';
+import { Client, Connection, WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type LogEntry } from '@temporalio/worker';
+import { ensureFinetuneWorker } from '../workers/finetune.js';
+import { createWorker } from '../workers/worker.js';
+import { ensureDevServer } from './devserver.js';
+
+/** The global CLI options. */
+export interface GlobalOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+/** The options of a command that runs a workflow here. */
+export interface LocalOptions {
+  /** Web UI port of a dev server started here */
+  uiPort: string;
+  /** dev server database file */
+  db: string;
+  /** run a worker in this process */
+  worker: boolean;
+  /** the worker's SDK log on the terminal (as well as in the log file) */
+  verbose?: boolean;
+}
+
+/** What to run: a workflow, its id and arguments, and how to watch it. */
+export interface LocalRun<R> {
+  /** the workflow type (its name: the CLI loads no workflow code) */
+  workflow: string;
+  workflowId: string;
+  args: unknown[];
+  /** the worker's log file (e.g. runs/<runId>/worker.log) */
+  logFile: string;
+  /** the Python training worker's task queue when the student is "finetune" */
+  finetuneQueue?: string;
+  /** called with the server before the workflow starts (e.g. to turn search attributes on) */
+  beforeStart?(server: Awaited<ReturnType<typeof ensureDevServer>>): void;
+  /** called once the workflow started, with the Web UI link (and a note when no UI answers) */
+  onStarted?(info: { workflowId: string; ui: string }): void;
+  /** watches the workflow; @returns its result; @throws its failure */
+  watch(handle: WorkflowHandle, client: Client): Promise<R>;
+  /** where status lines go (default: the terminal's stdout; `--json` sends them to stderr) */
+  say?(line: string): void;
+}
+
+/** A finished (or failed) local run. */
+export type LocalOutcome<R> =
+  | { ok: true; result: R; workflowId: string; ui: string; seconds: number }
+  | { ok: false; error: unknown; workflowId: string; ui: string; seconds: number };
+
+/**
+ * Runs one workflow here, end to end.
+ * @returns the result, or the failure (never throws for a failed workflow)
+ * @throws Error when no server can be started or reached, or the workflow cannot be started
+ */
+export async function runLocally<R>(g: GlobalOptions, o: LocalOptions, run: LocalRun<R>): Promise<LocalOutcome<R>> {
+  const say = run.say ?? ((line: string) => console.log(line));
+  const t0 = Date.now();
+  const server = await ensureDevServer({ address: g.address, uiPort: Number(o.uiPort), dbFile: o.db });
+  say(`Temporal ${server.started ? 'dev server started' : 'server reused'} at ${server.address}`);
+  const client = new Client({ connection: await Connection.connect({ address: g.address }), namespace: g.namespace });
+  let stopWorker = async () => undefined as void;
+  let trainer: { stop(): Promise<void> } | undefined;
+  try {
+    if (o.worker) stopWorker = await startWorker(g, run.logFile, o.verbose ?? false);
+    // student.kind "finetune": a Python training worker polls its task queue (started here when none does)
+    if (run.finetuneQueue)
+      trainer = await ensureFinetuneWorker({ client, address: g.address, taskQueue: run.finetuneQueue });
+    run.beforeStart?.(server);
+    const handle = await client.workflow.start(run.workflow, {
+      taskQueue: g.taskQueue,
+      workflowId: run.workflowId,
+      args: run.args,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    });
+    let ui = `${server.uiUrl}/namespaces/${g.namespace}/workflows/${encodeURIComponent(handle.workflowId)}`;
+    const uiProblem = await checkWebUi(server.uiUrl);
+    if (uiProblem) ui += ` (${uiProblem}; pass --ui-port if the server's UI is elsewhere)`;
+    run.onStarted?.({ workflowId: handle.workflowId, ui });
+    const seconds = () => (Date.now() - t0) / 1000;
+    try {
+      const result = await run.watch(handle, client);
+      return { ok: true, result, workflowId: handle.workflowId, ui, seconds: seconds() };
+    } catch (error) {
+      return { ok: false, error, workflowId: handle.workflowId, ui, seconds: seconds() };
+    }
+  } finally {
+    await stopWorker();
+    await trainer?.stop();
+    await client.connection.close();
+  }
+}
+
+/** One log line as the SDK's default logger writes it (time, level, message, metadata). */
+export function formatLogEntry(entry: LogEntry): string {
+  const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  const meta = entry.meta === undefined ? '' : ` ${inspect(entry.meta, { depth: 6, breakLength: Infinity })}`;
+  return `${time} [${entry.level}] ${entry.message}${meta}\n`;
+}
+
+/**
+ * Installs the SDK runtime with a logger writing to `logFile` (and the terminal's stderr when
+ * `verbose`), native (core) logs forwarded to it, and runs a worker in this process.
+ * @returns stop(): drains the worker and closes its teachers
+ */
+async function startWorker(g: GlobalOptions, logFile: string, verbose: boolean): Promise<() => Promise<void>> {
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  appendFileSync(logFile, `--- ${new Date().toISOString()} worker started (pid ${process.pid})\n`);
+  const level = process.env.S3_LOG_LEVEL === 'INFO' ? 'INFO' : 'WARN';
+  const write = (entry: LogEntry) => {
+    const line = formatLogEntry(entry);
+    appendFileSync(logFile, line);
+    if (verbose) process.stderr.write(line);
+  };
+  Runtime.install({
+    logger: new DefaultLogger(level, write),
+    telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } },
+  });
+  const nc = await NativeConnection.connect({ address: g.address });
+  const worker = await createWorker({ connection: nc, namespace: g.namespace, taskQueue: g.taskQueue });
+  const done = worker.worker.run().finally(() => nc.close());
+  return async () => {
+    worker.worker.shutdown();
+    await done;
+    await worker.teachers.close();
+  };
+}
+
+/**
+ * Checks that what answers at `uiUrl` is a Temporal Web UI.
+ * @returns undefined when it is, else what is wrong (nothing answers, or another server does)
+ */
+export async function checkWebUi(uiUrl: string): Promise<string | undefined> {
+  try {
+    // the Temporal UI server answers its settings route with JSON naming Auth and DefaultNamespace
+    const r = await fetch(`${uiUrl}/api/v1/settings`, { signal: AbortSignal.timeout(2000) });
+    const body = (await r.json().catch(() => null)) as Record<string, unknown> | null;
+    if (r.ok && body && 'Auth' in body && 'DefaultNamespace' in body) return undefined;
+    return `the server at ${uiUrl} is not a Temporal Web UI`;
+  } catch {
+    return `no Web UI answers at ${uiUrl}`;
+  }
+}
