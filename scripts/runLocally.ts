@@ -73,8 +73,15 @@ export async function runLocally<R>(g: GlobalOptions, o: LocalOptions, run: Loca
   try {
     if (o.worker) stopWorker = await startWorker(g, run.logFile, o.verbose ?? false);
     // student.kind "finetune": a Python training worker polls its task queue (started here when none does)
-    if (run.finetuneQueue)
-      trainer = await ensureFinetuneWorker({ client, address: g.address, taskQueue: run.finetuneQueue });
+    if (run.finetuneQueue) {
+      // the Python worker's log goes where the TypeScript worker's does
+      mkdirSync(path.dirname(run.logFile), { recursive: true });
+      const log = (b: Buffer) => {
+        appendFileSync(run.logFile, b);
+        if (o.verbose) process.stderr.write(b);
+      };
+      trainer = await ensureFinetuneWorker({ client, address: g.address, taskQueue: run.finetuneQueue, log });
+    }
     run.beforeStart?.(server);
     const handle = await client.workflow.start(run.workflow, {
       taskQueue: g.taskQueue,

@@ -114,6 +114,8 @@ export async function ensureFinetuneWorker(opts: {
   client: Client;
   address: string;
   taskQueue: string;
+  /** where the started worker's stderr (its log) goes; default: this process's stderr */
+  log?: (chunk: Buffer) => void;
 }): Promise<{ started: boolean; stop(): Promise<void> }> {
   if (await queuePolled(opts.client, opts.taskQueue)) {
     console.log(`finetune worker: reusing the one polling task queue "${opts.taskQueue}"`);
@@ -126,7 +128,7 @@ export async function ensureFinetuneWorker(opts: {
   });
   console.log(`finetune worker: started (pid ${child.pid}) on task queue "${opts.taskQueue}"`);
   child.stdout!.resume();
-  child.stderr!.on('data', (b: Buffer) => process.stderr.write(b));
+  child.stderr!.on('data', opts.log ?? ((b: Buffer) => process.stderr.write(b)));
   return {
     started: true,
     stop: () =>
