@@ -5,12 +5,14 @@
  * same acquisition function and keeps one per pool item (acquisition/candidates.ts).
  */
 import type { S3Config } from '../config/schema.js';
-import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { scoreSummary, type ScoreSummary } from '../acquisition/index.js';
 import { selectPerGroup, type CandidatePick } from '../acquisition/candidates.js';
 import { SyntheticExampleSchema, type DatasetRef, type SyntheticExample } from '../domain/types.js';
+import { refUri, type ArtifactStore } from '../store/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
+import type { StoreDeps } from './deps.js';
+import { keyOfRef, runArtifacts } from './paths.js';
 import { acquisitionFeatures, fitStudent } from './student.js';
 
 /** Input of selectCandidates. */
@@ -39,6 +41,7 @@ export interface SelectCandidatesResult {
 
 /** Re-fits the picking student and keeps one candidate per pool item (acquisition/candidates.ts). */
 async function scoreAndSelect(
+  store: ArtifactStore,
   input: SelectCandidatesInput,
   rows: SyntheticExample[],
   groups: string[],
@@ -46,7 +49,7 @@ async function scoreAndSelect(
 ): Promise<CandidatePick[]> {
   const { config, task, round } = input;
   const name = config.synthesis.acquisition;
-  const { student, train } = await fitStudent(config, task, input.train, round, beat);
+  const { student, train } = await fitStudent(store, config, task, input.train, round, beat);
   beat.phase = 'score candidates';
   const labels = config.task.labels;
   return selectPerGroup(
@@ -71,7 +74,10 @@ async function scoreAndSelect(
  * @throws ApplicationFailure InvalidInput when a candidate has no provenance.acquisition
  *   (it was not written by extrapolateErrors with candidatesPerPick > 1) or for teacher-judge
  */
-export async function selectCandidates(input: SelectCandidatesInput): Promise<SelectCandidatesResult> {
+export async function selectCandidates(
+  input: SelectCandidatesInput,
+  deps: StoreDeps = {},
+): Promise<SelectCandidatesResult> {
   const beat: Record<string, unknown> = { phase: 'read', round: input.round };
   return runActivity(
     input.config,
@@ -79,17 +85,19 @@ export async function selectCandidates(input: SelectCandidatesInput): Promise<Se
     async () => {
       if (input.config.synthesis.acquisition === 'teacher-judge')
         throw invalidInput('selectCandidates: teacher-judge cannot select among candidates (no student-side score)');
-      const rows = await readJsonl(input.candidates.path, SyntheticExampleSchema, { allowEmpty: true });
+      const { store } = runArtifacts(deps, input.config);
+      const rows = await store.getJsonl(input.candidates, SyntheticExampleSchema, { allowEmpty: true });
       const groups = rows.map((r, i) => {
         const a = r.provenance.acquisition;
         if (!a?.candidate)
           throw invalidInput(
-            `${input.candidates.path}: row ${i + 1} (${r.id}) is not a candidate (no provenance.acquisition.candidate)`,
+            `${refUri(input.candidates)}: row ${i + 1} (${r.id}) is not a candidate (no provenance.acquisition.candidate)`,
           );
         return a.poolItem;
       });
-      const file = input.candidates.path.replace(/\.jsonl$/, '');
-      const picks = rows.length ? await scoreAndSelect(input, rows, groups, beat) : [];
+      // written next to the candidates: synthetic/ees-round-<q>.{selected,discarded}.jsonl
+      const stem = keyOfRef(store, input.candidates).replace(/\.jsonl$/, '');
+      const picks = rows.length ? await scoreAndSelect(store, input, rows, groups, beat) : [];
       const keptAt = new Map(picks.map((p) => [p.index, p]));
       const kept = rows.flatMap((r, i) => {
         const p = keptAt.get(i);
@@ -107,8 +115,8 @@ export async function selectCandidates(input: SelectCandidatesInput): Promise<Se
       });
       const discarded = rows.filter((_, i) => !keptAt.has(i));
       return {
-        ref: await writeJsonl(`${file}.selected.jsonl`, kept),
-        discardedRef: await writeJsonl(`${file}.discarded.jsonl`, discarded),
+        ref: await store.putJsonl(`${stem}.selected.jsonl`, kept),
+        discardedRef: await store.putJsonl(`${stem}.discarded.jsonl`, discarded),
         candidates: rows.length,
         poolItems: picks.length,
         kept: scoreSummary(picks),

@@ -4,18 +4,17 @@
  * re-started experiment reuses them), and the experiment report.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExperimentConfig } from '../config/experiment.js';
 import type { S3Config } from '../config/schema.js';
-import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { FINISHED_FILE, type ArmSeedResult, type ExperimentSummary } from '../domain/experiment.js';
 import { Rng } from '../domain/rng.js';
 import { ExampleSchema, type DatasetRef } from '../domain/types.js';
 import { writeExperimentReport } from '../report/experimentReport.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
-import { runDirOf } from './paths.js';
+import type { StoreDeps } from './deps.js';
+import { folderStore, runArtifacts } from './paths.js';
 
 /**
  * The human-labeled training data of a reference arm.
@@ -25,11 +24,14 @@ import { runDirOf } from './paths.js';
  * @returns the reference to train on
  * @throws ApplicationFailure InvalidInput when the task has no gold train split, or n exceeds it
  */
-export async function useGoldData(input: {
-  config: S3Config;
-  task: TaskRefs;
-  which: { train: number | 'all' } | 'validation';
-}): Promise<DatasetRef> {
+export async function useGoldData(
+  input: {
+    config: S3Config;
+    task: TaskRefs;
+    which: { train: number | 'all' } | 'validation';
+  },
+  deps: StoreDeps = {},
+): Promise<DatasetRef> {
   return runActivity(
     input.config,
     () => ({ phase: 'gold data' }),
@@ -39,11 +41,12 @@ export async function useGoldData(input: {
       if (!task.train)
         throw invalidInput('this task has no gold train split (set task.source.train to a labeled file)');
       if (which.train === 'all') return task.train;
-      const rows = await readJsonl(task.train.path, ExampleSchema);
+      const run = runArtifacts(deps, config);
+      const rows = await run.store.getJsonl(task.train, ExampleSchema);
       if (which.train > rows.length)
         throw invalidInput(`gold arm wants ${which.train} gold train examples, the split has ${rows.length}`);
       const sample = new Rng(config.seed, 'gold-train-sample').sample(rows, which.train);
-      return writeJsonl(path.join(task.runDir, 'gold', `train-${which.train}.jsonl`), sample);
+      return run.store.putJsonl(run.key('gold', `train-${which.train}.jsonl`), sample);
     },
   );
 }
@@ -52,19 +55,23 @@ export async function useGoldData(input: {
  * Writes the final student's training set (synthetic and gold parts, in order) as one file.
  * @returns reference to <runDir>/synthetic/final.jsonl
  */
-export async function mergeTrainingSet(input: {
-  config: S3Config;
-  task: TaskRefs;
-  train: DatasetRef[];
-}): Promise<DatasetRef> {
+export async function mergeTrainingSet(
+  input: {
+    config: S3Config;
+    task: TaskRefs;
+    train: DatasetRef[];
+  },
+  deps: StoreDeps = {},
+): Promise<DatasetRef> {
   return runActivity(
     input.config,
     () => ({ phase: 'merge' }),
     async () => {
+      const run = runArtifacts(deps, input.config);
       const rows: unknown[] = [];
       for (const ref of input.train)
-        rows.push(...(await readJsonl(ref.path, ExampleSchema.passthrough(), { allowEmpty: true })));
-      return writeJsonl(path.join(input.task.runDir, 'synthetic', 'final.jsonl'), rows as never[]);
+        rows.push(...(await run.store.getJsonl(ref, ExampleSchema.passthrough(), { allowEmpty: true })));
+      return run.store.putJsonl(run.key('synthetic', 'final.jsonl'), rows as never[]);
     },
   );
 }
@@ -77,24 +84,24 @@ export function armFingerprint(childInput: unknown): string {
 
 /**
  * Persists a finished arm as <runDir>/arm-result.json with the fingerprint of its input,
- * atomically (temp file + rename).
+ * atomically (the store writes a temporary file and renames it).
  */
-export async function saveArmResult(input: {
-  config: S3Config;
-  result: ArmSeedResult;
-  /** the child's input (fingerprinted; absent: the run configuration alone) */
-  armInput?: unknown;
-}): Promise<void> {
+export async function saveArmResult(
+  input: {
+    config: S3Config;
+    result: ArmSeedResult;
+    /** the child's input (fingerprinted; absent: the run configuration alone) */
+    armInput?: unknown;
+  },
+  deps: StoreDeps = {},
+): Promise<void> {
   return runActivity(
     input.config,
     () => ({ phase: 'save' }),
     async () => {
-      const dir = runDirOf(input.config);
-      await mkdir(dir, { recursive: true });
-      const file = path.join(dir, FINISHED_FILE);
+      const run = runArtifacts(deps, input.config);
       const body = { fingerprint: armFingerprint(input.armInput ?? input.config), result: input.result };
-      await writeFile(`${file}.tmp`, JSON.stringify(body, null, 2));
-      await rename(`${file}.tmp`, file);
+      await run.store.put(run.key(FINISHED_FILE), JSON.stringify(body, null, 2));
     },
   );
 }
@@ -104,17 +111,21 @@ export async function saveArmResult(input: {
  * configuration, arm options, budget) is unchanged (same fingerprint); null otherwise (not
  * finished, changed, unreadable).
  */
-export async function findFinishedArm(input: {
-  config: S3Config;
-  /** the child's input: a finished arm is reused only when it ran with exactly this input */
-  armInput?: unknown;
-}): Promise<ArmSeedResult | null> {
+export async function findFinishedArm(
+  input: {
+    config: S3Config;
+    /** the child's input: a finished arm is reused only when it ran with exactly this input */
+    armInput?: unknown;
+  },
+  deps: StoreDeps = {},
+): Promise<ArmSeedResult | null> {
   return runActivity(
     input.config,
     () => ({ phase: 'look up' }),
     async () => {
       try {
-        const body = JSON.parse(await readFile(path.join(runDirOf(input.config), FINISHED_FILE), 'utf8')) as {
+        const run = runArtifacts(deps, input.config);
+        const body = JSON.parse((await run.store.get(run.key(FINISHED_FILE))).toString('utf8')) as {
           fingerprint?: string;
           result?: ArmSeedResult;
         };
@@ -135,18 +146,20 @@ export async function findFinishedArm(input: {
  * @param input.anyArm the run configuration of one arm (for heartbeats and redaction)
  * @returns the paths written
  */
-export async function reportExperiment(input: {
-  experiment: ExperimentConfig;
-  anyArm: S3Config;
-  summary: ExperimentSummary;
-}): Promise<{ dir: string; html: string; md: string; resultsJsonl: string; resultsJson: string }> {
+export async function reportExperiment(
+  input: {
+    experiment: ExperimentConfig;
+    anyArm: S3Config;
+    summary: ExperimentSummary;
+  },
+  deps: StoreDeps = {},
+): Promise<{ dir: string; html: string; md: string; resultsJsonl: string; resultsJson: string }> {
   return runActivity(
     input.anyArm,
     () => ({ phase: 'report' }),
     async () => {
       const dir = path.resolve(input.experiment.runRoot, input.experiment.experimentId);
-      await mkdir(dir, { recursive: true });
-      return { dir, ...(await writeExperimentReport(input.summary, dir)) };
+      return { dir, ...(await writeExperimentReport(input.summary, dir, folderStore(deps, dir))) };
     },
   );
 }

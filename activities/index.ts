@@ -10,31 +10,37 @@ import { scoreInfluence } from './influence.js';
 import { createPrepareActivities } from './prepare.js';
 import { studyQuality } from './quality.js';
 import { writeReport } from './report.js';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps, StoreDeps } from './deps.js';
 import { trainAndEvaluate } from './student.js';
 import { createSynthesisActivities } from './synthesize.js';
 
 export type { ActivityDeps } from './deps.js';
 
 /**
- * @param deps the worker's teacher pool (one shared backend per model)
+ * @param deps the worker's teacher pool (one shared backend per model) and the artifact store
+ *   every activity reads and writes through (`openStore`; default: local folders, store/)
  * @returns the activity functions by the names the workflows schedule them under
  */
 export function createActivities(deps: ActivityDeps) {
+  // the activities that only read and write artifacts take (input, deps): bind the worker's store
+  const bound =
+    <I, O>(activity: (input: I, deps: StoreDeps) => Promise<O>) =>
+    (input: I) =>
+      activity(input, deps);
   return {
     ...createPrepareActivities(deps),
     ...createSynthesisActivities(deps),
-    trainAndEvaluate,
-    selectCandidates,
-    writeReport,
+    trainAndEvaluate: bound(trainAndEvaluate),
+    selectCandidates: bound(selectCandidates),
+    writeReport: bound(writeReport),
     // experiment harness
-    useGoldData,
-    mergeTrainingSet,
-    saveArmResult,
-    findFinishedArm,
-    scoreInfluence,
-    studyQuality,
-    reportExperiment,
+    useGoldData: bound(useGoldData),
+    mergeTrainingSet: bound(mergeTrainingSet),
+    saveArmResult: bound(saveArmResult),
+    findFinishedArm: bound(findFinishedArm),
+    scoreInfluence: bound(scoreInfluence),
+    studyQuality: bound(studyQuality),
+    reportExperiment: bound(reportExperiment),
   };
 }
 

@@ -8,13 +8,14 @@
  */
 import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
-import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { ExampleSchema, type DatasetRef, type Example } from '../domain/types.js';
+import { refUri } from '../store/index.js';
 import { influenceOnValidation } from '../student/influence.js';
 import { createStudent } from '../student/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity, warn } from './context.js';
-import { cacheDirOf, studentConfigOf } from './paths.js';
+import type { StoreDeps } from './deps.js';
+import { cacheDirOf, runArtifacts, studentConfigOf } from './paths.js';
 
 /** A row of round-<q>/influence.jsonl and round-<q>/in-context.jsonl. */
 export interface InfluenceRow {
@@ -70,13 +71,16 @@ export function selectInContext(rows: InfluenceRow[], labels: string[], perLabel
  * @throws ApplicationFailure InvalidInput when the training data or the validation set is empty,
  *   topK is not a positive integer, or a validation label is not one of the task's labels
  */
-export async function scoreInfluence(input: {
-  config: S3Config;
-  task: TaskRefs;
-  train: DatasetRef[];
-  round: number;
-  topK: number;
-}): Promise<InfluenceScores> {
+export async function scoreInfluence(
+  input: {
+    config: S3Config;
+    task: TaskRefs;
+    train: DatasetRef[];
+    round: number;
+    topK: number;
+  },
+  deps: StoreDeps = {},
+): Promise<InfluenceScores> {
   const beat: Record<string, unknown> = { phase: 'read', round: input.round };
   return runActivity(
     input.config,
@@ -86,14 +90,16 @@ export async function scoreInfluence(input: {
       const t0 = Date.now();
       const labels = config.task.labels;
       if (!(Number.isInteger(topK) && topK >= 1)) throw invalidInput(`scoreInfluence: topK must be ≥ 1, got ${topK}`);
+      const run = runArtifacts(deps, config);
       const train: Example[] = [];
-      for (const ref of input.train) train.push(...(await readJsonl(ref.path, ExampleSchema, { allowEmpty: true })));
-      const validation = await readJsonl(task.validation.path, ExampleSchema, { allowEmpty: true });
+      for (const ref of input.train)
+        train.push(...(await run.store.getJsonl(ref, ExampleSchema, { allowEmpty: true })));
+      const validation = await run.store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
       if (train.length === 0)
         throw invalidInput(
           `no synthetic examples to score in round ${round}: every teacher output was rejected (see ${task.runDir}/synthetic/*.rejected.jsonl)`,
         );
-      if (validation.length === 0) throw invalidInput(`the gold validation set ${task.validation.path} is empty`);
+      if (validation.length === 0) throw invalidInput(`the gold validation set ${refUri(task.validation)} is empty`);
       const valLabels = validation.map((x) => {
         const c = labels.indexOf(x.label);
         if (c < 0)
@@ -132,10 +138,9 @@ export async function scoreInfluence(input: {
         text: x.text,
         ...(x.text_pair === undefined ? {} : { text_pair: x.text_pair }),
       }));
-      const dir = path.join(task.runDir, `round-${round}`);
-      await writeJsonl(path.join(dir, 'influence.jsonl'), rows);
+      await run.store.putJsonl(run.key(`round-${round}`, 'influence.jsonl'), rows);
       const picked = selectInContext(rows, labels, Math.ceil(topK / labels.length));
-      const ref = await writeJsonl(path.join(dir, 'in-context.jsonl'), picked);
+      const ref = await run.store.putJsonl(run.key(`round-${round}`, 'in-context.jsonl'), picked);
       return { ref, scored: rows.length, cgIterations: res.cgIterations, ms: Date.now() - t0 };
     },
   );

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { S3Config } from '../config/schema.js';
 import { confinedRunDir } from '../data/paths.js';
+import { folderUri, openStore, refUri, type ArtifactStore, type StoreConfig } from '../store/index.js';
+import type { StoreDeps } from './deps.js';
 
 /** Project root (where scripts/setup.sh puts models/ and .tools/). */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +30,54 @@ export function studentConfigOf(config: S3Config): S3Config['student'] {
  */
 export function runDirOf(config: S3Config): string {
   return confinedRunDir(config.runRoot, config.runId);
+}
+
+/** The artifact store of a configuration's runs: rooted at runRoot (a local folder today). */
+export function artifactStoreOf(config: S3Config): StoreConfig {
+  return { uri: folderUri(path.resolve(config.runRoot)) };
+}
+
+/** One run's artifacts: the store and the keys under `<runId>/`. */
+export interface RunArtifacts {
+  store: ArtifactStore;
+  /** the absolute run folder (TaskRefs.runDir; messages) */
+  dir: string;
+  /** the run folder's URI, ending in "/" (TaskRefs.runUri) */
+  uri: string;
+  /** the key of a file of the run: `key('round-1', 'x.jsonl')` is `<runId>/round-1/x.jsonl` */
+  key(...parts: string[]): string;
+}
+
+/**
+ * The artifacts of the run `config` names: the store the dependencies open for its runRoot, and
+ * the one way activities name a file of the run (`run.key(...)`); no activity joins paths.
+ * @throws DatasetError (non-retryable through guard) when runId would leave runRoot
+ */
+export function runArtifacts(deps: StoreDeps, config: S3Config): RunArtifacts {
+  const dir = runDirOf(config);
+  const store = (deps.openStore ?? openStore)(artifactStoreOf(config));
+  const key = (...parts: string[]) => [config.runId, ...parts].join('/');
+  return { store, dir, uri: store.uriOf(key() + '/'), key };
+}
+
+/**
+ * The store rooted at a folder a workflow names by path (e.g. studyQuality's `outDir`), so the
+ * activity writes under it by key.
+ */
+export function folderStore(deps: StoreDeps, dir: string): ArtifactStore {
+  return (deps.openStore ?? openStore)({ uri: folderUri(dir) });
+}
+
+/**
+ * The key in `store` of an artifact a reference names (e.g. to write `<name>.selected.jsonl`
+ * next to it).
+ * @throws RangeError when the artifact is not under the store's root
+ */
+export function keyOfRef(store: ArtifactStore, ref: { uri?: string; path?: string }): string {
+  const uri = refUri(ref);
+  const key = store.keyOf(uri);
+  if (key === undefined) throw new RangeError(`${uri} is not under the artifact store ${store.rootUri}`);
+  return key;
 }
 
 /** Absolute cache directory (teacher calls, embeddings). */

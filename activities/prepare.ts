@@ -2,22 +2,24 @@
  * prepareTask: loads and checks the gold data, writes it into the run directory, and checks
  * the teacher — everything that can be wrong with the input fails here, before any teacher call.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { goldOptionsOf, limitExample, loadContextsFile, loadGoldFile, takeSample } from '../data/gold.js';
-import { writeJsonl } from '../data/jsonl.js';
 import { spamAssassinGoldSplits } from '../data/spamassassin.js';
 import { Rng } from '../domain/rng.js';
 import type { DatasetRef, Example } from '../domain/types.js';
 import { invalidInput, runActivity } from './context.js';
 import type { ActivityDeps } from './deps.js';
-import { runDirOf } from './paths.js';
+import { runArtifacts } from './paths.js';
 import { checkStudent, preflightTeacher } from './preflight.js';
 
 /** References to the gold data of a run, as written in its run directory. */
 export interface TaskRefs {
+  /** the run folder (absolute path), for messages; artifacts are named by their references */
   runDir: string;
+  /** the run folder's URI in the artifact store, ending in "/" (`file:///abs/runs/<runId>/`):
+   * where a worker that has no configuration of its own (the Python student) writes the run's
+   * artifacts. Absent in old histories: the file URI of runDir. */
+  runUri?: string;
   /** D_gold^(val): the small human-labeled set whose errors EES extrapolates */
   validation: DatasetRef;
   /** D_gold^(test): only scores */
@@ -46,7 +48,7 @@ export function createPrepareActivities(deps: ActivityDeps) {
 /**
  * Loads and checks the gold data, then checks the teacher (preflight: model load or endpoint
  * probe) — all before any paid call.
- * @returns TaskRefs with absolute paths under <runRoot>/<runId>/gold/
+ * @returns TaskRefs: references to <runId>/gold/*.jsonl in the run's artifact store
  * @throws ApplicationFailure InvalidInput (non-retryable) on a missing/malformed/empty file,
  *   an unknown label (naming file and line), a gold split without some label, a missing
  *   teacher model or rejected key; TeacherUnavailable (non-retryable) when the teacher does
@@ -59,10 +61,9 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
     () => beat,
     async () => {
       checkStudent(config);
-      const runDir = runDirOf(config);
-      const goldDir = path.join(runDir, 'gold');
-      await mkdir(goldDir, { recursive: true });
-      await writeFile(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2));
+      const run = runArtifacts(deps, config);
+      const { store } = run;
+      await store.put(run.key('config.json'), JSON.stringify(config, null, 2));
 
       const { task } = config;
       const src = task.source;
@@ -130,15 +131,16 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
       const teacherCheck = await preflightTeacher(deps, config);
       return {
         teacherCheck,
-        runDir,
-        validation: await writeJsonl(path.join(goldDir, 'validation.jsonl'), validation),
-        test: await writeJsonl(path.join(goldDir, 'test.jsonl'), test),
-        train: train ? await writeJsonl(path.join(goldDir, 'train.jsonl'), train) : null,
+        runDir: run.dir,
+        runUri: run.uri,
+        validation: await store.putJsonl(run.key('gold', 'validation.jsonl'), validation),
+        test: await store.putJsonl(run.key('gold', 'test.jsonl'), test),
+        train: train ? await store.putJsonl(run.key('gold', 'train.jsonl'), train) : null,
         ...(warnings.length ? { warnings } : {}),
         contexts:
           task.kind === 'pair'
-            ? await writeJsonl(
-                path.join(goldDir, 'contexts.jsonl'),
+            ? await store.putJsonl(
+                run.key('gold', 'contexts.jsonl'),
                 contexts.map((text, i) => ({ id: `ctx-${i}`, text })),
               )
             : null,

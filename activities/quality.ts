@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
-import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import type { QualityStudy } from '../domain/experiment.js';
 import { Rng } from '../domain/rng.js';
 import { ExampleSchema, ProvenanceSchema, type DatasetRef, type Example } from '../domain/types.js';
@@ -17,7 +16,8 @@ import { FrozenEncoder } from '../student/encoder.js';
 import { TfidfVectorizer } from '../student/tfidf.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
-import { cacheDirOf, DEFAULT_ENCODER, studentConfigOf } from './paths.js';
+import type { StoreDeps } from './deps.js';
+import { cacheDirOf, DEFAULT_ENCODER, folderStore, runArtifacts, studentConfigOf } from './paths.js';
 
 /** At most this many gold test points in a map (seeded subsample, the same for every arm of a seed). */
 export const MAP_MAX_GOLD = 1000;
@@ -72,24 +72,29 @@ function encoderOf(config: S3Config, features: QualityFeatures): string | null {
  *   malformed, the gold test set has fewer than 2 examples, or the map would have fewer than
  *   3 points; the encoder's errors when its model folder is incomplete
  */
-export async function studyQuality(input: {
-  config: S3Config;
-  task: TaskRefs;
-  arm: string;
-  seed: number;
-  dataset: DatasetRef;
-  outDir: string;
-  features?: QualityFeatures;
-}): Promise<QualityStudy> {
+export async function studyQuality(
+  input: {
+    config: S3Config;
+    task: TaskRefs;
+    arm: string;
+    seed: number;
+    dataset: DatasetRef;
+    /** the folder map.jsonl goes to (the workflow passes `<runDir>/quality`) */
+    outDir: string;
+    features?: QualityFeatures;
+  },
+  deps: StoreDeps = {},
+): Promise<QualityStudy> {
   const { config, task, arm, seed } = input;
   const beat: Record<string, unknown> = { phase: 'read', arm, seed };
   return runActivity(
     config,
     () => beat,
     async () => {
-      const rows = await readJsonl(input.dataset.path, TrainRowSchema, { allowEmpty: true });
-      const validation = await readJsonl(task.validation.path, ExampleSchema, { allowEmpty: true });
-      const test = await readJsonl(task.test.path, ExampleSchema, { allowEmpty: true });
+      const { store } = runArtifacts(deps, config);
+      const rows = await store.getJsonl(input.dataset, TrainRowSchema, { allowEmpty: true });
+      const validation = await store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
+      const test = await store.getJsonl(task.test, ExampleSchema, { allowEmpty: true });
       if (test.length < 2)
         throw invalidInput(
           `quality study of ${arm}: the gold test set has ${test.length} example(s), at least 2 needed`,
@@ -172,7 +177,7 @@ export async function studyQuality(input: {
         set: i < goldPts.length ? 'gold-test' : 'synthetic',
         label: x.label,
       }));
-      const map = await writeJsonl(path.join(input.outDir, 'map.jsonl'), mapRows);
+      const map = await folderStore(deps, input.outDir).putJsonl('map.jsonl', mapRows);
       return {
         arm,
         seed,

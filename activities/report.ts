@@ -2,15 +2,14 @@
  * writeReport: the final synthetic dataset (seed ∪ all EES additions, with provenance) and
  * report.json + report.md in the run directory.
  */
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { byProvider, type PerProvider, type S3Config } from '../config/schema.js';
-import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { SyntheticExampleSchema, type DatasetRef, type SyntheticExample, type TeacherUsage } from '../domain/types.js';
 import { roundTableMarkdown } from '../domain/roundTable.js';
 import type { ReportRefs, RoundResult } from '../workflows/types.js';
 import type { TaskRefs } from './prepare.js';
 import { runActivity } from './context.js';
+import type { StoreDeps } from './deps.js';
+import { runArtifacts } from './paths.js';
 
 /** The teacher model a report names, by provider (the configured name or GGUF; unset: "default"). */
 const MODEL_NAMES: PerProvider<string | undefined> = {
@@ -24,28 +23,33 @@ const pct = (x: number) => (100 * x).toFixed(1);
 /**
  * @param input.train seed ∪ additions (in order); merged into synthetic/final.jsonl
  * @param input.startedAt workflow start, ms since epoch (for the wall time in the report)
- * @returns absolute paths of the dataset and reports
+ * @param deps the artifact store (createActivities binds the worker's; default: local folders)
+ * @returns the dataset's reference and where the reports are (local paths; URIs for a store without files)
  */
-export async function writeReport(input: {
-  config: S3Config;
-  task: TaskRefs;
-  train: DatasetRef[];
-  rounds: RoundResult[];
-  usage: TeacherUsage;
-  stopReason: string | null;
-  startedAt: number;
-  /** warnings collected by the workflow (absent in old histories) */
-  warnings?: string[];
-}): Promise<ReportRefs> {
+export async function writeReport(
+  input: {
+    config: S3Config;
+    task: TaskRefs;
+    train: DatasetRef[];
+    rounds: RoundResult[];
+    usage: TeacherUsage;
+    stopReason: string | null;
+    startedAt: number;
+    /** warnings collected by the workflow (absent in old histories) */
+    warnings?: string[];
+  },
+  deps: StoreDeps = {},
+): Promise<ReportRefs> {
   return runActivity(
     input.config,
     () => ({ phase: 'report' }),
     async () => {
       const { config, task, rounds, usage } = input;
+      const run = runArtifacts(deps, config);
       const rows: SyntheticExample[] = [];
       for (const ref of input.train)
-        rows.push(...(await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true })));
-      const dataset = await writeJsonl(path.join(task.runDir, 'synthetic', 'final.jsonl'), rows);
+        rows.push(...(await run.store.getJsonl(ref, SyntheticExampleSchema, { allowEmpty: true })));
+      const dataset = await run.store.putJsonl(run.key('synthetic', 'final.jsonl'), rows);
       const wallMs = Date.now() - input.startedAt;
       const studentMs = rounds.reduce((s, r) => s + r.studentMs, 0);
       const report = {
@@ -69,9 +73,7 @@ export async function writeReport(input: {
           otherMs: Math.max(0, wallMs - usage.teacherMs - studentMs),
         },
       };
-      const reportJson = path.join(task.runDir, 'report.json');
-      const reportMd = path.join(task.runDir, 'report.md');
-      await writeFile(reportJson, JSON.stringify(report, null, 2));
+      const json = await run.store.put(run.key('report.json'), JSON.stringify(report, null, 2));
       const last = rounds[rounds.length - 1];
       const md = [
         `# s3-synth run \`${config.runId}\``,
@@ -91,8 +93,8 @@ export async function writeReport(input: {
         `Dataset: ${dataset.path} (${dataset.count} examples, sha256 ${dataset.sha256.slice(0, 12)}…).`,
         '',
       ].join('\n');
-      await writeFile(reportMd, md);
-      return { runDir: task.runDir, dataset, reportJson, reportMd };
+      const written = await run.store.put(run.key('report.md'), md);
+      return { runDir: task.runDir, dataset, reportJson: json.path ?? json.uri, reportMd: written.path ?? written.uri };
     },
   );
 }

@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
-import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { ACQUISITIONS, pickBatch, scoreSummary, type AcquisitionName } from '../acquisition/index.js';
 import { crossEntropy } from '../acquisition/types.js';
 import { denseFeatures } from '../acquisition/dense.js';
@@ -21,10 +20,12 @@ import {
   type MisclassifiedRow,
   type SplitMetrics,
 } from '../domain/types.js';
+import type { ArtifactStore } from '../store/index.js';
 import { createStudent, type FitStats, type Student } from '../student/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
-import { cacheDirOf, studentConfigOf } from './paths.js';
+import type { StoreDeps } from './deps.js';
+import { cacheDirOf, runArtifacts, studentConfigOf } from './paths.js';
 
 export interface Evaluation {
   round: number;
@@ -45,20 +46,24 @@ export interface Evaluation {
 /**
  * @param input.train the synthetic datasets to train on (seed ∪ additions), JSONL of examples
  * @param input.round q (0 = seed round); names the output folder round-<q>/
+ * @param deps the artifact store (createActivities binds the worker's; default: local folders)
  * @throws ApplicationFailure InvalidInput when the training data is empty
  */
-export async function trainAndEvaluate(input: {
-  config: S3Config;
-  task: TaskRefs;
-  train: DatasetRef[];
-  round: number;
-  /** which gold validation examples to hand to extrapolation (absent in old histories:
-   * the misclassified ones, capped by synthesis.maxPerRound). `all`: every example (GoldGen);
-   * `limit`: a further cap (the budget left): a seeded uniform sample of the misclassified
-   * (acquisition/misclassified.ts), and of every example with `all`; `ranked`: the acquisition function ranks every eligible
-   * pool item (no cap), for a teacher that expands them best first within a token share */
-  select?: { all?: boolean; limit?: number; ranked?: boolean };
-}): Promise<Evaluation> {
+export async function trainAndEvaluate(
+  input: {
+    config: S3Config;
+    task: TaskRefs;
+    train: DatasetRef[];
+    round: number;
+    /** which gold validation examples to hand to extrapolation (absent in old histories:
+     * the misclassified ones, capped by synthesis.maxPerRound). `all`: every example (GoldGen);
+     * `limit`: a further cap (the budget left): a seeded uniform sample of the misclassified
+     * (acquisition/misclassified.ts), and of every example with `all`; `ranked`: the acquisition function ranks every eligible
+     * pool item (no cap), for a teacher that expands them best first within a token share */
+    select?: { all?: boolean; limit?: number; ranked?: boolean };
+  },
+  deps: StoreDeps = {},
+): Promise<Evaluation> {
   const beat: Record<string, unknown> = { phase: 'read', round: input.round };
   return runActivity(
     input.config,
@@ -67,9 +72,10 @@ export async function trainAndEvaluate(input: {
       const { config, task, round } = input;
       const t0 = Date.now();
       const labels = config.task.labels;
-      const validation = await readJsonl(task.validation.path, ExampleSchema, { allowEmpty: true });
-      const test = await readJsonl(task.test.path, ExampleSchema, { allowEmpty: true });
-      const { student, train, fit } = await fitStudent(config, task, input.train, round, beat);
+      const run = runArtifacts(deps, config);
+      const validation = await run.store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
+      const test = await run.store.getJsonl(task.test, ExampleSchema, { allowEmpty: true });
+      const { student, train, fit } = await fitStudent(run.store, config, task, input.train, round, beat);
       beat.phase = 'predict';
       const pv = await student.predictProba(validation);
       const pt = await student.predictProba(test);
@@ -98,7 +104,7 @@ export async function trainAndEvaluate(input: {
             cap,
             ranked: input.select?.ranked === true,
           });
-      const misclassified = await writeJsonl(path.join(task.runDir, `round-${round}`, 'misclassified.jsonl'), rows, {
+      const misclassified = await run.store.putJsonl(run.key(`round-${round}`, 'misclassified.jsonl'), rows, {
         labelOf: (r) => r.example.label,
       });
       const score = (idx: number[]) =>
@@ -130,11 +136,13 @@ export async function trainAndEvaluate(input: {
  * Reads the training set and fits a fresh student on it (S3 Alg. 2 line 3: re-initialised
  * every round). The same inputs and config give the same student (students are seeded and
  * deterministic), so selectCandidates re-fits exactly the student trainAndEvaluate scored.
+ * @param store the artifact store the references are read from
  * @param trainRefs JSONL of examples (synthetic rows keep their provenance: passthrough)
  * @param beat heartbeat details, updated with the phase and the training-set size
  * @throws ApplicationFailure InvalidInput when the training set is empty
  */
 export async function fitStudent(
+  store: ArtifactStore,
   config: S3Config,
   task: TaskRefs,
   trainRefs: DatasetRef[],
@@ -144,7 +152,7 @@ export async function fitStudent(
   const train: Example[] = [];
   // passthrough: synthetic rows keep their provenance (the synthetic pool reads its rationales)
   for (const ref of trainRefs)
-    train.push(...(await readJsonl(ref.path, ExampleSchema.passthrough(), { allowEmpty: true })));
+    train.push(...(await store.getJsonl(ref, ExampleSchema.passthrough(), { allowEmpty: true })));
   if (train.length === 0)
     throw invalidInput(
       `no synthetic examples to train on in round ${round}: every teacher output was rejected (see ${task.runDir}/synthetic/*.rejected.jsonl)`,

@@ -10,7 +10,6 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { S3Config } from '../config/schema.js';
-import { readJsonl, writeJsonl } from '../data/jsonl.js';
 import { cleanOutput, judgeOutput, normalizeForCompare, parseRationales } from '../domain/cleaning.js';
 import { scoreSummary } from '../acquisition/summary.js';
 import { parseRating, pickTeacherJudge } from '../acquisition/teacherJudge.js';
@@ -42,7 +41,7 @@ import {
 import type { TaskRefs } from './prepare.js';
 import { cancellationSignal, warn, runActivity, workflowIdOf } from './context.js';
 import type { ActivityDeps } from './deps.js';
-import { cacheDirOf } from './paths.js';
+import { cacheDirOf, runArtifacts, type RunArtifacts } from './paths.js';
 import { teacherConfigOf } from './preflight.js';
 
 export interface SynthesisResult {
@@ -86,15 +85,21 @@ class TeacherSession {
   /** heartbeat details, updated as calls finish */
   progress: Record<string, unknown> = {};
   retries = 0;
+  private run_?: RunArtifacts;
 
   constructor(
-    deps: ActivityDeps,
+    private readonly deps: ActivityDeps,
     readonly config: S3Config,
   ) {
     this.backend = deps.teachers.backend(teacherConfigOf(config));
     this.cache = new TeacherCache(path.join(cacheDirOf(config), 'teacher'));
     this.sampling = samplingOf(config);
     this.deadlines = deadlinesOf(config);
+  }
+
+  /** The run's artifact store and keys (opened inside the activity body, where a bad runId is an input error). */
+  get artifacts(): RunArtifacts {
+    return (this.run_ ??= runArtifacts(this.deps, this.config));
   }
 
   /** Runs an activity body under the heartbeat timer reporting `progress` (runActivity). */
@@ -206,9 +211,9 @@ async function synthesizeRationales(
 ): Promise<SynthesisResult> {
   const teacher = new TeacherSession(deps, input.config);
   return teacher.run(async () => {
-    const { config, task } = input;
+    const { config } = input;
     const warnings: string[] = [];
-    const dir = path.join(task.runDir, 'synthetic');
+    const run = teacher.artifacts;
     const usage = emptyUsage();
     const rows: RationaleRow[] = [];
     const rejected: Rejection[] = [];
@@ -266,8 +271,8 @@ async function synthesizeRationales(
       }
     }
     return {
-      ref: await writeJsonl(path.join(dir, 'rationales.jsonl'), rows),
-      rejectedRef: await writeJsonl(path.join(dir, 'rationales.rejected.jsonl'), rejected),
+      ref: await run.store.putJsonl(run.key('synthetic', 'rationales.jsonl'), rows),
+      rejectedRef: await run.store.putJsonl(run.key('synthetic', 'rationales.rejected.jsonl'), rejected),
       usage,
       warnings,
     };
@@ -343,19 +348,21 @@ async function synthesizeSeed(deps: ActivityDeps, input: SeedInput): Promise<Syn
     const round = input.round ?? 0;
     const icl = new Map<string, string[]>();
     if (input.inContext)
-      for (const r of await readJsonl(input.inContext.path, ExampleSchema, { allowEmpty: true }))
+      for (const r of await teacher.artifacts.store.getJsonl(input.inContext, ExampleSchema, { allowEmpty: true }))
         icl.set(r.label, [...(icl.get(r.label) ?? []), kind === 'pair' ? (r.text_pair ?? '') : r.text]);
     const iclTemplate = getTemplate(kind, 'queryIcl', prompts);
     const byLabel = new Map(
-      (await readJsonl(input.rationales.path, RationaleRowSchema, { allowEmpty: true })).map((r) => [
+      (await teacher.artifacts.store.getJsonl(input.rationales, RationaleRowSchema, { allowEmpty: true })).map((r) => [
         r.label,
         r.rationales,
       ]),
     );
     const contexts = task.contexts
-      ? (await readJsonl(task.contexts.path, ExampleSchema.pick({ id: true, text: true }), { allowEmpty: true })).map(
-          (c) => c.text,
-        )
+      ? (
+          await teacher.artifacts.store.getJsonl(task.contexts, ExampleSchema.pick({ id: true, text: true }), {
+            allowEmpty: true,
+          })
+        ).map((c) => c.text)
       : [];
     const query = getTemplate(kind, 'query', prompts);
     const plain = getTemplate(kind, 'queryPlain', prompts);
@@ -413,7 +420,7 @@ async function synthesizeSeed(deps: ActivityDeps, input: SeedInput): Promise<Syn
     const result = await synthesizeExamples(teacher, wants, {
       origin: input.inContext ? 'icl' : 'seed',
       round,
-      file: path.join(task.runDir, 'synthetic', input.file ?? 'seed'),
+      file: ['synthetic', input.file ?? 'seed'],
       tokenLimit: input.tokenLimit,
     });
     return { ...result, warnings: [...(result.warnings ?? []), ...warnings] };
@@ -451,11 +458,13 @@ const CANDIDATE_SLOT_STRIDE = 1_000_000_000;
 async function extrapolateErrors(deps: ActivityDeps, input: ExtrapolateInput): Promise<SynthesisResult> {
   const teacher = new TeacherSession(deps, input.config);
   return teacher.run(async () => {
-    const { config, task, round } = input;
+    const { config, round } = input;
     const { kind, item, labelWords, prompts } = config.task;
     const mis = getTemplate(kind, 'mis', prompts);
     const query = getTemplate(kind, 'query', prompts);
-    const picked = await readJsonl(input.misclassified.path, MisclassifiedRowSchema, { allowEmpty: true });
+    const picked = await teacher.artifacts.store.getJsonl(input.misclassified, MisclassifiedRowSchema, {
+      allowEmpty: true,
+    });
     const m = config.synthesis.candidatesPerPick;
     const base: Want[] = picked.map(({ index, example: x, acquisition, score, pool, rationales }) => {
       const label = labelWord(x.label, labelWords);
@@ -512,12 +521,12 @@ async function extrapolateErrors(deps: ActivityDeps, input: ExtrapolateInput): P
           );
     const seen: string[] = [];
     for (const ref of input.train)
-      for (const r of await readJsonl(ref.path, SyntheticExampleSchema, { allowEmpty: true }))
+      for (const r of await teacher.artifacts.store.getJsonl(ref, SyntheticExampleSchema, { allowEmpty: true }))
         seen.push(kind === 'pair' ? (r.text_pair ?? '') : r.text);
     return synthesizeExamples(teacher, wants, {
       origin: 'ees',
       round,
-      file: path.join(task.runDir, 'synthetic', `ees-round-${round}`),
+      file: ['synthetic', `ees-round-${round}`],
       seen,
       tokenLimit: input.tokenLimit,
     });
@@ -540,9 +549,18 @@ async function extrapolateErrors(deps: ActivityDeps, input: ExtrapolateInput): P
 async function synthesizeExamples(
   teacher: TeacherSession,
   wants: Want[],
-  opts: { origin: 'seed' | 'ees' | 'icl'; round: number; file: string; seen?: string[]; tokenLimit?: number },
+  opts: {
+    origin: 'seed' | 'ees' | 'icl';
+    round: number;
+    /** where the output goes in the run, without ".jsonl": e.g. ['synthetic', 'seed'] */
+    file: string[];
+    seen?: string[];
+    tokenLimit?: number;
+  },
 ): Promise<SynthesisResult> {
   const { config, sampling } = teacher;
+  const run = teacher.artifacts;
+  const stem = run.key(...opts.file);
   const teacherModel = teacher.backend.teacher.modelId;
   const maxAttempts = config.synthesis.maxAttempts;
   const usage = emptyUsage();
@@ -625,8 +643,8 @@ async function synthesizeExamples(
         `(${budget.discarded} call(s) past it were not counted and are kept in the cache)`,
     );
   return {
-    ref: await writeJsonl(`${opts.file}.jsonl`, rows),
-    rejectedRef: await writeJsonl(`${opts.file}.rejected.jsonl`, rejected),
+    ref: await run.store.putJsonl(`${stem}.jsonl`, rows),
+    rejectedRef: await run.store.putJsonl(`${stem}.rejected.jsonl`, rejected),
     usage,
     warnings,
     ...(budget.limit !== undefined ? { budgetExhausted: budget.exhausted } : {}),
@@ -684,10 +702,11 @@ export interface JudgeInput {
 async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<SynthesisResult> {
   const teacher = new TeacherSession(deps, input.config);
   return teacher.run(async () => {
-    const { config, task, round } = input;
+    const { config, round } = input;
     const { kind, item, labelWords, prompts } = config.task;
     const judge = getTemplate(kind, 'judge', prompts);
-    const pool = await readJsonl(input.candidates.path, MisclassifiedRowSchema, { allowEmpty: true });
+    const run = teacher.artifacts;
+    const pool = await run.store.getJsonl(input.candidates, MisclassifiedRowSchema, { allowEmpty: true });
     // under a token limit only the candidates rated before it is reached can be picked: rate
     // them in a seeded random order, not always the first items of the pool
     const rows = input.tokenLimit === undefined ? pool : new Rng(config.seed, `judge-order-${round}`).shuffle(pool);
@@ -714,9 +733,8 @@ async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<S
       seed: config.seed,
       judgeScores: ratings,
     });
-    const dir = path.join(task.runDir, `round-${round}`);
-    await writeJsonl(
-      path.join(dir, 'judge-ratings.jsonl'),
+    await run.store.putJsonl(
+      run.key(`round-${round}`, 'judge-ratings.jsonl'),
       rows.map((r, i) => ({ id: r.example.id, label: r.example.label, rating: ratings[i] })),
     );
     // hardest first: a token-limited extrapolation expands them in this order
@@ -734,8 +752,10 @@ async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<S
         : []),
     ];
     return {
-      ref: await writeJsonl(path.join(dir, 'judged.jsonl'), picked, { labelOf: (r) => r.example.label }),
-      rejectedRef: await writeJsonl(path.join(dir, 'judge.rejected.jsonl'), []),
+      ref: await run.store.putJsonl(run.key(`round-${round}`, 'judged.jsonl'), picked, {
+        labelOf: (r) => r.example.label,
+      }),
+      rejectedRef: await run.store.putJsonl(run.key(`round-${round}`, 'judge.rejected.jsonl'), []),
       usage,
       warnings,
       ...(budget.limit !== undefined ? { budgetExhausted: budget.exhausted } : {}),

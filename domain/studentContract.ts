@@ -78,6 +78,8 @@ export const AcquisitionRecordSchema = z.object({
 /** activities/prepare.ts TaskRefs: the task's gold data as artifact references. */
 export const TaskRefsSchema = z.object({
   runDir: z.string(),
+  /** the run folder's URI in the artifact store, ending in "/" (absent in old histories: runDir) */
+  runUri: z.string().optional(),
   validation: DatasetRefSchema,
   test: DatasetRefSchema,
   contexts: DatasetRefSchema.nullable(),

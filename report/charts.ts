@@ -17,7 +17,6 @@
  */
 import { Warn, logger, parse, View, type Loader, type LoggerInterface, type Spec } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { readJsonl } from '../data/jsonl.js';
 import type { ExperimentSummary, QualityStudy } from '../domain/experiment.js';
 import { learningCurve, type ArmSummaries, type ArmSummary } from '../domain/statistics.js';
 
@@ -41,6 +40,7 @@ export interface Chart {
 
 /** A row of a QualityStudy's 2-D map JSONL. */
 import { MapRowSchema, type MapRow } from '../domain/experiment.js';
+import { refUri, storeFor } from '../store/index.js';
 export { MapRowSchema, type MapRow };
 
 const WIDTH = 500;
@@ -419,13 +419,14 @@ export function qualityMapSpec(rows: readonly MapRow[]): VegaLiteSpec {
 }
 
 /**
- * Reads a QualityStudy's map JSONL.
- * @param q the study (its `map.path` is absolute)
+ * Reads a QualityStudy's map JSONL through the artifact store that holds it (sha256 checked).
+ * @param q the study (its `map` reference: a uri, or an absolute path in old results)
  * @returns rows in file order
- * @throws DatasetError (data/jsonl.ts) when the file is missing, empty or a row is not {x, y, set, label}
+ * @throws DatasetError (data/jsonl.ts) when the file is missing, empty or a row is not
+ *   {x, y, set, label}; IntegrityError when it changed after the study recorded it
  */
 export async function readMapRows(q: QualityStudy): Promise<MapRow[]> {
-  return readJsonl(q.map.path, MapRowSchema);
+  return storeFor(refUri(q.map)).getJsonl(q.map, MapRowSchema);
 }
 
 async function make(id: string, title: string, caption: string, spec: VegaLiteSpec | null): Promise<Chart | null> {

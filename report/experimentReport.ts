@@ -11,12 +11,10 @@
  * (Efron & Tibshirani 1993, paired bootstrap, percentile interval); the quality tables follow
  * S3 (Wang et al. 2023, "Let's Synthesize Step by Step") Tables 6 and 8.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { writeJsonl } from '../data/jsonl.js';
+import { resolve } from 'node:path';
 import type { Budget, ExperimentSummary, MeanStd, PairedDiff, QualityStudy } from '../domain/experiment.js';
 import { armSummaries, aucByArm, type ArmSummaries, type ArmSummary } from '../domain/statistics.js';
+import { folderUri, openStore, type ArtifactStore } from '../store/index.js';
 import { experimentCharts, type Chart } from './charts.js';
 
 /** The reference arm of the table's Δ column. */
@@ -355,21 +353,9 @@ function renderHtml(summary: ExperimentSummary, stats: ArmSummaries, charts: rea
   return parts.join('\n');
 }
 
-/** Writes text atomically: temporary file in the same directory, then rename. */
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(tmp, text, 'utf8');
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 /**
- * Writes the experiment report into `outDir` (created when missing); every file is written
- * atomically (temporary file + rename).
+ * Writes the experiment report into `outDir` (created when missing) through the artifact store
+ * rooted there: every file is written atomically and idempotently (store/).
  * - report.html: ONE self-contained file (inline CSS and SVG, no script, no network reference;
  *   a Content-Security-Policy forbids any load): header (id, budget, seeds, wall time), results
  *   table, how to read it, failed children with their errors, S3 Tables 6 and 8 when a
@@ -379,7 +365,8 @@ async function writeAtomic(path: string, text: string): Promise<void> {
  * - results.json: the ExperimentSummary (pretty-printed).
  * @param summary the experiment (scores: fractions in [0, 1])
  * @param outDir directory to write into (relative paths resolve against the cwd)
- * @returns absolute paths of the four files
+ * @param store the artifact store rooted at outDir (default: the local folder)
+ * @returns absolute paths of the four files (their URIs for a store without local files)
  * @throws as {@link armSummaries} (duplicate results); Error when a chart fails to render; fs
  *   errors. A QualityStudy whose map file cannot be read does not throw: its chart is replaced
  *   by a note with the reason.
@@ -387,20 +374,14 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 export async function writeExperimentReport(
   summary: ExperimentSummary,
   outDir: string,
+  store: ArtifactStore = openStore({ uri: folderUri(resolve(outDir)) }),
 ): Promise<{ html: string; md: string; resultsJsonl: string; resultsJson: string }> {
-  const dir = resolve(outDir);
-  await mkdir(dir, { recursive: true });
   const stats = armSummaries(summary, TABLE_REFERENCE);
   const charts = await experimentCharts(summary, stats);
-  const paths = {
-    html: join(dir, 'report.html'),
-    md: join(dir, 'report.md'),
-    resultsJsonl: join(dir, 'results.jsonl'),
-    resultsJson: join(dir, 'results.json'),
-  };
-  await writeJsonl(paths.resultsJsonl, summary.results);
-  await writeAtomic(paths.resultsJson, `${JSON.stringify(summary, null, 2)}\n`);
-  await writeAtomic(paths.md, renderMarkdown(summary, stats, charts));
-  await writeAtomic(paths.html, renderHtml(summary, stats, charts));
-  return paths;
+  const where = (r: { path?: string; uri?: string }) => r.path ?? r.uri ?? '';
+  const resultsJsonl = where(await store.putJsonl('results.jsonl', summary.results));
+  const resultsJson = where(await store.put('results.json', `${JSON.stringify(summary, null, 2)}\n`));
+  const md = where(await store.put('report.md', renderMarkdown(summary, stats, charts)));
+  const html = where(await store.put('report.html', renderHtml(summary, stats, charts)));
+  return { html, md, resultsJsonl, resultsJson };
 }

@@ -10,9 +10,10 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { DatasetError, readJsonl, writeJsonl } from '../../data/jsonl.js';
+import { TrainInputSchema } from '../../domain/studentContract.js';
 import { DatasetRefSchema, ExampleSchema } from '../../domain/types.js';
 import {
   IntegrityError,
@@ -119,7 +120,7 @@ describe('LocalFolderStore', () => {
     const p = store.pathOf('r/bad.jsonl');
     await store.put('r/bad.jsonl', `${JSON.stringify(rows[0])}\n\n{"id": "b", oops}\n`);
     const viaStore = await store.getJsonl('r/bad.jsonl', ExampleSchema).catch((e: unknown) => e as Error);
-    const viaReadJsonl = await readJsonl(p, ExampleSchema).catch((e: unknown) => e as Error);
+    const viaReadJsonl = (await readJsonl(p, ExampleSchema).catch((e: unknown) => e)) as Error;
     assert.ok(viaStore instanceof DatasetError);
     assert.equal(viaStore.message, viaReadJsonl.message);
     assert.equal(viaStore.line, 3);
@@ -213,5 +214,28 @@ describe('openStore / storeFor', () => {
     assert.equal((storeFor(ref.uri!) as LocalFolderStore).root, path.join(dir, 'x'));
     assert.equal((storeFor(folderUri(dir)) as LocalFolderStore).root, dir);
     assert.throws(() => openStore({ uri: 's3://bucket/prefix/' }), /no artifact store for s3:\/\//);
+  });
+});
+
+describe('the URI contract shared with the Python worker (tests/fixtures/student-contract)', () => {
+  const fixture = (name: string): unknown =>
+    JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'student-contract', name), 'utf8'));
+
+  test('every fixture URI decodes to its path, and fileUri encodes to a URI of the same path', () => {
+    const { cases } = fixture('file-uris.json') as { cases: { path: string; uri: string }[] };
+    assert.ok(cases.length >= 5);
+    for (const c of cases) {
+      assert.equal(fileURLToPath(c.uri), c.path);
+      assert.equal(fileURLToPath(fileUri(c.path)), c.path);
+      assert.equal(refUri({ uri: c.uri }), c.uri);
+    }
+  });
+
+  test('the fixture payload carries runUri and references with and without uri; each names its path', () => {
+    const input = TrainInputSchema.parse(fixture('train-input.json'));
+    assert.equal(input.task.runUri, 'file:///RUN/');
+    const refs = [input.task.validation, input.task.test, input.task.contexts!, ...input.train];
+    assert.ok(refs.some((r) => r.uri) && refs.some((r) => !r.uri), 'new and old references');
+    for (const r of refs) assert.equal(refUri(r), pathToFileURL(r.path).href);
   });
 });
