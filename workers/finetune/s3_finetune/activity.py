@@ -22,8 +22,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from . import contract
-from .contract import InvalidInput, hyper_of, read_jsonl, write_jsonl
+from .contract import InvalidInput, hyper_of
 from .select import argmax, rows_for, score_split
+from .store import run_store
 from .train import Cancelled, predict_proba, train
 
 # seconds between heartbeats (S3_FINETUNE_HEARTBEAT_S; tests use less)
@@ -75,21 +76,24 @@ def evaluate(
         )
     if synthesis.get("validationHoldout", 0):
         raise InvalidInput("synthesis.validationHoldout is not supported by the finetune student")
+    # every artifact goes through the run's store (store.py): references are read by URI with
+    # their sha256 checked, outputs are written by key under the run folder (TaskRefs.runUri)
+    store = run_store(task)
     train_rows: list[dict[str, Any]] = []
     for ref in payload["train"]:
-        train_rows.extend(read_jsonl(ref["path"]))
+        train_rows.extend(store.read_jsonl(ref))
     if not train_rows:
         raise InvalidInput(
             f"no synthetic examples to train on in round {round_}: every teacher output was rejected "
             f"(see {task['runDir']}/synthetic/*.rejected.jsonl)"
         )
-    validation = read_jsonl(task["validation"]["path"])
-    test = read_jsonl(task["test"]["path"])
+    validation = store.read_jsonl(task["validation"])
+    test = store.read_jsonl(task["test"])
     for where, rows in (("training data", train_rows), ("gold validation", validation), ("gold test", test)):
         bad = next((x for x in rows if x["label"] not in labels), None)
         if bad is not None:
             raise InvalidInput(f"{where}: label {bad['label']!r} of {bad.get('id')!r} is not in task.labels")
-    workdir = os.path.join(task["runDir"], f"round-{round_}", "finetune")
+    workdir = store.local_dir(f"round-{round_}/finetune")
     fp = contract.fingerprint(
         {
             "train": [r["sha256"] for r in payload["train"]],
@@ -127,9 +131,7 @@ def evaluate(
         round_=round_,
         class_cap=str(synthesis.get("classCap", "none")),
     )
-    misclassified = write_jsonl(
-        os.path.join(task["runDir"], f"round-{round_}", "misclassified.jsonl"), rows, lambda r: r["example"]["label"]
-    )
+    misclassified = store.put_jsonl(f"round-{round_}/misclassified.jsonl", rows, lambda r: r["example"]["label"])
     exported = None
     if hyper.export:
         from .export import export_onnx
@@ -138,7 +140,7 @@ def evaluate(
         exported = export_onnx(
             res.model,
             res.tokenizer,
-            os.path.join(task["runDir"], "student"),
+            store.local_dir("student"),
             validation[:2],
             {"maxLength": hyper.max_length, "maxChars": hyper.max_chars, "round": round_},
         )

@@ -96,16 +96,26 @@ def hyper_of(config: dict[str, Any]) -> Hyper:
 
 
 def read_jsonl(path: str) -> list[dict[str, Any]]:
-    """Rows of a JSONL file (blank lines skipped). @raises InvalidInput on a missing file or bad line.
+    """Rows of a JSONL file (parse_jsonl). @raises InvalidInput on a missing file or bad line.
+    The activity reads through the artifact store (store.py), which also checks the sha256."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError as e:
+        raise InvalidInput(f"{path}: no such file (is the s3-train worker on the machine that holds runs/?)") from e
+    return parse_jsonl(data, path)
+
+
+def parse_jsonl(data: bytes, name: str) -> list[dict[str, Any]]:
+    """Examples of JSONL bytes (blank lines skipped); `name` (the file) is named in errors.
+    @raises InvalidInput on a line that is not JSON or not an example with string text and label.
 
     Lines end at "\n" only (an optional "\r" before it is dropped), as data/jsonl.ts reads them:
     str.splitlines() would also split inside a string at U+0085, U+2028 or U+2029, which
     JSON.stringify leaves unescaped (real e-mails contain U+0085)."""
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            lines = [line.removesuffix("\r") for line in f.read().split("\n")]
-    except FileNotFoundError as e:
-        raise InvalidInput(f"{path}: no such file (is the s3-train worker on the machine that holds runs/?)") from e
+    text = data.decode("utf-8")
+    text = text.removeprefix("\ufeff")
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     rows = []
     for i, line in enumerate(lines, 1):
         if not line.strip():
@@ -113,26 +123,21 @@ def read_jsonl(path: str) -> list[dict[str, Any]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as e:
-            raise InvalidInput(f"{path}:{i}: not JSON ({e.msg})") from e
+            raise InvalidInput(f"{name}:{i}: not JSON ({e.msg})") from e
         if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not isinstance(row.get("label"), str):
-            raise InvalidInput(f"{path}:{i}: an example needs string fields text and label")
+            raise InvalidInput(f"{name}:{i}: an example needs string fields text and label")
         rows.append(row)
     return rows
 
 
 def write_jsonl(path: str, rows: list[dict[str, Any]], label_of) -> dict[str, Any]:
-    """Writes rows (one JSON object a line, atomically) and returns its DatasetRef
-    {path, sha256 of the bytes, count, labelCounts} as data/jsonl.ts writeJsonl does."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    data = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows).encode()
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[label_of(r)] = counts.get(label_of(r), 0) + 1
-    return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "count": len(rows), "labelCounts": counts}
+    """Writes rows (one JSON object a line) through the artifact store rooted at the file's folder
+    (atomic, idempotent) and returns its DatasetRef {path, uri, sha256 of the bytes, count,
+    labelCounts}, as store/local.ts putJsonl does."""
+    from .store import LocalFolderStore  # store.py imports this module
+
+    path = os.path.abspath(path)
+    return LocalFolderStore(os.path.dirname(path)).put_jsonl(os.path.basename(path), rows, label_of)
 
 
 def fingerprint(payload: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import random
 import pytest
 
 from s3_finetune.contract import ROOT, write_jsonl
+from s3_finetune.store import folder_uri
 from s3_finetune.testing import make_tiny_model
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "student-contract")
@@ -49,11 +50,13 @@ def load_fixture(name: str):
 
 @pytest.fixture
 def payload(tmp_path, tiny_model) -> dict:
-    """The shared fixture payload with its paths pointed at a fresh run folder and the tiny model."""
+    """The shared fixture payload with its run folder (runDir, runUri) and references pointed at a fresh
+    run folder, and the tiny model."""
     p = copy.deepcopy(load_fixture("train-input.json"))
     run = str(tmp_path / "run")
     label_of = lambda r: r["label"]  # noqa: E731
     p["task"]["runDir"] = run
+    p["task"]["runUri"] = folder_uri(run)
     p["task"]["validation"] = write_jsonl(f"{run}/gold/validation.jsonl", pair_rows(12, 1, "v"), label_of)
     p["task"]["test"] = write_jsonl(f"{run}/gold/test.jsonl", pair_rows(10, 2, "t"), label_of)
     p["task"]["contexts"] = None
