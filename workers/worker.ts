@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { DEFAULT_TEACHER_MODEL } from '../activities/paths.js';
+import { openStore, type OpenStore } from '../store/index.js';
 import { createTeacher, TeacherPool } from '../teacher/index.js';
 import { MAX_ACTIVITIES, TASK_QUEUE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } from './options.js';
 
@@ -28,6 +29,7 @@ export function createTeacherPool(): TeacherPool {
  * Its activities share one `TeacherPool`: close it (`teachers.close()`) after `worker.run()` resolves.
  * @param opts.connection a NativeConnection; @param opts.taskQueue default S3_TASK_QUEUE or "s3-synth"
  * @param opts.teachers the teacher pool (default: a new one)
+ * @param opts.openStore opens the artifact store of a run (default: local folders, store/index.ts)
  * @param opts.maxActivities activity slots (default S3_MAX_ACTIVITIES or 4). Teacher activities
  *   wait for the shared teacher in its fair queue while heartbeating, so more slots only let
  *   more runs queue there; activities beyond the slots wait in the Temporal task queue.
@@ -38,6 +40,7 @@ export async function createWorker(opts: {
   namespace?: string;
   taskQueue?: string;
   teachers?: TeacherPool;
+  openStore?: OpenStore;
   maxActivities?: number;
 }): Promise<{ worker: Worker; teachers: TeacherPool }> {
   const teachers = opts.teachers ?? createTeacherPool();
@@ -46,7 +49,7 @@ export async function createWorker(opts: {
     namespace: opts.namespace ?? TEMPORAL_NAMESPACE,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ teachers }),
+    activities: createActivities({ teachers, openStore: opts.openStore ?? openStore }),
     maxConcurrentActivityTaskExecutions: opts.maxActivities ?? MAX_ACTIVITIES,
     // send heartbeats (progress: done/total teacher calls) at least every 2 s, for live progress bars
     maxHeartbeatThrottleInterval: '2 seconds',

@@ -13,6 +13,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { DatasetError, readJsonl, writeJsonl } from '../../data/jsonl.js';
+import { createActivities } from '../../activities/index.js';
+import { parseConfig } from '../../config/schema.js';
 import { TrainInputSchema } from '../../domain/studentContract.js';
 import { DatasetRefSchema, ExampleSchema } from '../../domain/types.js';
 import {
@@ -23,7 +25,10 @@ import {
   openStore,
   refUri,
   storeFor,
+  type ArtifactStore,
+  type StoreConfig,
 } from '../../store/index.js';
+import type { TeacherPool } from '../../teacher/index.js';
 
 const fresh = () => new LocalFolderStore(mkdtempSync(path.join(tmpdir(), 's3-store-')));
 const rows = [
@@ -237,5 +242,53 @@ describe('the URI contract shared with the Python worker (tests/fixtures/student
     const refs = [input.task.validation, input.task.test, input.task.contexts!, ...input.train];
     assert.ok(refs.some((r) => r.uri) && refs.some((r) => !r.uri), 'new and old references');
     for (const r of refs) assert.equal(refUri(r), pathToFileURL(r.path).href);
+  });
+});
+
+test('the activities read and write through the store their dependencies open (<runId>/… keys)', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 's3-store-deps-'));
+  const calls: string[] = [];
+  const opened: StoreConfig[] = [];
+  // a recording store around the local one: what a test (or an object store) plugs in
+  const openRecording = (config: StoreConfig): ArtifactStore => {
+    opened.push(config);
+    const inner = openStore(config);
+    return new Proxy(inner, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          const what = args[0];
+          calls.push(`${String(prop)} ${typeof what === 'string' ? what : refUri(what as { uri?: string })}`);
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  };
+  const acts = createActivities({ teachers: {} as TeacherPool, openStore: openRecording });
+  const config = parseConfig({
+    runId: 'deps',
+    runRoot: path.join(root, 'runs'),
+    cacheDir: path.join(root, 'cache'),
+    task: { labels: ['positive', 'negative'], source: { type: 'files', validation: 'v.jsonl', test: 't.jsonl' } },
+  });
+  const local = new LocalFolderStore(path.join(root, 'runs'));
+  const a = await local.putJsonl('deps/synthetic/a.jsonl', rows.slice(0, 2));
+  const b = await local.putJsonl('deps/synthetic/b.jsonl', rows.slice(2));
+  const task = { runDir: local.pathOf('deps'), validation: a, test: a, contexts: null };
+  const merged = await acts.mergeTrainingSet({ config, task, train: [a, b] });
+  assert.deepEqual(opened, [{ uri: folderUri(path.join(root, 'runs')) }]);
+  assert.deepEqual(
+    calls.filter((c) => !c.startsWith('uriOf')),
+    [`getJsonl ${a.uri}`, `getJsonl ${b.uri}`, 'putJsonl deps/synthetic/final.jsonl'],
+  );
+  assert.equal(merged.uri, local.uriOf('deps/synthetic/final.jsonl'));
+  assert.deepEqual(await local.getJsonl(merged, ExampleSchema), rows);
+  // a reference that changed since it was recorded fails the activity as bad input (non-retryable)
+  writeFileSync(b.path, '');
+  await assert.rejects(acts.mergeTrainingSet({ config, task, train: [a, b] }), (e: Error & { type?: string }) => {
+    assert.equal(e.type, 'InvalidInput');
+    assert.match(e.message, /sha256 mismatch/);
+    return true;
   });
 });
