@@ -1,6 +1,7 @@
 /**
  * `s3 export <runId|runDir> --out DIR`: a run's final training set as a Hugging Face `datasets`
- * folder (or plain JSONL with `--format jsonl`).
+ * folder: JSONL data files (`--format hf`, default) or Parquet (`--format parquet`, written with
+ * hyparquet-writer), or plain JSONL (`--format jsonl`).
  *
  *   DIR/data/train.jsonl          the synthetic training set (synthetic/final.jsonl): text, [text_pair], label
  *   DIR/data/validation.jsonl     the gold validation split (when the run has one)
@@ -17,15 +18,21 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { stringify } from 'yaml';
 import type { S3Config } from '../config/schema.js';
 import type { Example, SyntheticExample } from '../domain/types.js';
+
+/** "hf": the datasets layout with JSONL data files and a card; "parquet": the same with Parquet data
+ * files; "jsonl": plain train/validation/test .jsonl with `label` as the label name. */
+export type ExportFormat = 'hf' | 'parquet' | 'jsonl';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['hf', 'parquet', 'jsonl'];
 
 /** What `exportRun` wrote. */
 export interface ExportSummary {
   runDir: string;
   outDir: string;
-  format: 'hf' | 'jsonl';
+  format: ExportFormat;
   /** rows per split written */
   splits: Record<string, number>;
   labels: string[];
@@ -100,7 +107,7 @@ const S3_BIBTEX = `@inproceedings{wang-etal-2023-lets,
  *   .jsonl with `text`, [`text_pair`], `label` as the label name)
  * @throws Error when the run folder lacks its dataset or configuration, or a label is not the task's
  */
-export function exportRun(runDir: string, outDir: string, opts: { format?: 'hf' | 'jsonl' } = {}): ExportSummary {
+export function exportRun(runDir: string, outDir: string, opts: { format?: ExportFormat } = {}): ExportSummary {
   const format = opts.format ?? 'hf';
   const config = readJson<S3Config>(path.join(runDir, 'config.json'));
   if (!config) throw new Error(`${runDir}/config.json is missing: not a run folder written by s3-synth`);
@@ -122,25 +129,26 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: 'hf' 
     return {
       text: e.text,
       ...(pair ? { text_pair: e.text_pair ?? '' } : {}),
-      label: format === 'hf' ? index : e.label,
+      label: format === 'jsonl' ? e.label : index,
     };
   };
   const splits: Record<string, Example[]> = { train, ...gold };
-  const dataDir = format === 'hf' ? path.join(outDir, 'data') : outDir;
+  const card = format !== 'jsonl';
+  const ext = format === 'parquet' ? 'parquet' : 'jsonl';
+  const dataDir = card ? path.join(outDir, 'data') : outDir;
   mkdirSync(dataDir, { recursive: true });
   const files: string[] = [];
   const counts: Record<string, number> = {};
   for (const [split, rows] of Object.entries(splits)) {
-    const file = path.join(dataDir, `${split}.jsonl`);
-    writeJsonl(
-      file,
-      rows.map((e, i) => row(e, `${split}.jsonl row ${i + 1}`)),
-    );
+    const file = path.join(dataDir, `${split}.${ext}`);
+    const out = rows.map((e, i) => row(e, `${split} row ${i + 1}`));
+    if (ext === 'parquet') writeParquet(file, out, labels, pair);
+    else writeJsonl(file, out);
     files.push(file);
     counts[split] = rows.length;
   }
   const labelCounts = Object.fromEntries(labels.map((l) => [l, train.filter((e) => e.label === l).length]));
-  if (format === 'hf') {
+  if (card) {
     const provDir = path.join(outDir, 'provenance');
     mkdirSync(provDir, { recursive: true });
     const prov = path.join(provDir, 'train.jsonl');
@@ -149,11 +157,40 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: 'hf' 
       train.map((e) => ({ id: e.id, label: e.label, ...e.provenance })),
     );
     files.push(prov);
-    const card = path.join(outDir, 'README.md');
-    writeFileSync(card, datasetCard({ runDir, config, train, counts, labelCounts }));
-    files.push(card);
+    const readme = path.join(outDir, 'README.md');
+    writeFileSync(readme, datasetCard({ runDir, config, train, counts, labelCounts, ext }));
+    files.push(readme);
   }
   return { runDir, outDir, format, splits: counts, labels, labelCounts, files };
+}
+
+/**
+ * One split as Parquet (hyparquet-writer): `text` [, `text_pair`] as strings and `label` as the label
+ * index, with the `datasets` features in the file's "huggingface" metadata, so
+ * `load_dataset("parquet", …)` gives a ClassLabel even without the card.
+ */
+function writeParquet(
+  file: string,
+  rows: { text: string; text_pair?: string; label: string | number }[],
+  labels: string[],
+  pair: boolean,
+): void {
+  const features: Record<string, unknown> = {
+    text: { dtype: 'string', _type: 'Value' },
+    ...(pair ? { text_pair: { dtype: 'string', _type: 'Value' } } : {}),
+    label: { names: labels, _type: 'ClassLabel' },
+  };
+  parquetWriteFile({
+    filename: file,
+    columnData: [
+      { name: 'text', data: rows.map((r) => r.text), type: 'STRING', nullable: false },
+      ...(pair
+        ? [{ name: 'text_pair', data: rows.map((r) => r.text_pair ?? ''), type: 'STRING' as const, nullable: false }]
+        : []),
+      { name: 'label', data: rows.map((r) => BigInt(r.label)), type: 'INT64', nullable: false },
+    ],
+    kvMetadata: [{ key: 'huggingface', value: JSON.stringify({ info: { features } }) }],
+  });
 }
 
 /** The dataset card: YAML front matter for the Hub / `datasets`, then how the data was made. */
@@ -163,8 +200,11 @@ export function datasetCard(input: {
   train: SyntheticExample[];
   counts: Record<string, number>;
   labelCounts: Record<string, number>;
+  /** the data files' extension */
+  ext?: 'jsonl' | 'parquet';
 }): string {
   const { runDir, config, train, counts, labelCounts } = input;
+  const ext = input.ext ?? 'jsonl';
   const labels = config.task.labels;
   const pair = config.task.kind === 'pair';
   const report =
@@ -180,7 +220,7 @@ export function datasetCard(input: {
     configs: [
       {
         config_name: 'default',
-        data_files: splitNames.map((s) => ({ split: s, path: `data/${s}.jsonl` })),
+        data_files: splitNames.map((s) => ({ split: s, path: `data/${s}.${ext}` })),
         default: true,
       },
       { config_name: 'provenance', data_files: [{ split: 'train', path: 'provenance/train.jsonl' }] },
@@ -223,6 +263,7 @@ export function datasetCard(input: {
     '```python',
     'from datasets import load_dataset',
     'ds = load_dataset("path/to/this/folder")                 # train / validation / test, label as a ClassLabel',
+    `ds = load_dataset("${ext === 'parquet' ? 'parquet' : 'json'}", data_dir="path/to/this/folder/data")   # the same data files without the card`,
     'prov = load_dataset("path/to/this/folder", "provenance")  # how each training row was made',
     '```',
     '',
@@ -276,7 +317,11 @@ export function exportCommand(name: string): Command {
       'run id (a folder under --run-root), experiment child (<experimentId>/<arm>/seed-<s>) or run folder',
     )
     .requiredOption('--out <dir>', 'output folder (created; files in it are replaced)')
-    .option('--format <format>', 'hf (datasets layout + card) or jsonl (plain text,label rows)', 'hf')
+    .option(
+      '--format <format>',
+      'hf (datasets layout: JSONL + card), parquet (the same, Parquet files) or jsonl (plain rows)',
+      'hf',
+    )
     .option('--run-root <dir>', 'where run folders are', 'runs')
     .option('--json', 'print what was written as JSON')
     .addHelpText(
@@ -285,20 +330,23 @@ export function exportCommand(name: string): Command {
 Examples:
   $ npm run s3 -- export s3-run --out exported/spam
   $ npm run s3 -- export spamassassin/s3/seed-1 --out exported/spam-s3-seed1
+  $ npm run s3 -- export s3-run --out exported/spam-parquet --format parquet
   $ npm run s3 -- export runs/my-task --out exported/my-task --format jsonl
 
 Then, in Python:  datasets.load_dataset("exported/spam")  or  load_dataset("json", data_dir="exported/spam/data")`,
     )
     .action((run: string, o: { out: string; format: string; runRoot: string; json?: boolean }) => {
-      if (o.format !== 'hf' && o.format !== 'jsonl') throw new Error(`--format must be hf or jsonl, not "${o.format}"`);
+      const format = o.format as ExportFormat;
+      if (!EXPORT_FORMATS.includes(format))
+        throw new Error(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${o.format}"`);
       if (existsSync(o.out) && !statSync(o.out).isDirectory()) throw new Error(`--out ${o.out} is not a folder`);
-      const summary = exportRun(resolveRunDir(run, o.runRoot), o.out, { format: o.format });
+      const summary = exportRun(resolveRunDir(run, o.runRoot), o.out, { format });
       if (o.json) return console.log(JSON.stringify(summary, null, 2));
       const rows = Object.entries(summary.splits)
         .map(([s, n]) => `${s} ${n}`)
         .join(', ');
       console.log(`exported ${summary.runDir} → ${summary.outDir} (${rows})`);
       for (const f of summary.files) console.log(`  ${f}`);
-      if (o.format === 'hf') console.log(`load it: datasets.load_dataset(${JSON.stringify(path.resolve(o.out))})`);
+      if (o.format !== 'jsonl') console.log(`load it: datasets.load_dataset(${JSON.stringify(path.resolve(o.out))})`);
     });
 }

@@ -280,3 +280,48 @@ test('export: pair tasks keep text_pair; --format jsonl writes plain text,label 
   assert.equal(JSON.parse(readFileSync(path.join(plain, 'train.jsonl'), 'utf8').split('\n')[0]).label, 'ham');
   assert.ok(!existsSync(path.join(plain, 'README.md')));
 });
+
+test('export --format parquet: the same layout with Parquet files and the ClassLabel in their metadata', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 's3-export-'));
+  const out = path.join(root, 'pq');
+  const s = exportRun(fakeRunDir(root, 'pair'), out, { format: 'parquet' });
+  assert.deepEqual(s.splits, { train: 5, validation: 4, test: 6 });
+  const yaml = parseYaml(/^---\n([\s\S]*?)\n---\n/.exec(readFileSync(path.join(out, 'README.md'), 'utf8'))![1]);
+  assert.equal(yaml.configs[0].data_files[0].path, 'data/train.parquet');
+  // read back in TypeScript (hyparquet, the reader hyparquet-writer is built on)
+  const { parquetReadObjects, parquetMetadata } = await import('hyparquet');
+  const buf = readFileSync(path.join(out, 'data', 'train.parquet'));
+  const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  const rows = (await parquetReadObjects({ file })) as { text: string; text_pair: string; label: bigint | number }[];
+  assert.equal(rows.length, 5);
+  assert.deepEqual(
+    rows.map((r) => Number(r.label)),
+    [0, 1, 0, 1, 0],
+  );
+  assert.equal(rows[0].text_pair, 'hypothesis');
+  assert.match(rows[0].text, /ünïcode/);
+  const hf = parquetMetadata(file).key_value_metadata?.find((kv) => kv.key === 'huggingface');
+  assert.deepEqual(JSON.parse(hf!.value!).info.features.label, { names: ['ham', 'spam'], _type: 'ClassLabel' });
+
+  const py = datasetsPython();
+  if (!py) return t.skip('Hugging Face `datasets` is not installed: load_dataset("parquet") not checked');
+  const script = `
+import json, sys
+from datasets import load_dataset
+ds = load_dataset("parquet", data_dir=sys.argv[1] + "/data")
+card = load_dataset(sys.argv[1])
+print(json.dumps({"splits": {k: len(v) for k, v in ds.items()}, "labels": list(ds["train"]["label"]),
+  "card_names": card["train"].features["label"].names, "pair": card["train"][0]["text_pair"]}))`;
+  const r = spawnSync(py, ['-c', script, out], {
+    encoding: 'utf8',
+    env: { ...process.env, HF_DATASETS_OFFLINE: '1', HF_HOME: path.join(root, 'hf-home') },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const loaded = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.deepEqual(loaded, {
+    splits: { train: 5, validation: 4, test: 6 },
+    labels: [0, 1, 0, 1, 0],
+    card_names: ['ham', 'spam'],
+    pair: 'hypothesis',
+  });
+});
