@@ -29,7 +29,7 @@ function npmCommands(text: string): string[] {
       if (/^(\S+=\S+ )*npm /.test(cmd)) out.push(cmd.replace(/^(\S+=\S+ )*/, ''));
     }
   for (const span of text.matchAll(/`((?:\S+=\S+ )*npm [^`]+)`/g)) out.push(span[1].replace(/^(\S+=\S+ )*/, ''));
-  return out;
+  return out.filter((c) => !c.includes('…')); // "npm run …": prose about commands, not one
 }
 
 /** Shell words, honouring single and double quotes (enough for the docs' commands). */
