@@ -4,7 +4,6 @@
  * re-started experiment reuses them), and the experiment report.
  */
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import type { ExperimentConfig } from '../config/experiment.js';
 import type { S3Config } from '../config/schema.js';
 import { FINISHED_FILE, type ArmSeedResult, type ExperimentSummary } from '../domain/experiment.js';
@@ -14,7 +13,7 @@ import { writeExperimentReport } from '../report/experimentReport.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
 import type { StoreDeps } from './deps.js';
-import { folderStore, runArtifacts } from './paths.js';
+import { experimentArtifacts, runArtifacts } from './paths.js';
 
 /**
  * The human-labeled training data of a reference arm.
@@ -158,8 +157,8 @@ export async function reportExperiment(
     input.anyArm,
     () => ({ phase: 'report' }),
     async () => {
-      const dir = path.resolve(input.experiment.runRoot, input.experiment.experimentId);
-      return { dir, ...(await writeExperimentReport(input.summary, dir, folderStore(deps, dir))) };
+      const { store, dir } = experimentArtifacts(deps, input.experiment);
+      return { dir, ...(await writeExperimentReport(input.summary, dir, store)) };
     },
   );
 }

@@ -61,6 +61,19 @@ export function runArtifacts(deps: StoreDeps, config: S3Config): RunArtifacts {
 }
 
 /**
+ * An experiment's own artifacts (report.html, report.md, results.jsonl, results.json): the store
+ * rooted at <runRoot>/<experimentId>/ (its arms are runs under the same runRoot).
+ * @throws DatasetError when experimentId would leave runRoot
+ */
+export function experimentArtifacts(
+  deps: StoreDeps,
+  experiment: { runRoot: string; experimentId: string },
+): { store: ArtifactStore; dir: string } {
+  const dir = confinedRunDir(experiment.runRoot, experiment.experimentId);
+  return { store: folderStore(deps, dir), dir };
+}
+
+/**
  * The store rooted at a folder a workflow names by path (e.g. studyQuality's `outDir`), so the
  * activity writes under it by key.
  */
