@@ -65,3 +65,36 @@ export function spawnWorker(address: string, taskQueue: string, track?: ChildPro
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting:\n${out}`)));
   });
 }
+
+/**
+ * A dev server, the loopback fake teacher (a test double) and an in-process worker on
+ * `taskQueue`: what most workflow tests start in `before` and stop in `after`.
+ * @param fakeOptions options of the fake teacher (delays, modes)
+ * @returns the environment, the fake teacher, and `close()` (worker, teacher pool, fake, server)
+ */
+export async function startWorkflowHarness(
+  taskQueue: string,
+  fakeOptions?: Parameters<typeof import('./fake-teacher.js').startFakeTeacher>[0],
+) {
+  const { startFakeTeacher } = await import('./fake-teacher.js');
+  const { createWorker } = await import('../../workers/worker.js');
+  const env = await startDevServer();
+  const fake = await startFakeTeacher(fakeOptions);
+  const { worker, teachers } = await createWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+  });
+  const running = worker.run();
+  return {
+    env,
+    fake,
+    async close() {
+      worker.shutdown();
+      await running;
+      await teachers.close();
+      await fake.close();
+      await env.teardown();
+    },
+  };
+}

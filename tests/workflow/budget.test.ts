@@ -7,50 +7,30 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import type { TeacherPool } from '../../teacher/index.js';
-import { createWorker } from '../../workers/worker.js';
 import type { S3Result } from '../../workflows/types.js';
-import { startFakeTeacher } from '../helpers/fake-teacher.js';
 import { fakeRunConfig, writeGoldTask } from '../helpers/fixtures.js';
-import { scheduledActivities, startDevServer } from '../helpers/temporal.js';
+import { scheduledActivities, startWorkflowHarness } from '../helpers/temporal.js';
 
 const TASK_QUEUE = 's3-budget-test';
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let teachers: TeacherPool;
-let running: Promise<void>;
-let fake: Awaited<ReturnType<typeof startFakeTeacher>>;
+let h: Awaited<ReturnType<typeof startWorkflowHarness>>;
 const gold = writeGoldTask({ validation: 40, test: 40 });
 
 before(async () => {
-  env = await startDevServer();
-  fake = await startFakeTeacher();
-  ({ worker, teachers } = await createWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue: TASK_QUEUE,
-  }));
-  running = worker.run();
+  h = await startWorkflowHarness(TASK_QUEUE);
 });
 
 after(async () => {
-  worker.shutdown();
-  await running;
-  await teachers.close();
-  await fake.close();
-  await env.teardown();
+  await h.close();
 });
 
 const tokensOf = (u: { promptTokens: number; completionTokens: number }) => u.promptTokens + u.completionTokens;
 
 test('a single run whose token budget runs out inside an EES round trains on what it has and stops', async () => {
   // 1. unbudgeted: the teacher tokens of the seed round and of the first EES round
-  const free = (await env.client.workflow.execute('s3Synthesis', {
+  const free = (await h.env.client.workflow.execute('s3Synthesis', {
     taskQueue: TASK_QUEUE,
     workflowId: 'budget-free',
-    args: [fakeRunConfig(gold, fake.baseURL, { runId: 'budget-free', seedSize: 20, rounds: 3 })],
+    args: [fakeRunConfig(gold, h.fake.baseURL, { runId: 'budget-free', seedSize: 20, rounds: 3 })],
   })) as S3Result;
   assert.ok(free.rounds.length >= 3 && free.rounds[1].added > 4, 'the unbudgeted run has EES rounds to cut');
   const seedTokens = tokensOf(free.rounds[0].teacher);
@@ -59,10 +39,10 @@ test('a single run whose token budget runs out inside an EES round trains on wha
   // 2. the same run with a budget that runs out half-way through the first EES round
   const budget = seedTokens + Math.floor(round1 / 2);
   const config = {
-    ...fakeRunConfig(gold, fake.baseURL, { runId: 'budget-cut', seedSize: 20, rounds: 3 }),
+    ...fakeRunConfig(gold, h.fake.baseURL, { runId: 'budget-cut', seedSize: 20, rounds: 3 }),
     budget: { teacherTokens: budget },
   };
-  const handle = await env.client.workflow.start('s3Synthesis', {
+  const handle = await h.env.client.workflow.start('s3Synthesis', {
     taskQueue: TASK_QUEUE,
     workflowId: 'budget-cut',
     args: [config],
