@@ -8,12 +8,14 @@ import type { ExperimentConfig } from '../config/experiment.js';
 import type { S3Config } from '../config/schema.js';
 import { FINISHED_FILE, type ArmSeedResult, type ExperimentSummary } from '../domain/experiment.js';
 import { Rng } from '../domain/rng.js';
-import { ExampleSchema, type DatasetRef } from '../domain/types.js';
+import type { LabelAgreement } from '../domain/labelAgreement.js';
+import { ExampleSchema, type DatasetRef, type Example, type Provenance } from '../domain/types.js';
 import { writeExperimentReport } from '../report/experimentReport.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
 import type { StoreDeps } from './deps.js';
 import { experimentArtifacts, runArtifacts } from './paths.js';
+import { referenceVerdicts } from './labelAgreement.js';
 
 /**
  * The human-labeled training data of a reference arm.
@@ -61,16 +63,19 @@ export async function mergeTrainingSet(
     train: DatasetRef[];
   },
   deps: StoreDeps = {},
-): Promise<DatasetRef> {
+): Promise<DatasetRef & { labelAgreement?: LabelAgreement }> {
   return runActivity(
     input.config,
     () => ({ phase: 'merge' }),
     async () => {
       const run = runArtifacts(deps, input.config);
-      const rows: unknown[] = [];
+      const rows: (Example & { provenance?: Provenance })[] = [];
       for (const ref of input.train)
         rows.push(...(await run.store.getJsonl(ref, ExampleSchema.passthrough(), { allowEmpty: true })));
-      return run.store.putJsonl(run.key('synthetic', 'final.jsonl'), rows as never[]);
+      // label agreement with a gold-trained reference (issue 18), per example in provenance
+      const agreed = await referenceVerdicts(run.store, input.config, input.task, rows);
+      const ref = await run.store.putJsonl(run.key('synthetic', 'final.jsonl'), (agreed?.rows ?? rows) as never[]);
+      return agreed ? { ...ref, labelAgreement: agreed.agreement } : ref;
     },
   );
 }

@@ -6,6 +6,7 @@
  * Pure module: types and zod schemas only.
  */
 import { z } from 'zod';
+import type { LabelAgreement } from './labelAgreement.js';
 import type { DatasetRef, RoundResult, SplitMetrics, TeacherUsage } from './types.js';
 
 /**
@@ -87,6 +88,9 @@ export interface ArmSeedResult {
   usage: TeacherUsage;
   /** the final student's training set (JSONL) */
   dataset: DatasetRef | null;
+  /** how often a gold-trained reference agrees with the arm's synthetic labels (absent: no
+   * synthetic data, or recorded before the metric) */
+  labelAgreement?: LabelAgreement;
   stopReason: string | null;
   warnings: string[];
   wallMs: number;

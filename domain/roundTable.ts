@@ -1,6 +1,22 @@
 /** The per-round table (report.md and the CLI print the same columns). Pure module. */
 import type { RoundResult } from './types.js';
 
+/** Label agreement per origin (quality/labelAgreement.ts LabelAgreement, the part the table shows). */
+export interface RoundAgreement {
+  byOrigin: Record<string, { count: number; agree: number; rate: number | null }>;
+}
+
+/** The column added when the label agreement is known (after the run: the report). */
+export const AGREEMENT_HEAD = 'ref. agrees';
+
+/** The agreement of the examples a round added: seed (and fill-up) data, or the additions of EES / ProGen round q. */
+export function roundAgreement(a: RoundAgreement | undefined, r: Pick<RoundResult, 'round' | 'origin'>): string {
+  if (!a) return '';
+  const key = r.origin === 'seed' || r.origin === 'fill' ? 'seed' : r.origin === 'gold' ? '' : `${r.origin}-${r.round}`;
+  const c = key ? a.byOrigin[key] : undefined;
+  return c && c.rate !== null ? `${(100 * c.rate).toFixed(1)}% of ${c.count}` : '–';
+}
+
 export const ROUND_TABLE_HEAD = [
   'round',
   'added',
@@ -19,9 +35,13 @@ export const ROUND_TABLE_HEAD = [
 /** Columns added when the run has a teacher-token budget (budget.teacherTokens). */
 export const BUDGET_HEAD = ['tokens spent', 'remaining'];
 
-/** The header of the table, with the budget columns when `teacherTokens` is set. */
-export const roundTableHead = (teacherTokens?: number) =>
-  teacherTokens === undefined ? ROUND_TABLE_HEAD : [...ROUND_TABLE_HEAD, ...BUDGET_HEAD];
+/** The header of the table, with the budget columns when `teacherTokens` is set and the
+ * label-agreement column when `agreement` is given. */
+export const roundTableHead = (teacherTokens?: number, agreement?: RoundAgreement) => [
+  ...ROUND_TABLE_HEAD,
+  ...(teacherTokens === undefined ? [] : BUDGET_HEAD),
+  ...(agreement ? [AGREEMENT_HEAD] : []),
+];
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -30,7 +50,11 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
  * in s). With a teacher-token budget: the tokens spent up to and including the round's
  * additions (cumulative, prompt + completion) and the budget remaining after them.
  */
-export function roundTableRows(rounds: readonly RoundResult[], teacherTokens?: number): string[][] {
+export function roundTableRows(
+  rounds: readonly RoundResult[],
+  teacherTokens?: number,
+  agreement?: RoundAgreement,
+): string[][] {
   let spent = 0;
   return rounds.map((r) => [
     r.round === 0 ? '0 seed' : `${r.round} EES`,
@@ -48,12 +72,19 @@ export function roundTableRows(rounds: readonly RoundResult[], teacherTokens?: n
     ...(teacherTokens === undefined
       ? []
       : [String((spent += r.teacher.promptTokens + r.teacher.completionTokens)), String(teacherTokens - spent)]),
+    ...(agreement ? [roundAgreement(agreement, r)] : []),
   ]);
 }
 
 /** The table as Markdown (budget columns with `teacherTokens`). */
-export function roundTableMarkdown(rounds: readonly RoundResult[], teacherTokens?: number): string {
+export function roundTableMarkdown(
+  rounds: readonly RoundResult[],
+  teacherTokens?: number,
+  agreement?: RoundAgreement,
+): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  const head = roundTableHead(teacherTokens);
-  return [line(head), line(head.map(() => '---')), ...roundTableRows(rounds, teacherTokens).map(line)].join('\n');
+  const head = roundTableHead(teacherTokens, agreement);
+  return [line(head), line(head.map(() => '---')), ...roundTableRows(rounds, teacherTokens, agreement).map(line)].join(
+    '\n',
+  );
 }

@@ -67,6 +67,9 @@ export const ProvenanceSchema = z.object({
         .optional(),
     })
     .optional(),
+  /** the gold-trained reference classifier's verdict (quality/labelAgreement.ts): its label
+   * and its probability of the asked label; written on the final dataset (absent before) */
+  reference: z.object({ label: z.string(), p: z.number() }).optional(),
   promptTruncated: z
     .object({
       reason: z.enum(['context_length', 'prompt_budget']),

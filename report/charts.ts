@@ -328,6 +328,66 @@ export function finalAccuracyBarSpec(stats: readonly ArmSummary[], summary: Expe
 }
 
 /**
+ * (e) Label agreement per arm: the share of synthetic examples whose asked label a gold-trained
+ * reference classifier agrees with (quality/labelAgreement.ts), by origin (seed, EES round q,
+ * …), mean over finished seeds (bars) with the seeds as dots; a black tick marks the
+ * reference's own held-out accuracy (mean over seeds), the ceiling an agreement can be read against.
+ * @returns the spec, or null when no arm has label agreement (gold arms, old results)
+ */
+export function labelAgreementSpec(summary: ExperimentSummary, armOrder: readonly string[]): VegaLiteSpec | null {
+  const done = summary.results.filter((r) => r.status === 'completed' && r.labelAgreement);
+  if (done.length === 0) return null;
+  const dots = done.flatMap((r) =>
+    Object.entries(r.labelAgreement!.byOrigin)
+      .filter(([, c]) => c.rate !== null)
+      .map(([origin, c]) => ({ arm: r.arm, origin, seed: r.seed, rate: c.rate!, count: c.count })),
+  );
+  const groups = new Map<string, number[]>();
+  for (const d of dots)
+    groups.set(`${d.arm}\u0000${d.origin}`, [...(groups.get(`${d.arm}\u0000${d.origin}`) ?? []), d.rate]);
+  const bars = [...groups].map(([k, rates]) => {
+    const [arm, origin] = k.split('\u0000');
+    return { arm, origin, mean: rates.reduce((a, b) => a + b, 0) / rates.length, n: rates.length };
+  });
+  const refs = new Map<string, number[]>();
+  for (const r of done) refs.set(r.arm, [...(refs.get(r.arm) ?? []), r.labelAgreement!.reference.heldOut.accuracy]);
+  const ticks = [...refs].map(([arm, xs]) => ({ arm, accuracy: xs.reduce((a, b) => a + b, 0) / xs.length }));
+  const order = armOrder.filter((a) => refs.has(a));
+  const origins = [...new Set(dots.map((d) => d.origin))].sort((a, b) =>
+    a === 'seed' ? -1 : b === 'seed' ? 1 : a.localeCompare(b, 'en', { numeric: true }),
+  );
+  const x = { field: 'arm', type: 'nominal', sort: order, title: null, axis: { labelAngle: -25, labelLimit: 160 } };
+  const y = {
+    type: 'quantitative',
+    title: 'reference agrees with the asked label',
+    axis: { format: '.0%' },
+    scale: { domain: [0, 1] },
+  };
+  const color = { field: 'origin', type: 'nominal', sort: origins, title: 'origin' };
+  return {
+    width: WIDTH,
+    height: HEIGHT,
+    layer: [
+      {
+        data: { values: bars },
+        mark: { type: 'bar', opacity: 0.85 },
+        encoding: { x, xOffset: { field: 'origin', sort: origins }, y: { ...y, field: 'mean' }, color },
+      },
+      {
+        data: { values: dots },
+        mark: { type: 'point', filled: true, color: '#222', size: 18, opacity: 0.7 },
+        encoding: { x, xOffset: { field: 'origin', sort: origins }, y: { ...y, field: 'rate' } },
+      },
+      {
+        data: { values: ticks },
+        mark: { type: 'tick', color: '#000', thickness: 2, size: 40 },
+        encoding: { x, y: { ...y, field: 'accuracy' } },
+      },
+    ],
+  };
+}
+
+/**
  * (c') Paired differences arm − reference (accuracy and macro-F1) with their 95% bootstrap
  * percentile interval: a rule from lo to hi, a point at the mean, a dashed rule at 0.
  * @param stats armSummaries(...) (reference name and per-arm vsReference)
@@ -444,6 +504,7 @@ export function chartIds(summary: ExperimentSummary, stats: ArmSummaries): strin
     learningCurveSpec(summary, order) && 'learning-curves',
     finalAccuracyBarSpec(stats.arms, summary) && 'final-accuracy',
     pairedDiffSpec(stats) && 'paired-diff',
+    labelAgreementSpec(summary, order) && 'label-agreement',
     ...summary.quality.map((q, i) => `quality-map-${i + 1}`),
   ].filter((x): x is string => typeof x === 'string');
 }
@@ -491,6 +552,12 @@ export async function experimentCharts(summary: ExperimentSummary, stats: ArmSum
       `Paired difference vs ${ref}`,
       `Arm − ${ref} over the seeds both finished: point = mean difference, line = 95% paired-bootstrap percentile interval (crude with few seeds), dashed = no difference.`,
       pairedDiffSpec(stats),
+    ),
+    make(
+      'label-agreement',
+      'Label agreement with a gold-trained reference',
+      'Share of each arm’s synthetic examples whose asked label a TF-IDF + logistic-regression reference, trained on gold data (train split, else gold validation), agrees with; bars: mean over seeds per origin (seed data, EES round q), dots: seeds, black tick: the reference’s own held-out accuracy.',
+      labelAgreementSpec(summary, order),
     ),
   ]);
   const maps = await Promise.all(

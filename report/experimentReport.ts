@@ -13,7 +13,7 @@
  */
 import { resolve } from 'node:path';
 import type { Budget, ExperimentSummary, MeanStd, PairedDiff, QualityStudy } from '../domain/experiment.js';
-import { armSummaries, aucByArm, type ArmSummaries, type ArmSummary } from '../domain/statistics.js';
+import { armSummaries, aucByArm, meanStd, type ArmSummaries, type ArmSummary } from '../domain/statistics.js';
 import { folderUri, openStore, type ArtifactStore } from '../store/index.js';
 import { experimentCharts, type Chart } from './charts.js';
 
@@ -34,6 +34,7 @@ export const EXPERIMENT_TABLE_HEAD = [
   'tokens used',
   'AUC acc×tokens',
   'calls paid/reused',
+  'label agreement',
 ];
 
 const pct1 = (x: number) => (100 * x).toFixed(1);
@@ -110,7 +111,21 @@ export function experimentTableRows(summary: ExperimentSummary, stats?: ArmSumma
     fmtCount(a.tokensUsed),
     fmtPct(auc.get(a.arm) ?? null),
     `${grouped(a.paidCalls)}/${grouped(a.reusedCalls)}`,
+    fmtPct(labelAgreementOfArm(summary, a.arm)),
   ]);
+}
+
+/**
+ * Mean ± std over an arm's finished seeds of the share of its synthetic examples whose label
+ * a gold-trained reference agrees with (quality/labelAgreement.ts); null when no seed has one
+ * (gold arms, results recorded before the metric).
+ */
+export function labelAgreementOfArm(summary: ExperimentSummary, arm: string): MeanStd | null {
+  const rates = summary.results
+    .filter((r) => r.arm === arm && r.status === 'completed')
+    .map((r) => r.labelAgreement?.overall.rate)
+    .filter((x): x is number => typeof x === 'number');
+  return rates.length ? meanStd(rates) : null;
 }
 
 /**

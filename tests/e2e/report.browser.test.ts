@@ -95,6 +95,27 @@ function child(
     validation: failed || opts.trainedOnVal ? null : last.validation,
     usage: { calls: 60, cachedCalls: 5, promptTokens: 0, completionTokens: 0, rejected: 0, teacherMs: 0 },
     dataset: null,
+    ...(failed || gold > 0
+      ? {}
+      : {
+          labelAgreement: {
+            reference: {
+              student: 'tfidf-logreg' as const,
+              trainedOn: 'gold-train' as const,
+              examples: 4000,
+              heldOut: { on: 'gold-validation' as const, count: 200, accuracy: 0.95 + seed / 100 },
+            },
+            overall: { count: 300, agree: 180 + 10 * seed, rate: (180 + 10 * seed) / 300 },
+            byOrigin: {
+              seed: { count: 200, agree: 110 + 10 * seed, rate: (110 + 10 * seed) / 200 },
+              ...(nRounds > 1 ? { 'ees-1': { count: 100, agree: 70, rate: 0.7 } } : {}),
+            },
+            byClass: {
+              ham: { count: 150, agree: 100, rate: 100 / 150 },
+              spam: { count: 150, agree: 80, rate: 80 / 150 },
+            },
+          },
+        }),
     stopReason: failed ? null : 'budget',
     warnings: [],
     wallMs: 120_000,
@@ -190,6 +211,9 @@ test('writeExperimentReport writes the four files; report.html renders in Chromi
   assert.equal(gv[5], 'n/a (trained on val)');
   assert.match(s3[3], /^\d+\.\d ± \d+\.\d%$/);
   assert.equal(zg[11], `${50 + 50 + 17}/${10 + 10}`, 'paid calls include the failed child');
+  // label agreement: mean ± std over seeds of overall.rate (s3: 190, 200, 210 of 300); none for gold arms
+  assert.equal(s3[12], '66.7 ± 3.3%');
+  assert.equal(gv[12], '—');
   assert.match(md, /# Experiment spam-2024/);
   assert.match(md, /TeacherError: backend returned 503/);
   assert.match(md, /\| s3 \| 1 \| TF-IDF, random projection to 256 dims \| 0\.521 \|/);
@@ -218,6 +242,7 @@ test('writeExperimentReport writes the four files; report.html renders in Chromi
     'learning-curves',
     'final-accuracy',
     'paired-diff',
+    'label-agreement',
     'quality-map-1',
   ]);
 
@@ -278,6 +303,8 @@ test('writeExperimentReport writes the four files; report.html renders in Chromi
     assert.doesNotMatch(byId.get('round-accuracy')!.text, /zerogen/, 'one-round arms are not in the round chart');
     assert.match(byId.get('paired-diff')!.text, /zerogen/);
     assert.match(byId.get('paired-diff')!.text, /gold-validation/);
+    assert.match(byId.get('label-agreement')!.text, /ees-1/);
+    assert.doesNotMatch(byId.get('label-agreement')!.text, /gold-validation/, 'gold arms have no synthetic labels');
     assert.equal(await page.locator('.chart-missing').count(), 0);
     // the results table as the browser sees it
     const cells = await page.$$eval('table.results tbody tr', (trs) =>
@@ -308,7 +335,7 @@ test('a QualityStudy whose map file is missing gives a note, not a failed report
   const html = await readFile(paths.html, 'utf8');
   assert.match(html, /data-chart-missing="quality-map-1"/);
   assert.match(html, /nope\.jsonl/);
-  assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 5);
+  assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 6);
 });
 
 test('renderChart renders offline only: a spec that loads data by URL is an error, inline data is fine', async () => {

@@ -1,0 +1,51 @@
+/**
+ * Label agreement for the activities that write a final dataset (writeReport for a run,
+ * mergeTrainingSet for an experiment arm): reads the gold data the run holds through the
+ * artifact store, fits the reference (quality/labelAgreement.ts: gold train split if any,
+ * else gold validation with cross-fitting; never test) and annotates every synthetic row's
+ * provenance with the reference's verdict.
+ */
+import type { S3Config } from '../config/schema.js';
+import { ExampleSchema, type Example, type Provenance } from '../domain/types.js';
+import { labelAgreementOf, type LabelAgreement } from '../quality/labelAgreement.js';
+import type { ArtifactStore } from '../store/index.js';
+import type { TaskRefs } from './prepare.js';
+
+/**
+ * @param rows the final training set (synthetic rows carry provenance; gold rows do not)
+ * @returns the rows with `provenance.reference` set on the synthetic ones, and the agreement;
+ *   null when there is no synthetic row
+ */
+export async function referenceVerdicts<R extends Example & { provenance?: Provenance }>(
+  store: ArtifactStore,
+  config: S3Config,
+  task: TaskRefs,
+  rows: R[],
+): Promise<{ rows: R[]; agreement: LabelAgreement } | null> {
+  if (!rows.some((r) => r.provenance)) return null;
+  const validation = await store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
+  const train = task.train ? await store.getJsonl(task.train, ExampleSchema, { allowEmpty: true }) : null;
+  const r = await labelAgreementOf(rows, { train, validation }, config.task.labels, config.seed);
+  if (!r) return null;
+  const verdict = new Map(r.synthetic.map((x, i) => [x, r.verdicts[i]]));
+  return {
+    agreement: r.agreement,
+    rows: rows.map((x) => {
+      const v = verdict.get(x);
+      return v && x.provenance ? { ...x, provenance: { ...x.provenance, reference: v } } : x;
+    }),
+  };
+}
+
+const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+
+/** One line for report.md: overall agreement, per class, and the reference's own accuracy. */
+export function agreementSentence(a: LabelAgreement): string {
+  const classes = Object.entries(a.byClass)
+    .map(([l, c]) => `${l} ${pct(c.rate)} of ${c.count}`)
+    .join(', ');
+  return (
+    `Label agreement: a reference classifier (${a.reference.student}, trained on ${a.reference.examples} ${a.reference.trainedOn} examples; ` +
+    `${pct(a.reference.heldOut.accuracy)} accurate on ${a.reference.heldOut.on}) gives ${pct(a.overall.rate)} of the ${a.overall.count} synthetic examples the label the teacher was asked for (${classes}).`
+  );
+}

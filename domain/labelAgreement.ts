@@ -1,0 +1,37 @@
+/**
+ * Shapes of the label-agreement metric (computed by quality/labelAgreement.ts; shown in
+ * report.json, the round table, arm results and the experiment report). Pure module: types only.
+ */
+
+/** Agreement of one group of examples: `agree` of `count` (rate null for an empty group). */
+export interface AgreementCell {
+  count: number;
+  agree: number;
+  rate: number | null;
+}
+
+/** The reference classifier and how good it is on gold data it was not trained on. */
+export interface ReferenceInfo {
+  student: 'tfidf-logreg';
+  trainedOn: 'gold-train' | 'gold-validation';
+  examples: number;
+  /** accuracy on held-out gold data: gold validation (trainedOn gold-train) or 5-fold cross-fitted */
+  heldOut: { on: 'gold-validation' | 'gold-validation (5-fold cross-fit)'; count: number; accuracy: number };
+}
+
+/** Label agreement of a synthetic dataset (report.json `labelAgreement`). */
+export interface LabelAgreement {
+  reference: ReferenceInfo;
+  overall: AgreementCell;
+  /** "seed", "ees-1", "ees-2", "icl-1", … */
+  byOrigin: Record<string, AgreementCell>;
+  /** by the label the teacher was asked for */
+  byClass: Record<string, AgreementCell>;
+}
+
+/** The reference's verdict on one synthetic example (provenance `reference`). */
+export interface ReferenceVerdict {
+  label: string;
+  /** the reference's probability of the asked label */
+  p: number;
+}
