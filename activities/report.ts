@@ -10,6 +10,7 @@ import type { TaskRefs } from './prepare.js';
 import { runActivity } from './context.js';
 import type { StoreDeps } from './deps.js';
 import { runArtifacts } from './paths.js';
+import { agreementSentence, referenceVerdicts } from './labelAgreement.js';
 
 /** The teacher model a report names, by provider (the configured name or GGUF; unset: "default"). */
 const MODEL_NAMES: PerProvider<string | undefined> = {
@@ -49,7 +50,10 @@ export async function writeReport(
       const rows: SyntheticExample[] = [];
       for (const ref of input.train)
         rows.push(...(await run.store.getJsonl(ref, SyntheticExampleSchema, { allowEmpty: true })));
-      const dataset = await run.store.putJsonl(run.key('synthetic', 'final.jsonl'), rows);
+      // label agreement with a gold-trained reference (issue 18), per example in provenance
+      const agreed = await referenceVerdicts(run.store, config, task, rows);
+      const dataset = await run.store.putJsonl(run.key('synthetic', 'final.jsonl'), agreed?.rows ?? rows);
+      const labelAgreement = agreed?.agreement;
       const wallMs = Date.now() - input.startedAt;
       const studentMs = rounds.reduce((s, r) => s + r.studentMs, 0);
       const report = {
@@ -63,6 +67,7 @@ export async function writeReport(
         gold: { validation: task.validation, test: task.test },
         dataset,
         rounds,
+        ...(labelAgreement ? { labelAgreement } : {}),
         usage,
         stopReason: input.stopReason,
         warnings: input.warnings ?? [],
@@ -80,8 +85,9 @@ export async function writeReport(
         '',
         `Task: ${config.task.kind} classification of ${config.task.item} (${config.task.labels.join(', ')}); student: ${config.student.kind}; teacher: ${report.teacher.provider} ${report.teacher.model}.`,
         '',
-        roundTableMarkdown(rounds, config.budget.teacherTokens),
+        roundTableMarkdown(rounds, config.budget.teacherTokens, labelAgreement),
         '',
+        labelAgreement ? agreementSentence(labelAgreement) : '',
         `Final student (round ${last.round}, ${last.trainSize} synthetic examples): gold test accuracy ${pct(last.test.accuracy)}%, macro-F1 ${pct(last.test.macroF1)}% on ${last.test.count} examples.`,
         input.stopReason ? `EES stopped early: ${input.stopReason}.` : '',
         ...(input.warnings ?? []).map((w) => `Warning: ${w}.`),
@@ -94,7 +100,13 @@ export async function writeReport(
         '',
       ].join('\n');
       const written = await run.store.put(run.key('report.md'), md);
-      return { runDir: task.runDir, dataset, reportJson: json.path ?? json.uri, reportMd: written.path ?? written.uri };
+      return {
+        runDir: task.runDir,
+        dataset,
+        reportJson: json.path ?? json.uri,
+        reportMd: written.path ?? written.uri,
+        ...(labelAgreement ? { labelAgreement } : {}),
+      };
     },
   );
 }

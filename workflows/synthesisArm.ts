@@ -77,7 +77,7 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
   state.phase = 'save';
   const last = ledger.rounds[ledger.rounds.length - 1];
   const final = lastEval();
-  const dataset = await acts.mergeTrainingSet({ config, task, train: ledger.trainingSet() });
+  const { labelAgreement, ...dataset } = await acts.mergeTrainingSet({ config, task, train: ledger.trainingSet() });
   const result: ArmSeedResult = {
     experimentId: input.experimentId,
     arm: armName(arm),
@@ -100,6 +100,7 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
     validation: final && !ledger.trainedOnValidation ? final.validation : null,
     usage: ledger.usage,
     dataset,
+    ...(labelAgreement ? { labelAgreement } : {}),
     stopReason: ledger.stopReason ?? (last ? null : 'no student trained'),
     warnings: ledger.warnings,
     wallMs: Date.now() - startedAt,

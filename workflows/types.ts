@@ -1,5 +1,6 @@
 /** Shapes the workflow returns and answers queries with (small: counts and references only). */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { LabelAgreement } from '../domain/labelAgreement.js';
 import type { DatasetRef, RoundResult, TeacherUsage } from '../domain/types.js';
 
 export type { RoundResult } from '../domain/types.js';
@@ -29,6 +30,8 @@ export interface ReportRefs {
   dataset: DatasetRef;
   reportJson: string;
   reportMd: string;
+  /** how often a gold-trained reference agrees with the synthetic labels (quality/labelAgreement.ts) */
+  labelAgreement?: LabelAgreement;
 }
 
 export interface S3Result extends ReportRefs {
