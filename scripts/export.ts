@@ -244,6 +244,8 @@ export function datasetCard(input: {
   }
   const models = [...new Set(train.map((e) => e.provenance.teacherModel))];
   const t = config.teacher;
+  // the method of the run (a single run's `method`, default s3; an experiment arm's run config has its own)
+  const method = (config as { method?: string }).method ?? 's3';
   const s = config.synthesis;
   const rounds = report?.rounds ?? [];
   const last = rounds[rounds.length - 1];
@@ -282,7 +284,9 @@ export function datasetCard(input: {
     '',
     `- **Run**: \`${config.runId}\` (run folder \`${path.basename(path.dirname(runDir))}/${path.basename(runDir)}\`), seed ${config.seed}.`,
     `- **Teacher**: ${report?.teacher ? `${report.teacher.provider} ${report.teacher.model}` : t.provider}${models.length ? ` (rows written by ${models.map((m) => `\`${m}\``).join(', ')})` : ''}; temperature ${t.temperature}, top-p ${t.topP}, at most ${t.maxTokens} tokens per call.`,
-    `- **Method**: S3: the teacher lists ${s.numRationales} rationales per label, writes ${s.seedSize} seed examples from sampled rationales${s.useRationales ? '' : ' (plain prompts, without rationales)'}, then ${s.rounds} rounds of error extrapolation: a ${config.student.kind} student is trained, and for each gold validation example it gets wrong (acquisition: ${s.acquisition}) the teacher writes a similar example with the gold label.`,
+    method === 's3'
+      ? `- **Method**: S3: the teacher lists ${s.numRationales} rationales per label, writes ${s.seedSize} seed examples from sampled rationales${s.useRationales ? '' : ' (plain prompts, without rationales)'}, then up to ${s.rounds} round(s) of error extrapolation: a ${config.student.kind} student is trained, and for each gold validation example it gets wrong (acquisition: ${s.acquisition}) the teacher writes a similar example with the gold label.`
+      : `- **Method**: \`${method}\` (s3-synth's docs/experiments.md describes each method), ${s.useRationales ? 'rationale' : 'plain'} prompts, acquisition ${s.acquisition}, a ${config.student.kind} student.`,
     `- **Rounds run**: ${rounds.length ? rounds.length - 1 : 'unknown'} extrapolation round(s) after the seed round.${config.budget?.teacherTokens ? ` Teacher budget: ${config.budget.teacherTokens} tokens.` : ''}`,
     `- **Rows by origin**: ${[...byOrigin].map(([k, n]) => `${k}: ${n}`).join('; ') || 'none'}.`,
     `- **Label distribution (train)**: ${labels.map((l) => `\`${l}\` ${labelCounts[l]} (${((100 * labelCounts[l]) / total).toFixed(1)}%)`).join(', ')}.`,
