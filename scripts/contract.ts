@@ -41,6 +41,13 @@ export function contractCommand(name: string): Command {
   return new Command(name)
     .description('write (or --check) the JSON Schemas of the trainAndEvaluate contract for the Python worker')
     .option('--check', 'exit 1 when a checked-in schema differs from domain/studentContract.ts')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npm run s3 -- contract           # rewrite workers/finetune/contract/*.schema.json
+  $ npm run s3 -- contract --check   # fail when they are stale`,
+    )
     .action(async (o: { check?: boolean }) => {
       const stale = await syncContract(o.check === true);
       if (o.check && stale.length) {

@@ -211,6 +211,13 @@ export function predictCommand(name: string): Command {
     .description('print predictions of an exported finetune student (runs/<runId>/student) on a JSONL file')
     .argument('<folder>', 'the exported student folder, e.g. runs/<runId>/student')
     .argument('<file>', 'JSONL examples: {id, text, text_pair?, label?}')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npm run s3 -- predict runs/s3-run/student runs/s3-run/gold/test.jsonl   # one JSON line per example, then the accuracy
+  $ npm run s3 -- predict runs/spamassassin/s3/seed-1/student my-emails.jsonl`,
+    )
     .action(async (folder: string, file: string) => {
       const student = await loadExportedStudent(folder);
       const rows = await readJsonl(file, ExampleSchema.partial({ id: true, label: true }));

@@ -347,9 +347,17 @@ function positiveInt(v: string): number {
  * @param name the command's name (default `teacher-server`)
  */
 export function teacherServerCommand(name = 'teacher-server'): Command {
-  const cmd = new Command(name).description(
-    "llama.cpp's llama-server as a teacher shared by many workers (teacher.provider: llama-server)",
-  );
+  const cmd = new Command(name)
+    .description("llama.cpp's llama-server as a teacher shared by many workers (teacher.provider: llama-server)")
+    .addHelpText(
+      'after',
+      `
+Examples (after S3_LLAMA_TOOLS=1 bash scripts/setup.sh):
+  $ npm run s3 -- teacher-server start --slots 4
+  $ npm start -- --set teacher.provider=llama-server --set teacher.concurrency=4
+  $ npm run s3 -- teacher-server status
+  $ npm run s3 -- teacher-server stop`,
+    );
   cmd
     .command('start')
     .description('start llama-server detached (or reuse the running one) and wait until it is ready')

@@ -38,8 +38,8 @@ test('s3 --version prints package.json’s version; every command has a descript
   for (const cmd of ['start', 'experiment', 'check', 'progress', 'export', 'predict', 'teacher-server', 'contract'])
     assert.match(help, new RegExp(`^  ${cmd}\\b.*\\S+.*$`, 'm'), `no line for ${cmd} in --help`);
   assert.ok(!/^ {2}\w[\w-]* (\[options\] )?(<[^>]+> |\[[^\]]+\] )*$/m.test(help), 'a command without a description');
-  for (const cmd of ['start', 'experiment', 'check', 'progress', 'export'])
-    assert.match((await s3(cmd, '--help')).stdout, /Examples:\n {2}\$ npm /, `${cmd} --help has examples`);
+  for (const cmd of ['start', 'experiment', 'check', 'progress', 'export', 'predict', 'teacher-server', 'contract'])
+    assert.match((await s3(cmd, '--help')).stdout, /Examples[^\n]*:\n {2}\$ npm /, `${cmd} --help has examples`);
 });
 
 test('s3 check recognises an experiment configuration and validates every arm; --json parses', async () => {
