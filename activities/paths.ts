@@ -7,7 +7,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { S3Config } from '../config/schema.js';
 import { confinedRunDir } from '../data/paths.js';
-import { folderUri, openStore, refUri, type ArtifactStore, type StoreConfig } from '../store/index.js';
+import {
+  folderUri,
+  openStore,
+  pathOfFileUri,
+  refUri,
+  schemeOf,
+  type ArtifactStore,
+  type StoreConfig,
+} from '../store/index.js';
+import { TeacherCache } from '../teacher/cache.js';
 import type { StoreDeps } from './deps.js';
 
 /** Project root (where scripts/setup.sh puts models/ and .tools/). */
@@ -32,9 +41,45 @@ export function runDirOf(config: S3Config): string {
   return confinedRunDir(config.runRoot, config.runId);
 }
 
-/** The artifact store of a configuration's runs: rooted at runRoot (a local folder today). */
+/** Whether a store URI names object storage (`s3://…`) rather than a local folder. */
+export function isObjectStoreUri(uri: string): boolean {
+  const scheme = schemeOf(uri);
+  return scheme !== undefined && scheme !== 'file';
+}
+
+/** The connection options of `artifacts` (endpoint, region, path style), only those given. */
+function connectionOf(a: S3Config['artifacts']): Omit<StoreConfig, 'uri'> {
+  const { endpoint, region, forcePathStyle } = a ?? {};
+  return Object.fromEntries(
+    Object.entries({ endpoint, region, forcePathStyle }).filter(([, v]) => v !== undefined),
+  ) as Omit<StoreConfig, 'uri'>;
+}
+
+/** A store root URI ending in "/": a URI as given, a local folder (relative: against the cwd) as its file:// URI. */
+function rootUriOf(uri: string): string {
+  if (schemeOf(uri) === undefined) return folderUri(path.resolve(uri));
+  return uri.endsWith('/') ? uri : `${uri}/`;
+}
+
+/** The artifact store of a configuration's runs: `artifacts.uri` (an object store or a local
+ * folder, with its connection options), else the local folder runRoot. */
 export function artifactStoreOf(config: S3Config): StoreConfig {
-  return { uri: folderUri(path.resolve(config.runRoot)) };
+  const a = config.artifacts;
+  if (a?.uri === undefined) return { uri: folderUri(path.resolve(config.runRoot)) };
+  return { uri: rootUriOf(a.uri), ...connectionOf(a) };
+}
+
+/**
+ * The per-call teacher cache of a configuration: in the store `artifacts.cacheUri` names, else
+ * `<artifacts.uri>/cache/` when that is an object store (every worker that opens the store
+ * shares it), else the local folder `<cacheDir>/teacher` (as before the store existed).
+ */
+export function teacherCacheOf(deps: StoreDeps, config: S3Config): TeacherCache {
+  const a = config.artifacts;
+  const root =
+    a?.cacheUri ?? (a?.uri !== undefined && isObjectStoreUri(a.uri) ? `${rootUriOf(a.uri)}cache/` : undefined);
+  if (root === undefined) return new TeacherCache(path.join(cacheDirOf(config), 'teacher'));
+  return new TeacherCache((deps.openStore ?? openStore)({ uri: `${rootUriOf(root)}teacher/`, ...connectionOf(a) }));
 }
 
 /** One run's artifacts: the store and the keys under `<runId>/`. */
@@ -54,10 +99,18 @@ export interface RunArtifacts {
  * @throws DatasetError (non-retryable through guard) when runId would leave runRoot
  */
 export function runArtifacts(deps: StoreDeps, config: S3Config): RunArtifacts {
-  const dir = runDirOf(config);
-  const store = (deps.openStore ?? openStore)(artifactStoreOf(config));
+  const local = runDirOf(config); // also checks runId
+  const where = artifactStoreOf(config);
+  const store = (deps.openStore ?? openStore)(where);
   const key = (...parts: string[]) => [config.runId, ...parts].join('/');
-  return { store, dir, uri: store.uriOf(key() + '/'), key };
+  const uri = store.uriOf(key() + '/');
+  const dir =
+    config.artifacts?.uri === undefined
+      ? local
+      : isObjectStoreUri(where.uri)
+        ? uri.slice(0, -1)
+        : confinedRunDir(pathOfFileUri(where.uri), config.runId);
+  return { store, dir, uri, key };
 }
 
 /**
@@ -67,18 +120,26 @@ export function runArtifacts(deps: StoreDeps, config: S3Config): RunArtifacts {
  */
 export function experimentArtifacts(
   deps: StoreDeps,
-  experiment: { runRoot: string; experimentId: string },
+  experiment: { runRoot: string; experimentId: string; artifacts?: S3Config['artifacts'] },
 ): { store: ArtifactStore; dir: string } {
-  const dir = confinedRunDir(experiment.runRoot, experiment.experimentId);
+  const a = experiment.artifacts;
+  if (a?.uri !== undefined && isObjectStoreUri(a.uri)) {
+    const dir = `${rootUriOf(a.uri)}${experiment.experimentId}`;
+    return { store: folderStore(deps, dir, a), dir };
+  }
+  const root = a?.uri !== undefined ? pathOfFileUri(rootUriOf(a.uri)) : experiment.runRoot;
+  const dir = confinedRunDir(root, experiment.experimentId);
   return { store: folderStore(deps, dir), dir };
 }
 
 /**
- * The store rooted at a folder a workflow names by path (e.g. studyQuality's `outDir`), so the
- * activity writes under it by key.
+ * The store rooted at a folder a workflow names by path or URI (e.g. studyQuality's `outDir`),
+ * so the activity writes under it by key.
+ * @param artifacts the configuration's `artifacts`, for the connection options of an object store
  */
-export function folderStore(deps: StoreDeps, dir: string): ArtifactStore {
-  return (deps.openStore ?? openStore)({ uri: folderUri(dir) });
+export function folderStore(deps: StoreDeps, dir: string, artifacts?: S3Config['artifacts']): ArtifactStore {
+  if (isObjectStoreUri(dir)) return (deps.openStore ?? openStore)({ uri: rootUriOf(dir), ...connectionOf(artifacts) });
+  return (deps.openStore ?? openStore)({ uri: schemeOf(dir) ? rootUriOf(dir) : folderUri(dir) });
 }
 
 /**

@@ -177,7 +177,7 @@ export async function studyQuality(
         set: i < goldPts.length ? 'gold-test' : 'synthetic',
         label: x.label,
       }));
-      const map = await folderStore(deps, input.outDir).putJsonl('map.jsonl', mapRows);
+      const map = await folderStore(deps, input.outDir, config.artifacts).putJsonl('map.jsonl', mapRows);
       return {
         arm,
         seed,

@@ -7,7 +7,6 @@
  * its progress on a timer and writes its output as JSONL, returning only a reference and counts.
  * Built from their dependencies: `createSynthesisActivities({ teachers })`.
  */
-import path from 'node:path';
 import { z } from 'zod';
 import type { S3Config } from '../config/schema.js';
 import { cleanOutput, judgeOutput, normalizeForCompare, parseRationales } from '../domain/cleaning.js';
@@ -41,7 +40,7 @@ import {
 import type { TaskRefs } from './prepare.js';
 import { cancellationSignal, warn, runActivity, workflowIdOf } from './context.js';
 import type { ActivityDeps } from './deps.js';
-import { cacheDirOf, runArtifacts, type RunArtifacts } from './paths.js';
+import { runArtifacts, teacherCacheOf, type RunArtifacts } from './paths.js';
 import { teacherConfigOf } from './preflight.js';
 
 export interface SynthesisResult {
@@ -92,7 +91,7 @@ class TeacherSession {
     readonly config: S3Config,
   ) {
     this.backend = deps.teachers.backend(teacherConfigOf(config));
-    this.cache = new TeacherCache(path.join(cacheDirOf(config), 'teacher'));
+    this.cache = teacherCacheOf(deps, config);
     this.sampling = samplingOf(config);
     this.deadlines = deadlinesOf(config);
   }

@@ -164,6 +164,7 @@ export function armConfig(cfg: ExperimentConfig, arm: ArmConfig, seed: number): 
   return {
     ...base,
     runRoot: `${cfg.runRoot.replace(/\/+$/, '')}/${experimentId}/${armName(arm)}`,
+    ...(cfg.artifacts ? { artifacts: armArtifacts(cfg.artifacts, experimentId, armName(arm)) } : {}),
     runId: `seed-${seed}`,
     seed,
     method: arm.method,
@@ -185,6 +186,20 @@ export function armConfig(cfg: ExperimentConfig, arm: ArmConfig, seed: number): 
 }
 
 /** The fields of an experiment configuration that a run configuration also has. */
+type Artifacts = NonNullable<S3Config['artifacts']>;
+
+/**
+ * An arm's artifact store: `<uri>/<experimentId>/<arm>/` (as its runRoot), with the teacher cache
+ * kept where the experiment's is (`<uri>/cache/` for an object store), so every arm and seed
+ * shares one cache. Pure (runs in workflows).
+ */
+function armArtifacts(a: Artifacts, experimentId: string, arm: string): Artifacts {
+  if (a.uri === undefined) return a;
+  const root = a.uri.replace(/\/+$/, '');
+  const cacheUri = a.cacheUri ?? (/^s3:\/\//i.test(root) ? `${root}/cache/` : undefined);
+  return { ...a, uri: `${root}/${experimentId}/${arm}/`, ...(cacheUri ? { cacheUri } : {}) };
+}
+
 function pickRunFields(cfg: ExperimentConfig): Record<string, unknown> {
   // the experiment's own budget replaces a run's (every arm runs under it)
   const keys = Object.keys(S3ConfigSchema.shape).filter((k) => k !== 'budget');

@@ -332,6 +332,26 @@ export const StudentSchema = z
   })
   .prefault({});
 
+/** Where a run's artifacts (and, optionally, the teacher cache) live: a local folder or
+ * S3-compatible object storage. Credentials never go here: the AWS SDKs read them from the
+ * environment of each worker (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, roles). */
+export const ArtifactsSchema = z.strictObject({
+  /** the store's root: `s3://bucket/prefix` (runs go to `<uri>/<runId>/`), a `file://` URI or a
+   * local folder; unset: `runRoot` */
+  uri: z.string().min(1).optional(),
+  /** S3-compatible endpoint URL (e.g. `http://127.0.0.1:7070`); unset: AWS_ENDPOINT_URL_S3 /
+   * AWS_ENDPOINT_URL from the environment, else AWS S3 */
+  endpoint: z.string().url().optional(),
+  /** S3 region; unset: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1 */
+  region: z.string().min(1).optional(),
+  /** path-style requests (`<endpoint>/<bucket>/<key>`); unset: true with an endpoint, else false */
+  forcePathStyle: z.boolean().optional(),
+  /** where the per-call teacher cache lives (a store URI: `s3://bucket/cache`, `file://…`, a
+   * folder), shared by every worker that opens it, so a call paid on one machine is a cache hit on
+   * all; unset: `<uri>/cache/` when `uri` is an object store, else the local `cacheDir` */
+  cacheUri: z.string().min(1).optional(),
+});
+
 export const S3ConfigSchema = z.strictObject({
   /** run name; artifacts go to <runRoot>/<runId>/ */
   runId: z
@@ -346,6 +366,8 @@ export const S3ConfigSchema = z.strictObject({
   runRoot: z.string().default('runs'),
   /** directory of the persisted per-call teacher cache and the embedding cache */
   cacheDir: z.string().default('.s3-cache'),
+  /** the artifact store: unset, artifacts go to the local folder `runRoot`; see ArtifactsSchema */
+  artifacts: ArtifactsSchema.optional(),
   /** seed of every random choice (same config => same prompts sampled) */
   seed: z.number().int().default(42),
   /** the synthesis method a single run runs (methods/; default S3). Methods that are sized by

@@ -1,10 +1,11 @@
 /**
  * The artifact store (see store/types.ts): `openStore(config)` opens the store a configuration
- * names, `storeFor(uri)` the store that holds a URI. Only local folders (`file://` URIs, or a
- * bare path) exist today; an object store (issue 17) registers its scheme here.
+ * names, `storeFor(uri)` the store that holds a URI: a local folder (`file://` URIs, or a bare
+ * path) or S3-compatible object storage (`s3://bucket/prefix/`, store/s3.ts).
  */
 import { dirname } from 'node:path';
 import { LocalFolderStore } from './local.js';
+import { parseS3Uri, S3ObjectStore } from './s3.js';
 import type { ArtifactStore, StoreConfig } from './types.js';
 import { pathOfFileUri, schemeOf } from './uri.js';
 
@@ -18,20 +19,23 @@ export {
   type PutResult,
   type StoreConfig,
 } from './types.js';
+export { parseS3Uri, S3ObjectStore, StoreAccessError } from './s3.js';
 export { fileUri, folderUri, pathOfFileUri, refUri, schemeOf } from './uri.js';
 
 /** Opens stores by configuration (the activities' dependency; tests may pass their own). */
 export type OpenStore = (config: StoreConfig) => ArtifactStore;
 
 /**
- * The store rooted at `config.uri`: a `file://` URI, or a local path (relative: against the cwd).
- * @throws TypeError for a scheme no store implements (e.g. `s3://` until issue 17)
+ * The store rooted at `config.uri`: a `file://` URI, a local path (relative: against the cwd),
+ * or `s3://bucket/prefix/` (with config.endpoint / region / forcePathStyle).
+ * @throws TypeError for a scheme no store implements
  */
 export const openStore: OpenStore = (config) => {
   const scheme = schemeOf(config.uri);
   if (scheme === undefined) return new LocalFolderStore(config.uri);
   if (scheme === 'file') return new LocalFolderStore(pathOfFileUri(config.uri));
-  throw new TypeError(`no artifact store for ${scheme}:// URIs (${config.uri}); only local folders (file://) exist`);
+  if (scheme === 's3') return new S3ObjectStore(config);
+  throw new TypeError(`no artifact store for ${scheme}:// URIs (${config.uri}); use a local folder, file:// or s3://`);
 };
 
 /**
@@ -40,6 +44,13 @@ export const openStore: OpenStore = (config) => {
  * without the run's configuration (a script, the report) uses: `storeFor(refUri(ref)).getJsonl(ref, …)`.
  */
 export function storeFor(uri: string): ArtifactStore {
-  if (uri.endsWith('/') || schemeOf(uri) !== 'file') return openStore({ uri });
+  const scheme = schemeOf(uri);
+  if (scheme === 's3') {
+    const { bucket, key } = parseS3Uri(uri);
+    return new S3ObjectStore({
+      uri: `s3://${bucket}/${uri.endsWith('/') ? key : key.slice(0, key.lastIndexOf('/') + 1)}`,
+    });
+  }
+  if (uri.endsWith('/') || scheme !== 'file') return openStore({ uri });
   return openStore({ uri: dirname(pathOfFileUri(uri)) });
 }

@@ -4,8 +4,8 @@
  * store for a key (`<runId>/round-1/misclassified.jsonl`), and what travels through workflow
  * history is the reference the store returns (a DatasetRef with `uri`, `sha256`, counts).
  *
- * One implementation today: LocalFolderStore (a folder on this machine, `file://` URIs). An
- * object store (`s3://bucket/prefix`, issue 17) implements the same interface: keys are '/'
+ * Two implementations: LocalFolderStore (a folder on this machine, `file://` URIs) and
+ * S3ObjectStore (S3-compatible object storage, `s3://bucket/prefix/` URIs). Keys are '/'
  * separated and relative to the store's root, every write is atomic (a reader never sees a half
  * written artifact) and idempotent (rewriting identical bytes is a no-op), and a read by
  * reference checks the sha256 the reference carries.
@@ -16,10 +16,16 @@ import type { z } from 'zod';
 import { DatasetError } from '../data/jsonl.js';
 import type { DatasetRef } from '../domain/types.js';
 
-/** Where a store lives: its root URI (`file:///abs/runs/`; later `s3://bucket/prefix/` with
- * endpoint / region options, credentials only from the environment). */
+/** Where a store lives: its root URI (`file:///abs/runs/`, a local path, or `s3://bucket/prefix/`)
+ * and, for an object store, how to reach it. Credentials come only from the environment. */
 export interface StoreConfig {
   uri: string;
+  /** S3-compatible endpoint URL (e.g. `http://127.0.0.1:7070`); default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS */
+  endpoint?: string;
+  /** S3 region; default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1 */
+  region?: string;
+  /** path-style requests (`endpoint/bucket/key`); default: true with an endpoint, else false */
+  forcePathStyle?: boolean;
 }
 
 /** A reference to an artifact as history records it: a DatasetRef, or any object with a `uri`

@@ -218,7 +218,7 @@ describe('openStore / storeFor', () => {
     assert.deepEqual(await b.getJsonl(ref, z.object({ n: z.number() })), [{ n: 1 }]);
     assert.equal((storeFor(ref.uri!) as LocalFolderStore).root, path.join(dir, 'x'));
     assert.equal((storeFor(folderUri(dir)) as LocalFolderStore).root, dir);
-    assert.throws(() => openStore({ uri: 's3://bucket/prefix/' }), /no artifact store for s3:\/\//);
+    assert.throws(() => openStore({ uri: 'gs://bucket/prefix/' }), /no artifact store for gs:\/\//);
   });
 });
 
