@@ -3,10 +3,11 @@
  * the teacher — everything that can be wrong with the input fails here, before any teacher call.
  */
 import type { S3Config } from '../config/schema.js';
-import { goldOptionsOf, limitExample, loadContextsFile, loadGoldFile, takeSample } from '../data/gold.js';
+import { goldOptionsOf, limitExample, loadContextsFile, loadGoldFile } from '../data/gold.js';
 import { spamAssassinGoldSplits } from '../data/spamassassin.js';
 import { Rng } from '../domain/rng.js';
 import type { DatasetRef, Example } from '../domain/types.js';
+import { taskKindOf } from '../tasks/index.js';
 import { invalidInput, runActivity } from './context.js';
 import type { ActivityDeps } from './deps.js';
 import { runArtifacts } from './paths.js';
@@ -66,6 +67,7 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
       await store.put(run.key('config.json'), JSON.stringify(config, null, 2));
 
       const { task } = config;
+      const kind = taskKindOf(task);
       const src = task.source;
       let validation: Example[];
       let test: Example[];
@@ -93,18 +95,18 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
         test = t.rows;
         limits.replacedLines += v.replacedLines + t.replacedLines;
         if (src.validationSize)
-          validation = takeSample(validation, src.validationSize, new Rng(config.seed, 'gold-val'));
-        if (src.testSize) test = takeSample(test, src.testSize, new Rng(config.seed, 'gold-test'));
+          validation = kind.sample(validation, src.validationSize, new Rng(config.seed, 'gold-val'));
+        if (src.testSize) test = kind.sample(test, src.testSize, new Rng(config.seed, 'gold-test'));
         if (src.train) {
           const tr = await loadGoldFile(src.train, opts);
           limits.replacedLines += tr.replacedLines;
-          train = takeSample(tr.rows, src.trainSize, new Rng(config.seed, 'gold-train'));
-          const held = new Set([...validation, ...test].map((r) => r.text));
-          const overlap = train.filter((r) => held.has(r.text)).length;
+          train = kind.sample(tr.rows, src.trainSize, new Rng(config.seed, 'gold-train'));
+          const held = new Set([...validation, ...test].map(kind.heldOutKey));
+          const overlap = train.filter((r) => held.has(kind.heldOutKey(r))).length;
           if (overlap) warnings.push(`${overlap} gold train text(s) also occur in gold validation/test (${src.train})`);
         }
         limits.truncatedRows += [...validation, ...test].filter((r) => r.truncatedFrom).length;
-        if (task.kind === 'pair') {
+        if (kind.usesContexts) {
           const c = await loadContextsFile(
             src.contexts ?? src.validation,
             src.fields,
@@ -121,11 +123,10 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
         ['validation', validation],
         ['test', test],
       ] as const) {
-        const present = new Set(rows.map((r) => r.label));
-        const missing = task.labels.filter((l) => !present.has(l));
-        if (missing.length) throw invalidInput(`gold ${name} split has no example of label(s) ${missing.join(', ')}`);
+        const problem = kind.checkSplit(name, rows, task.labels);
+        if (problem) throw invalidInput(problem);
       }
-      if (task.kind === 'pair' && contexts.length === 0) throw invalidInput('sentence-pair task has no contexts');
+      if (kind.usesContexts && contexts.length === 0) throw invalidInput(`${kind.title} task has no contexts`);
 
       beat.phase = 'teacher preflight';
       const teacherCheck = await preflightTeacher(deps, config);
@@ -137,13 +138,12 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
         test: await store.putJsonl(run.key('gold', 'test.jsonl'), test),
         train: train ? await store.putJsonl(run.key('gold', 'train.jsonl'), train) : null,
         ...(warnings.length ? { warnings } : {}),
-        contexts:
-          task.kind === 'pair'
-            ? await store.putJsonl(
-                run.key('gold', 'contexts.jsonl'),
-                contexts.map((text, i) => ({ id: `ctx-${i}`, text })),
-              )
-            : null,
+        contexts: kind.usesContexts
+          ? await store.putJsonl(
+              run.key('gold', 'contexts.jsonl'),
+              contexts.map((text, i) => ({ id: `ctx-${i}`, text })),
+            )
+          : null,
       };
     },
   );

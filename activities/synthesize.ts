@@ -9,10 +9,10 @@
  */
 import { z } from 'zod';
 import type { S3Config } from '../config/schema.js';
-import { cleanOutput, judgeOutput, normalizeForCompare, parseRationales } from '../domain/cleaning.js';
+import { normalizeForCompare, parseRationales } from '../domain/cleaning.js';
 import { scoreSummary } from '../acquisition/summary.js';
 import { parseRating, pickTeacherJudge } from '../acquisition/teacherJudge.js';
-import { getTemplate, labelWord, renderPrompt } from '../domain/prompts.js';
+import { labelWord, renderPrompt } from '../domain/prompts.js';
 import { Rng } from '../domain/rng.js';
 import {
   emptyUsage,
@@ -37,6 +37,7 @@ import {
   type TeacherRefusal,
   type TeacherReply,
 } from '../teacher/index.js';
+import { taskKindOf, type PromptPlan, type StudentInput } from '../tasks/index.js';
 import type { TaskRefs } from './prepare.js';
 import { cancellationSignal, warn, runActivity, workflowIdOf } from './context.js';
 import type { ActivityDeps } from './deps.js';
@@ -216,9 +217,10 @@ async function synthesizeRationales(
     const usage = emptyUsage();
     const rows: RationaleRow[] = [];
     const rejected: Rejection[] = [];
-    if (config.task.kind === 'single' && config.synthesis.useRationales) {
+    const kind = taskKindOf(config.task);
+    if (kind.usesRationales(config)) {
       const K = config.synthesis.numRationales;
-      const template = getTemplate(config.task.kind, 'ration', config.task.prompts);
+      const template = kind.template('ration', config.task.prompts);
       const state = config.task.labels.map((label) => ({
         label,
         prompt: renderPrompt(template, { item: config.task.item, label: labelWord(label, config.task.labelWords), K }),
@@ -285,8 +287,8 @@ interface Want {
   prompt: string;
   templateId: string;
   rationales: string[];
-  /** context kept from a pair task (premise), null for single text */
-  context: string | null;
+  /** the new example's input from the cleaned output (a pair task keeps its context) */
+  compose: (output: string) => StudentInput;
   misclassifiedId: string | null;
   /** the example shown in the prompt (rejected if the teacher merely copies it) */
   promptExample?: string;
@@ -341,15 +343,15 @@ async function synthesizeSeed(deps: ActivityDeps, input: SeedInput): Promise<Syn
   const teacher = new TeacherSession(deps, input.config);
   return teacher.run(async () => {
     const { config, task } = input;
-    const { labels, kind, item, labelWords, prompts } = config.task;
+    const { labels, item, labelWords, prompts } = config.task;
+    const kind = taskKindOf(config.task);
     const from = input.from ?? 0;
     const count = input.count ?? config.synthesis.seedSize;
     const round = input.round ?? 0;
     const icl = new Map<string, string[]>();
     if (input.inContext)
       for (const r of await teacher.artifacts.store.getJsonl(input.inContext, ExampleSchema, { allowEmpty: true }))
-        icl.set(r.label, [...(icl.get(r.label) ?? []), kind === 'pair' ? (r.text_pair ?? '') : r.text]);
-    const iclTemplate = getTemplate(kind, 'queryIcl', prompts);
+        icl.set(r.label, [...(icl.get(r.label) ?? []), kind.target(r)]);
     const byLabel = new Map(
       (await teacher.artifacts.store.getJsonl(input.rationales, RationaleRowSchema, { allowEmpty: true })).map((r) => [
         r.label,
@@ -363,54 +365,28 @@ async function synthesizeSeed(deps: ActivityDeps, input: SeedInput): Promise<Syn
           })
         ).map((c) => c.text)
       : [];
-    const query = getTemplate(kind, 'query', prompts);
-    const plain = getTemplate(kind, 'queryPlain', prompts);
+    const plain = kind.template('queryPlain', prompts);
     const rng = new Rng(config.seed, input.inContext ? `icl-${round}` : 'seed-data');
     const wants: Want[] = [];
     const prefix = input.inContext ? `icl${round}` : 'seed';
     // ProGen rounds get their own slots so that their samples never collide with seed data
     const slotBase = input.inContext ? round * 1_000_000 : 0;
+    const pools = { rationales: byLabel, contexts, rationalesPerExample: config.synthesis.rationalesPerExample };
     for (let i = 0; i < from + count; i++) {
       const label = rng.pick(labels); // y_curr ~ U_1(Y)
-      const word = labelWord(label, labelWords);
-      const examples = icl.get(label) ?? [];
-      if (kind === 'pair') {
-        const context = rng.pick(contexts); // c_curr ~ U_1(C)
-        if (i < from) continue;
-        const t = examples.length ? iclTemplate : query;
-        const render = (c: string) => renderPrompt(t, { context: c, label: word, examples });
-        wants.push({
-          id: `${prefix}-${i}`,
-          label,
-          prompt: render(context),
-          templateId: t.id,
-          rationales: [],
-          context,
-          misclassifiedId: null,
-          slot: slotBase + i,
-          shorten: (keep) => ({ prompt: render(context.slice(0, keep)), fromChars: context.length }),
-        });
-        continue;
-      }
-      const r = rng.sample(byLabel.get(label) ?? [], config.synthesis.rationalesPerExample); // r_curr ~ U_k(r_y)
+      const condition = kind.drawSeed(rng, label, pools); // rationales, or a pair's context
       if (i < from) continue;
-      const t = examples.length ? iclTemplate : r.length ? query : plain;
-      wants.push({
-        id: `${prefix}-${i}`,
-        label,
-        prompt: renderPrompt(t, { item, label: word, rationales: r, examples }),
-        templateId: t.id,
-        rationales: r,
-        context: null,
-        misclassifiedId: null,
-        slot: slotBase + i,
+      const plan = kind.seedPrompt(condition, {
+        prompts,
+        item,
+        label: labelWord(label, labelWords),
+        examples: icl.get(label) ?? [],
       });
+      wants.push({ id: `${prefix}-${i}`, label, misclassifiedId: null, slot: slotBase + i, ...planned(plan) });
     }
     const warnings: string[] = [];
-    const plainLabels = [
-      ...new Set(wants.filter((w) => w.templateId === plain.id && kind === 'single').map((w) => w.label)),
-    ];
-    if (kind === 'single' && config.synthesis.useRationales && plainLabels.length) {
+    const plainLabels = [...new Set(wants.filter((w) => w.templateId === plain.id).map((w) => w.label))];
+    if (kind.usesRationales(config) && plainLabels.length) {
       warnings.push(
         `seed prompts for label(s) ${plainLabels.join(', ')} fell back to the plain template: no rationales for them`,
       );
@@ -458,53 +434,23 @@ async function extrapolateErrors(deps: ActivityDeps, input: ExtrapolateInput): P
   const teacher = new TeacherSession(deps, input.config);
   return teacher.run(async () => {
     const { config, round } = input;
-    const { kind, item, labelWords, prompts } = config.task;
-    const mis = getTemplate(kind, 'mis', prompts);
-    const query = getTemplate(kind, 'query', prompts);
+    const { item, labelWords, prompts } = config.task;
+    const kind = taskKindOf(config.task);
     const picked = await teacher.artifacts.store.getJsonl(input.misclassified, MisclassifiedRowSchema, {
       allowEmpty: true,
     });
     const m = config.synthesis.candidatesPerPick;
-    const base: Want[] = picked.map(({ index, example: x, acquisition, score, pool, rationales }) => {
-      const label = labelWord(x.label, labelWords);
-      const target = kind === 'pair' ? (x.text_pair ?? '') : x.text;
-      const render = (example: string) =>
-        renderPrompt(mis, kind === 'pair' ? { context: x.text, example, label } : { item, example, label });
-      const picked =
-        acquisition !== undefined && score !== undefined
-          ? { acquisition: { name: acquisition, score, poolItem: x.id, pool: pool ?? 'gold-validation' } }
-          : {};
-      if (kind === 'single' && rationales?.length)
-        // a synthetic pool item: a new example from the same rationales (T_query, Alg. 1 line 7)
-        return {
-          id: `ees${round}-${x.id}`,
-          label: x.label,
-          prompt: renderPrompt(query, { item, label, rationales }),
-          templateId: query.id,
-          rationales,
-          context: null,
-          misclassifiedId: x.id,
-          promptExample: target,
-          slot: round * 1_000_000 + index,
-          ...picked,
-        };
-      return {
-        ...picked,
-        id: `ees${round}-${x.id}`,
-        label: x.label,
-        prompt: renderPrompt(
-          mis,
-          kind === 'pair' ? { context: x.text, example: target, label } : { item, example: target, label },
-        ),
-        templateId: mis.id,
-        rationales: [],
-        context: kind === 'pair' ? x.text : null,
-        misclassifiedId: x.id,
-        promptExample: target,
-        slot: round * 1_000_000 + index,
-        shorten: (keep: number) => ({ prompt: render(target.slice(0, keep)), fromChars: target.length }),
-      };
-    });
+    const base: Want[] = picked.map(({ index, example: x, acquisition, score, pool, rationales }) => ({
+      ...(acquisition !== undefined && score !== undefined
+        ? { acquisition: { name: acquisition, score, poolItem: x.id, pool: pool ?? 'gold-validation' } }
+        : {}),
+      id: `ees${round}-${x.id}`,
+      label: x.label,
+      misclassifiedId: x.id,
+      slot: round * 1_000_000 + index,
+      // T_mis with x; for a synthetic pool item of a kind with rationales, T_query with its rationales
+      ...planned(kind.eesPrompt(x, rationales, { prompts, item, label: labelWord(x.label, labelWords) })),
+    }));
     // generate–evaluate–select: m candidates per pick (candidate j > 0 in its own slot range),
     // the student keeps one of them later (selectCandidates)
     const wants: Want[] =
@@ -521,7 +467,7 @@ async function extrapolateErrors(deps: ActivityDeps, input: ExtrapolateInput): P
     const seen: string[] = [];
     for (const ref of input.train)
       for (const r of await teacher.artifacts.store.getJsonl(ref, SyntheticExampleSchema, { allowEmpty: true }))
-        seen.push(kind === 'pair' ? (r.text_pair ?? '') : r.text);
+        seen.push(kind.target(r));
     return synthesizeExamples(teacher, wants, {
       origin: 'ees',
       round,
@@ -530,6 +476,33 @@ async function extrapolateErrors(deps: ActivityDeps, input: ExtrapolateInput): P
       tokenLimit: input.tokenLimit,
     });
   });
+}
+
+/**
+ * The prompt fields of a want from a task kind's plan: the rendered prompt and its template,
+ * the rationales, how the output becomes an example, the example a copy is judged against,
+ * and, when the plan names a long part, how to re-render the prompt with it cut.
+ */
+function planned(
+  plan: PromptPlan,
+): Pick<Want, 'prompt' | 'templateId' | 'rationales' | 'compose' | 'promptExample' | 'shorten'> {
+  const { template, vars, long } = plan;
+  const longText = long === undefined ? undefined : (vars[long] ?? '');
+  return {
+    prompt: renderPrompt(template, vars),
+    templateId: template.id,
+    rationales: plan.rationales,
+    compose: plan.compose,
+    ...(plan.promptExample !== undefined ? { promptExample: plan.promptExample } : {}),
+    ...(long !== undefined && longText !== undefined
+      ? {
+          shorten: (keep: number) => ({
+            prompt: renderPrompt(template, { ...vars, [long]: longText.slice(0, keep) }),
+            fromChars: longText.length,
+          }),
+        }
+      : {}),
+  };
 }
 
 /**
@@ -563,7 +536,8 @@ async function synthesizeExamples(
   const teacherModel = teacher.backend.teacher.modelId;
   const maxAttempts = config.synthesis.maxAttempts;
   const usage = emptyUsage();
-  const seen = new Set((opts.seen ?? []).map(normalizeForCompare));
+  const task = taskKindOf(config.task);
+  const seen = new Set((opts.seen ?? []).map(task.compareKey));
   const kept = new Map<string, SyntheticExample>();
   const rejected: Rejection[] = [];
   await fitPromptBudget(teacher, wants);
@@ -594,8 +568,7 @@ async function synthesizeExamples(
         }
         return;
       }
-      const text = cleanOutput(reply.text);
-      const verdict = judgeOutput(text, { promptExample: w.promptExample, seen });
+      const { text, verdict, key } = task.readOutput(reply.text, { promptExample: w.promptExample, seen });
       if (!verdict.ok) {
         usage.rejected++;
         rejected.push({
@@ -608,10 +581,10 @@ async function synthesizeExamples(
         retry.push(w);
         return;
       }
-      seen.add(normalizeForCompare(text));
+      seen.add(key);
       kept.set(w.id, {
         id: w.id,
-        ...(w.context === null ? { text } : { text: w.context, text_pair: text }),
+        ...w.compose(text),
         label: w.label,
         provenance: {
           origin: opts.origin,
@@ -702,8 +675,9 @@ async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<S
   const teacher = new TeacherSession(deps, input.config);
   return teacher.run(async () => {
     const { config, round } = input;
-    const { kind, item, labelWords, prompts } = config.task;
-    const judge = getTemplate(kind, 'judge', prompts);
+    const { item, labelWords, prompts } = config.task;
+    const kind = taskKindOf(config.task);
+    const judge = kind.template('judge', prompts);
     const run = teacher.artifacts;
     const pool = await run.store.getJsonl(input.candidates, MisclassifiedRowSchema, { allowEmpty: true });
     // under a token limit only the candidates rated before it is reached can be picked: rate
@@ -711,8 +685,7 @@ async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<S
     const rows = input.tokenLimit === undefined ? pool : new Rng(config.seed, `judge-order-${round}`).shuffle(pool);
     const calls = rows.map((r) => {
       const label = labelWord(r.example.label, labelWords);
-      const example = kind === 'pair' ? (r.example.text_pair ?? '') : r.example.text;
-      const vars = kind === 'pair' ? { context: r.example.text, example, label } : { item, example, label };
+      const vars = kind.showExample(r.example, { item, label });
       return { prompt: renderPrompt(judge, vars), sampleIndex: sampleIndexOf(round * 1_000_000 + r.index, 0) };
     });
     const usage = emptyUsage();
@@ -723,7 +696,7 @@ async function judgeDifficulty(deps: ActivityDeps, input: JudgeInput): Promise<S
     // asked (within the token limit) but answered without a 1-5 rating
     const unrated = counted.filter((_, i) => ratings[i] === null).length;
     const unasked = rows.length - counted.length;
-    const wrong = rows.filter((r) => r.predicted !== r.example.label).length;
+    const wrong = rows.filter((r) => kind.isMisclassified(r.predicted, r.example)).length;
     const picks = pickTeacherJudge({
       ids: rows.map((r) => r.example.id),
       probs: rows.map(() => [1]),

@@ -36,6 +36,7 @@ import {
   type InvalidUtf8,
 } from './jsonl.js';
 import { openDataFile, type ResolvedDataFile } from './paths.js';
+import { taskKindOf, type TaskKindName } from '../tasks/index.js';
 
 /** Default of config task.maxChars: longest gold text (characters) kept as is. */
 export const DEFAULT_MAX_CHARS = 4000;
@@ -267,8 +268,9 @@ export interface GoldFileOptions {
   fields: SourceFields;
   /** the configured label set (task.labels) */
   labels: readonly string[];
-  /** 'pair' requires the text-pair field and sets `text_pair`; 'single' ignores it */
-  kind: 'single' | 'pair';
+  /** the task kind (config task.kind), which reads the input fields of a record: 'pair'
+   * requires the text-pair field and sets `text_pair`; 'single' ignores it (tasks/) */
+  kind: TaskKindName;
   /** config task.maxChars: longer text / text_pair is cut (default DEFAULT_MAX_CHARS) */
   maxChars?: number;
   /** config task.source.invalidUtf8 (default 'error') */
@@ -302,7 +304,8 @@ export interface GoldFile {
  *   RangeError when maxChars is not a positive integer
  */
 export async function loadGoldFile(path: string, opts: GoldFileOptions): Promise<GoldFile> {
-  const { fields, labels, kind, maxChars = DEFAULT_MAX_CHARS } = opts;
+  const { fields, labels, maxChars = DEFAULT_MAX_CHARS } = opts;
+  const task = taskKindOf(opts);
   checkMaxChars(maxChars);
   const stats = { replacedLines: 0 };
   const { fh, file } = await openDataFile(path);
@@ -312,23 +315,18 @@ export async function loadGoldFile(path: string, opts: GoldFileOptions): Promise
   const seen = new Map<string, number>();
   try {
     for await (const { line, record } of recordsOf(fh, file, { invalidUtf8: opts.invalidUtf8, stats })) {
-      const text = limitText(w, line, requireText(w, line, record, fields.text, 'text'), maxChars, 'text');
-      const pair =
-        kind === 'pair'
-          ? limitText(w, line, requireText(w, line, record, fields.textPair, 'text pair'), maxChars, 'text pair')
-          : undefined;
+      const { input, truncatedFrom } = task.readInput(fields, {
+        text: (field, role) => limitText(w, line, requireText(w, line, record, field, role), maxChars, role),
+      });
       const label = requireLabel(w, line, record, fields.label, labels);
       const id = idOf(w, line, record, fields.id);
       const first = seen.get(id);
       if (first !== undefined) throw fail(w, line, `duplicate id ${excerpt(id)} (first on line ${first})`);
       seen.set(id, line);
-      const row: Example =
-        pair === undefined ? { id, text: text.text, label } : { id, text: text.text, text_pair: pair.text, label };
-      if (text.from !== undefined || pair?.from !== undefined) {
+      const row: Example = { id, ...input, label };
+      if (truncatedFrom) {
         truncated++;
-        row.truncatedFrom = {};
-        if (text.from !== undefined) row.truncatedFrom.text = text.from;
-        if (pair?.from !== undefined) row.truncatedFrom.text_pair = pair.from;
+        row.truncatedFrom = truncatedFrom;
       }
       rows.push(row);
     }
@@ -440,16 +438,5 @@ export function goldOptionsOf(config: S3Config): { maxChars: number; invalidUtf8
   return { maxChars: config.task.maxChars, invalidUtf8: src.type === 'files' ? src.invalidUtf8 : 'error' };
 }
 
-/**
- * Seeded subset of a gold split (config validationSize / testSize).
- * @param rows all rows
- * @param n rows to keep; undefined (or >= rows.length) keeps every row in the original order
- * @param rng seeded generator
- * @returns a new array: `n` rows uniformly without replacement, in sampled order
- * @throws RangeError when n is not a positive integer
- */
-export function takeSample<T>(rows: readonly T[], n: number | undefined, rng: Rng): T[] {
-  if (n === undefined) return rows.slice();
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`takeSample: n must be a positive integer, got ${n}`);
-  return n >= rows.length ? rows.slice() : rng.sample(rows, n);
-}
+/** Seeded subset of a gold split: moved to data/split.ts (pure), re-exported here. */
+export { takeSample } from './split.js';

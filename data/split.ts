@@ -68,3 +68,17 @@ export function stratifiedSplit(
   }
   return { validation: rng.shuffle(validation), test: rng.shuffle(test) };
 }
+
+/**
+ * Seeded subset of a gold split (config validationSize / testSize).
+ * @param rows all rows
+ * @param n rows to keep; undefined (or >= rows.length) keeps every row in the original order
+ * @param rng seeded generator
+ * @returns a new array: `n` rows uniformly without replacement, in sampled order
+ * @throws RangeError when n is not a positive integer
+ */
+export function takeSample<T>(rows: readonly T[], n: number | undefined, rng: Rng): T[] {
+  if (n === undefined) return rows.slice();
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`takeSample: n must be a positive integer, got ${n}`);
+  return n >= rows.length ? rows.slice() : rng.sample(rows, n);
+}

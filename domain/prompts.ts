@@ -10,36 +10,6 @@
 import type { PromptOverrides } from '../config/schema.js';
 
 export type TemplateName = 'ration' | 'query' | 'queryPlain' | 'queryIcl' | 'mis' | 'judge';
-export type TaskKind = 'single' | 'pair';
-
-/** Defaults for single-text tasks, generalised from the IMDb row of S3 Table 1. */
-const SINGLE: Record<TemplateName, string> = {
-  ration:
-    'Imagine you are reading a {item}; consider {K} reasons that may lead to a {label} {item}. List them one per line.',
-  query: 'Now imagine that you just read a {item} that has {rationales}. Now you should write a {label} {item}.',
-  queryPlain: 'Write a {label} {item}.',
-  queryIcl: 'Here are examples of a {label} {item}:\n{examples}\nNow write a new {label} {item}.',
-  mis: 'Write a {label} {item} similar to: \n {example}',
-  judge:
-    'How hard is it to tell that the following {item} is {label}? Answer with one number from 1 (very easy) to 5 (very hard).\n{example}',
-};
-
-/** Defaults for sentence-pair tasks (NLI), the RTE row of S3 Table 1 (T_query^(2), T_mis^(2)). */
-const PAIR: Record<TemplateName, string> = {
-  ration: SINGLE.ration,
-  query: '{context} \nBased on the above description, the following sentence is definitely {label}:',
-  queryPlain: '{context} \nBased on the above description, the following sentence is definitely {label}:',
-  queryIcl:
-    'Examples of sentences that are definitely {label} based on their description:\n{examples}\n' +
-    '{context} \nBased on the above description, the following sentence is definitely {label}:',
-  mis:
-    '{context} \nBased on the above description, the following sentence: {example} is definitely {label}. ' +
-    'Now write a sentence similar to the given sentence and is definitely {label} based on the given description.',
-  judge:
-    '{context} \nHow hard is it to tell that the following sentence is definitely {label} based on the above description? ' +
-    'Answer with one number from 1 (very easy) to 5 (very hard).\n{example}',
-};
-
 export interface Template {
   /** e.g. "single.query.table1" or "pair.mis.custom" (recorded in provenance) */
   id: string;
@@ -47,13 +17,21 @@ export interface Template {
 }
 
 /**
- * The template to use for one prompt type: the config's override if any, else the Table 1 default.
+ * The template to use for one prompt type: the config's override if any, else the task kind's
+ * Table 1 default (the defaults live with the task kinds: tasks/single.ts, tasks/pair.ts; ask
+ * `taskKindOf(task).template(name, overrides)`).
+ * @param kind the task kind's name, the first part of the id
  * @returns {id, text}; id ends in ".table1" for defaults and ".custom" for overrides
  */
-export function getTemplate(kind: TaskKind, name: TemplateName, overrides: PromptOverrides = {}): Template {
+export function templateFrom(
+  kind: string,
+  defaults: Readonly<Record<TemplateName, string>>,
+  name: TemplateName,
+  overrides: PromptOverrides = {},
+): Template {
   const custom = overrides[name];
   if (custom) return { id: `${kind}.${name}.custom`, text: custom };
-  return { id: `${kind}.${name}.table1`, text: (kind === 'pair' ? PAIR : SINGLE)[name] };
+  return { id: `${kind}.${name}.table1`, text: defaults[name] };
 }
 
 /** Joins rationales the way the paper's example reads: "a", "a and b", "a, b, and c". */

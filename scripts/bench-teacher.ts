@@ -23,7 +23,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { DEFAULT_TEACHER_MODEL } from '../activities/paths.js';
-import { getTemplate, renderPrompt } from '../domain/prompts.js';
+import { renderPrompt } from '../domain/prompts.js';
+import { getTemplate } from '../tasks/index.js';
 import { disposeLlamaModels, LlamaCppTeacher } from '../teacher/index.js';
 
 const o = new Command()

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { parseConfig } from '../../config/schema.js';
 import { setPath } from '../../config/load.js';
 import { convergenceReason, scoreSplit, selectMisclassified } from '../../domain/metrics.js';
-import { getTemplate, joinRationales, renderPrompt } from '../../domain/prompts.js';
+import { joinRationales, renderPrompt } from '../../domain/prompts.js';
+import { getTemplate } from '../../tasks/index.js';
 import { Rng } from '../../domain/rng.js';
 
 test('T_query renders the paper’s IMDb example wording (S3 §2.2)', () => {
