@@ -10,6 +10,7 @@ import { scoreInfluence } from './influence.js';
 import { createPrepareActivities } from './prepare.js';
 import { studyQuality } from './quality.js';
 import { writeReport } from './report.js';
+import { mergeGoldValidation } from './steering.js';
 import type { ActivityDeps, StoreDeps } from './deps.js';
 import { trainAndEvaluate } from './student.js';
 import { createSynthesisActivities } from './synthesize.js';
@@ -33,6 +34,8 @@ export function createActivities(deps: ActivityDeps) {
     trainAndEvaluate: bound(trainAndEvaluate),
     selectCandidates: bound(selectCandidates),
     writeReport: bound(writeReport),
+    // steering Updates (workflows/steering.ts)
+    mergeGoldValidation: bound(mergeGoldValidation),
     // experiment harness
     useGoldData: bound(useGoldData),
     mergeTrainingSet: bound(mergeTrainingSet),

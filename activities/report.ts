@@ -5,6 +5,7 @@
 import { byProvider, type PerProvider, type S3Config } from '../config/schema.js';
 import { SyntheticExampleSchema, type DatasetRef, type SyntheticExample, type TeacherUsage } from '../domain/types.js';
 import { roundTableMarkdown } from '../domain/roundTable.js';
+import type { SteeringRecord } from '../domain/steering.js';
 import type { ReportRefs, RoundResult } from '../workflows/types.js';
 import type { TaskRefs } from './prepare.js';
 import { runActivity } from './context.js';
@@ -38,6 +39,10 @@ export async function writeReport(
     startedAt: number;
     /** warnings collected by the workflow (absent in old histories) */
     warnings?: string[];
+    /** the run was cancelled: the report and dataset are of what existed (workflows/steering.ts) */
+    cancelled?: boolean;
+    /** the Updates that steered the run (pause, setBudget, addGold, …), oldest first */
+    steering?: SteeringRecord[];
   },
   deps: StoreDeps = {},
 ): Promise<ReportRefs> {
@@ -70,6 +75,8 @@ export async function writeReport(
         ...(labelAgreement ? { labelAgreement } : {}),
         usage,
         stopReason: input.stopReason,
+        ...(input.cancelled ? { cancelled: true } : {}),
+        ...(input.steering?.length ? { steering: input.steering } : {}),
         warnings: input.warnings ?? [],
         timing: {
           wallMs,
@@ -88,7 +95,15 @@ export async function writeReport(
         roundTableMarkdown(rounds, config.budget.teacherTokens, labelAgreement),
         '',
         labelAgreement ? agreementSentence(labelAgreement) : '',
-        `Final student (round ${last.round}, ${last.trainSize} synthetic examples): gold test accuracy ${pct(last.test.accuracy)}%, macro-F1 ${pct(last.test.macroF1)}% on ${last.test.count} examples.`,
+        input.cancelled
+          ? `Cancelled: this report and the dataset are what the run had made when it was cancelled (${rounds.length} round(s) trained).`
+          : '',
+        last
+          ? `Final student (round ${last.round}, ${last.trainSize} synthetic examples): gold test accuracy ${pct(last.test.accuracy)}%, macro-F1 ${pct(last.test.macroF1)}% on ${last.test.count} examples.`
+          : 'No student was trained.',
+        ...(input.steering ?? []).map(
+          (r) => `Steered: ${r.update} in ${r.phase} of round ${r.round} (${r.at}): ${r.detail}.`,
+        ),
         input.stopReason ? `EES stopped early: ${input.stopReason}.` : '',
         ...(input.warnings ?? []).map((w) => `Warning: ${w}.`),
         `Teacher: ${usage.calls} calls (${usage.cachedCalls} from cache), ${usage.promptTokens} prompt / ${usage.completionTokens} completion tokens, ${usage.rejected} outputs rejected.`,

@@ -69,6 +69,9 @@ export class Ledger {
   /** set when a teacher step given all the tokens left stopped because its next call would
    * pass them: the remainder buys no call, so the budget counts as spent */
   private budgetDone = false;
+  /** why the user stopped the loop (finishAfterRound, a cancellation), or null: while set,
+   * nothing is left to spend (workflows/steering.ts) */
+  private userStop: string | null = null;
   /** usage since the last trained student (reported with the next round) */
   private pendingUsage: TeacherUsage = emptyUsage();
   /** examples added since the last trained student, and their origin */
@@ -79,12 +82,41 @@ export class Ledger {
 
   /**
    * @param budget an experiment's budget, or null for a single run (sizes from the config)
-   * @param tokenCap a single run's teacher-token cap (budget.teacherTokens), if any
+   * @param cap a single run's teacher-token cap (budget.teacherTokens), if any
    */
   constructor(
     readonly budget: Budget | null,
-    readonly tokenCap?: number,
+    private cap?: number,
   ) {}
+
+  /** a single run's teacher-token cap (budget.teacherTokens), if any; setLimit may change it */
+  get tokenCap(): number | undefined {
+    return this.cap;
+  }
+
+  /**
+   * Changes the limit while the loop runs (the setBudget Update): an experiment budget's limit
+   * in its units, or a single run's teacher-token cap. A raised limit reopens a budget that
+   * the token remainder had closed.
+   * @throws RangeError below what is spent (or not a non-negative integer)
+   */
+  setLimit(limit: number): void {
+    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`a budget is a whole number ≥ 0, got ${limit}`);
+    if (limit < this.spent()) throw new RangeError(`${limit} is below what is spent (${this.spent()})`);
+    if (limit > this.limit()) this.budgetDone = false;
+    if (this.budget) this.budget.limit = limit;
+    else this.cap = limit;
+  }
+
+  /** Stops the loop for the user: nothing is left to spend from now on, and budgetStop gives `reason`. */
+  stopNow(reason: string): void {
+    this.userStop ??= reason;
+  }
+
+  /** why the user stopped the loop, or null */
+  get stoppedBy(): string | null {
+    return this.userStop;
+  }
 
   /** synthetic examples in the training set */
   have(): number {
@@ -103,17 +135,17 @@ export class Ledger {
 
   /** the budget's limit in its units (Infinity for a single run without a token cap) */
   limit(): number {
-    return this.budget ? this.budget.limit : (this.tokenCap ?? Infinity);
+    return this.budget ? this.budget.limit : (this.cap ?? Infinity);
   }
 
   /** budget units left (≤ 0: spent; Infinity: no budget) */
   left(): number {
-    return this.budgetDone ? 0 : this.limit() - this.spent();
+    return this.budgetDone || this.userStop ? 0 : this.limit() - this.spent();
   }
 
   /** whether spending is counted in tokens (a token budget, or a single run's token cap) */
   countsTokens(): boolean {
-    return this.budget ? this.budget.kind === 'tokens' : this.tokenCap !== undefined;
+    return this.budget ? this.budget.kind === 'tokens' : this.cap !== undefined;
   }
 
   /** the tokens a teacher step may spend now, as its `tokenLimit` input ({} when not counted in tokens) */
@@ -196,8 +228,9 @@ export class Ledger {
     return this.rounds.map((r) => r.validation.accuracy);
   }
 
-  /** The reason the budget stops the loop now, or null: examples or tokens left ≤ 0. */
+  /** The reason the budget (or the user, stopNow) stops the loop now, or null: examples or tokens left ≤ 0. */
   budgetStop(): string | null {
+    if (this.userStop) return this.userStop;
     if (this.left() > 0) return null;
     if (!this.budget) return `teacher token budget spent (${this.spent()} of ${this.limit()})`;
     return `${this.budget.kind === 'tokens' ? 'token' : 'examples'} budget spent (${this.spent()} of ${this.budget.limit})`;

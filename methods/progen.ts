@@ -23,6 +23,12 @@ export const progen: Method = {
     await arm.seed(seedLimit);
     for (let q = 1; q <= arm.rounds && arm.left() > 0; q++) {
       await arm.train(q - 1);
+      // a user's stop (finishAfterRound) only: left() > 0 held before training, which spends nothing
+      const stopped = arm.budgetStop();
+      if (stopped) {
+        arm.stop(stopped);
+        break;
+      }
       const top = await arm.influence(q - 1, arm.options.topK);
       await arm.seed(seedLimit + ((B - seedLimit) * q) / arm.rounds, { ref: top, round: q });
     }

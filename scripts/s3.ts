@@ -30,6 +30,7 @@ import { exportCommand } from './export.js';
 import { predictCommand } from './predict.js';
 import { describeFailure, describeProgress, failureInfo, printRounds, watchProgress } from './progress.js';
 import type { GlobalOptions, LocalOptions } from './runLocally.js';
+import { steerCommands } from './steer.js';
 import { teacherServerCommand } from './teacher-server.js';
 
 const DEFAULT_CONFIG = 'configs/spamassassin.json';
@@ -170,6 +171,7 @@ Examples:
 
 checkCommand(program, DEFAULT_CONFIG);
 experimentCommand(program);
+steerCommands(program);
 program.addCommand(exportCommand('export'));
 program.addCommand(predictCommand('predict'));
 program.addCommand(teacherServerCommand('teacher-server'));

@@ -10,7 +10,7 @@
  *
  * Deterministic orchestration only: workflow code.
  */
-import { patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityCancellationType, patched, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { S3Activities } from '../activities/index.js';
 import type { ArmConfig } from '../config/experiment.js';
 import { deadlinesOf } from '../config/deadlines.js';
@@ -20,6 +20,7 @@ import { convergenceReason } from '../domain/metrics.js';
 import type { DatasetRef } from '../domain/types.js';
 import type { ArmSteps, TrainedRound } from '../methods/index.js';
 import type { TaskRefs } from '../activities/prepare.js';
+import type { Steering } from './steering.js';
 import { studentActivityOptions, teacherActivityOptions, workActivityOptions } from './activityOptions.js';
 import { S3_PHASE, S3_ROUND, S3_VAL_ACCURACY } from './types.js';
 
@@ -32,10 +33,18 @@ export interface LoopState {
   round: number;
 }
 
-/** The activities the loop calls, with their options (teacher, student, other work). */
-export function loopActivities(config: S3Config) {
+/**
+ * The activities the loop calls, with their options (teacher, student, other work).
+ * @param opts.waitCancel a cancelled teacher activity is waited for until it has stopped (its
+ *   calls aborted at its next heartbeat) before the workflow goes on, so no teacher call runs
+ *   after a cancelled run has written its partial report (runs with the 'steering' marker)
+ */
+export function loopActivities(config: S3Config, opts: { waitCancel?: boolean } = {}) {
   const deadlines = deadlinesOf(config);
-  const teacher = proxyActivities<S3Activities>(teacherActivityOptions(deadlines));
+  const teacher = proxyActivities<S3Activities>({
+    ...teacherActivityOptions(deadlines),
+    ...(opts.waitCancel ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
+  });
   const work = proxyActivities<S3Activities>(workActivityOptions(deadlines));
   // student.kind "finetune": trainAndEvaluate runs on the Python training worker's task queue
   const student = proxyActivities<S3Activities>(studentActivityOptions(workActivityOptions(deadlines), config.student));
@@ -52,8 +61,12 @@ export function loopActivities(config: S3Config) {
  * @param c.usesTeacher whether the method calls the teacher (fill-up only for those)
  * @param c.searchAttributes upsert S3Phase / S3Round / S3ValAccuracy as the loop goes (a
  *   single run with config.searchAttributes; arms never did, and their histories stay so)
- * @returns the steps (methods/types.ts ArmSteps), `lastEval` (the latest trained student)
- *   and `enter` (sets the phase shown by progress)
+ * @param c.steer the run's steering (workflows/steering.ts): every step waits while it is
+ *   paused; a changed acquisition rule or gold validation pool applies from the next training;
+ *   finishAfterRound stops the loop after the next trained student
+ * @returns the steps (methods/types.ts ArmSteps), `lastEval` (the latest trained student),
+ *   `enter` (sets the phase shown by progress), and the configuration and task in force
+ *   (`current()`: steering may have changed the acquisition rule and the validation pool)
  */
 export function createSteps(c: {
   config: S3Config;
@@ -63,9 +76,17 @@ export function createSteps(c: {
   state: LoopState;
   usesTeacher: boolean;
   searchAttributes: boolean;
+  steer?: Steering;
+  /** see loopActivities */
+  waitCancel?: boolean;
 }) {
-  const { config, task, ledger, state } = c;
-  const acts = loopActivities(config);
+  const { ledger, state } = c;
+  let { config, task } = c;
+  const acts = loopActivities(config, { waitCancel: c.waitCancel });
+  /** between two steps: waits while the run is paused (no command unless paused) */
+  const gate = async () => {
+    if (c.steer) await c.steer.between();
+  };
   const student = acts.student;
   const budget = ledger.budget;
   let rationales: DatasetRef | null = null;
@@ -100,6 +121,7 @@ export function createSteps(c: {
       return budget ? budget.limit * share : config.synthesis.seedSize;
     },
     async rationales() {
+      await gate();
       enter('rationales');
       const r = await acts.teacher.synthesizeRationales({ config, task });
       rationales = r.ref;
@@ -108,6 +130,8 @@ export function createSteps(c: {
     async seed(limit, icl) {
       if (!rationales) await steps.rationales(); // plain-prompt methods: an empty list, no teacher call
       const ration = rationales!;
+      await gate();
+      if (ledger.stoppedBy) return; // finishAfterRound: no more teacher data
       enter(ledger.filling ? 'fill-up' : icl ? `progen round ${icl.round}` : 'seed');
       if (budget?.kind !== 'tokens') {
         // examples (an experiment) or a single run: `limit` synthetic examples in all,
@@ -156,9 +180,12 @@ export function createSteps(c: {
         ledger.record(r, icl ? 'icl' : 'seed');
         noteExhausted(r, tokenLimit, wholeLeft);
         if (r.budgetExhausted || r.usage.calls === 0) break;
+        await gate();
       }
     },
     async train(round, opts = {}) {
+      await gate();
+      if (c.steer) ({ config, task } = c.steer.beforeTrain(round, config, task));
       enter('train', round);
       const limit =
         budget?.kind === 'examples' || opts.batch !== undefined
@@ -177,6 +204,7 @@ export function createSteps(c: {
       });
       lastEval = ev;
       ledger.trained(round, ev);
+      c.steer?.afterTrain(round);
       if (c.searchAttributes) upsertSearchAttributes([{ key: S3_VAL_ACCURACY, value: ev.validation.accuracy }]);
       return {
         round,
@@ -187,8 +215,9 @@ export function createSteps(c: {
     },
     async extrapolate(round, picked, opts = {}) {
       let rows = picked;
+      await gate();
       enter('extrapolate', round);
-      if (rows.count === 0) return;
+      if (rows.count === 0 || ledger.stoppedBy) return;
       // token budgets: this round may spend `opts.tokens` (its share), never more than is left
       const roundStart = ledger.tokens;
       const share = opts.tokens;
@@ -244,11 +273,13 @@ export function createSteps(c: {
       noteExhausted(r, limit.tokenLimit, wholeLeft);
     },
     async influence(round, topK) {
+      await gate();
       enter('influence');
       const r = await acts.teacher.scoreInfluence({ config, task, train: ledger.synthetic, round, topK });
       return r.ref;
     },
     async useGold(which) {
+      await gate();
       enter('gold data');
       const ref = await acts.teacher.useGoldData({ config, task, which });
       ledger.addGold(ref, which);
@@ -276,5 +307,5 @@ export function createSteps(c: {
       ledger.stopReason ??= reason;
     },
   };
-  return { steps, lastEval: () => lastEval, enter };
+  return { steps, lastEval: () => lastEval, enter, current: () => ({ config, task }) };
 }

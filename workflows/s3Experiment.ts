@@ -6,10 +6,21 @@
  * A child that fails is recorded as failed with its error and the others go on. Starting the
  * same experiment again reuses every child that finished with the same run configuration
  * (<runDir>/arm-result.json) and, through the per-call cache, every teacher call already paid.
+ *
+ * Steering (workflows/steering.ts): the Updates pause, resume and finishAfterRound go to every
+ * running child (as the `steer` Signal); while paused no new child starts; after
+ * finishAfterRound children started later finish after their first round too. Cancelling the
+ * experiment cancels its children (each saves what it has), then reports the finished ones.
  */
 import {
   ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  condition,
   defineQuery,
+  defineUpdate,
+  isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -30,6 +41,7 @@ import {
 } from '../config/experiment.js';
 import type { ArmSeedResult, ExperimentSummary, QualityStudy } from '../domain/experiment.js';
 import { emptyUsage } from '../domain/types.js';
+import { steerSignal, whenCancelled, type SteerOp } from './steering.js';
 import { synthesisArm, type ArmInput } from './synthesisArm.js';
 
 /** One child as the experiment's Query `progress` shows it. */
@@ -37,16 +49,23 @@ export interface ChildStatus {
   workflowId: string;
   arm: string;
   seed: number;
-  status: 'pending' | 'running' | 'reused' | 'completed' | 'failed';
+  status: 'pending' | 'running' | 'reused' | 'completed' | 'failed' | 'cancelled';
   /** gold-test accuracy of the final student, when finished */
   testAccuracy?: number;
   error?: string;
 }
 
 export interface ExperimentProgress {
-  phase: 'children' | 'report' | 'done';
+  phase: 'children' | 'report' | 'done' | 'cancelled';
   children: ChildStatus[];
+  /** steering (absent in old runs): paused (no new child starts), finishAfterRound asked */
+  steering?: { paused: boolean; finishAfterRound: boolean; log: { update: SteerOp; at: string; children: number }[] };
 }
+
+/** The experiment's Updates: sent on to every running child as the `steer` Signal. */
+export const experimentPauseUpdate = defineUpdate<ExperimentProgress, [{ reason?: string }]>('pause');
+export const experimentResumeUpdate = defineUpdate<ExperimentProgress, []>('resume');
+export const experimentFinishUpdate = defineUpdate<ExperimentProgress, [{ reason?: string }]>('finishAfterRound');
 
 export interface ExperimentResult {
   experimentId: string;
@@ -83,16 +102,86 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
         status: { workflowId: childWorkflowId(cfg.experimentId, name, seed), arm: name, seed, status: 'pending' },
       });
     }
-  const progress: ExperimentProgress = { phase: 'children', children: children.map((c) => c.status) };
+  const steering = {
+    paused: false,
+    finishAfterRound: false,
+    log: [] as { update: SteerOp; at: string; children: number }[],
+  };
+  const progress: ExperimentProgress = { phase: 'children', children: children.map((c) => c.status), steering };
   setHandler(experimentProgressQuery, () => progress);
+  const handles = new Map<string, ChildWorkflowHandle<typeof synthesisArm>>();
+  const steerChildren = async (op: SteerOp, reason?: string) => {
+    const running = children.filter((c) => c.status.status === 'running' && handles.has(c.status.workflowId));
+    steering.log.push({ update: op, at: new Date(Date.now()).toISOString(), children: running.length });
+    // a child that has just finished no longer takes signals: that is no error here
+    await Promise.all(
+      running.map((c) =>
+        handles
+          .get(c.status.workflowId)!
+          .signal(steerSignal, { op, reason })
+          .catch(() => undefined),
+      ),
+    );
+  };
+  const open = (what: string) => {
+    if (progress.phase !== 'children')
+      throw ApplicationFailure.nonRetryable(`${what}: the experiment is ${progress.phase}`, 'InvalidUpdate');
+  };
+  setHandler(
+    experimentPauseUpdate,
+    async (input) => {
+      steering.paused = true;
+      await steerChildren('pause', input?.reason);
+      return progress;
+    },
+    {
+      validator: (_input?: { reason?: string }) => {
+        open('pause');
+        if (steering.paused) throw ApplicationFailure.nonRetryable('pause: already paused', 'InvalidUpdate');
+      },
+    },
+  );
+  setHandler(
+    experimentResumeUpdate,
+    async () => {
+      steering.paused = false;
+      await steerChildren('resume');
+      return progress;
+    },
+    {
+      validator: () => {
+        open('resume');
+        if (!steering.paused) throw ApplicationFailure.nonRetryable('resume: not paused', 'InvalidUpdate');
+      },
+    },
+  );
+  setHandler(
+    experimentFinishUpdate,
+    async (input) => {
+      steering.finishAfterRound = true;
+      steering.paused = false;
+      await steerChildren('finishAfterRound', input?.reason);
+      return progress;
+    },
+    {
+      validator: (_input?: { reason?: string }) => {
+        open('finishAfterRound');
+        if (steering.finishAfterRound)
+          throw ApplicationFailure.nonRetryable('finishAfterRound: already asked', 'InvalidUpdate');
+      },
+    },
+  );
 
   const anyArm = children[0].config;
   const deadlines = deadlinesOf(anyArm);
   const acts = proxyActivities<ExperimentActivities>(workActivityOptions(deadlines));
 
   const results: ArmSeedResult[] = [];
+  // experiments started with steering report their finished children when cancelled
+  const cancelledRun = patched('steering');
   const runOne = async (child: (typeof children)[number]): Promise<void> => {
     const { status, ...childInput } = child;
+    if (steering.paused) await condition(() => !steering.paused); // no new child while paused
     const reused = await acts.findFinishedArm({ config: child.config, armInput: childInput });
     if (reused) {
       status.status = 'reused';
@@ -106,11 +195,18 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
         workflowId: status.workflowId,
         args: [childInput],
       });
+      handles.set(status.workflowId, handle);
+      if (steering.finishAfterRound) await handle.signal(steerSignal, { op: 'finishAfterRound' });
       const r = await handle.result();
       status.status = 'completed';
       status.testAccuracy = r.test?.accuracy;
       results.push(r);
     } catch (err) {
+      if (cancelledRun && (isCancellation(err) || CancellationScope.current().consideredCancelled)) {
+        status.status = 'cancelled';
+        results.push(failedResult(child, 'cancelled'));
+        return;
+      }
       const message = failureMessage(err);
       status.status = 'failed';
       status.error = message;
@@ -124,6 +220,7 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
     for (let next = queue.shift(); next; next = queue.shift()) await runOne(next);
   });
   await Promise.all(lanes);
+  const cancelled = cancelledRun && CancellationScope.current().consideredCancelled;
   const order = (r: ArmSeedResult) => children.findIndex((c) => c.status.workflowId === r.workflowId);
   results.sort((a, b) => order(a) - order(b));
 
@@ -141,7 +238,11 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
     quality,
     wallMs: Date.now() - startedAt,
   };
-  const report = await acts.reportExperiment({ experiment: cfg, anyArm, summary });
+  const report = await whenCancelled(cancelled, () => acts.reportExperiment({ experiment: cfg, anyArm, summary }));
+  if (cancelled) {
+    progress.phase = 'cancelled';
+    throw new CancelledFailure('experiment cancelled');
+  }
   progress.phase = 'done';
   return {
     experimentId: cfg.experimentId,

@@ -11,8 +11,14 @@
  * Deterministic orchestration only: every side effect (data, teacher, student, files) is an
  * activity, and only references to JSONL artifacts and counts pass through history.
  *
+ * Steering (workflows/steering.ts): the Updates pause, resume, setBudget, setAcquisition,
+ * finishAfterRound and addGold. Cancelling the run stops the teacher (its activity is
+ * cancelled and waited for), then writes the report and synthetic/final.jsonl of what exists,
+ * marked cancelled, and ends the workflow as cancelled.
+ *
  * Replay: runs started before the one loop (no 'one-loop' marker in their history) go on
- * with the code they recorded (workflows/legacy/s3SynthesisBeforeOneLoop.ts).
+ * with the code they recorded (workflows/legacy/s3SynthesisBeforeOneLoop.ts); runs started
+ * before steering (no 'steering' marker) end at once when cancelled, as they did.
  */
 import { ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { ArmSchema } from '../config/experiment.js';
@@ -22,6 +28,7 @@ import { METHODS } from '../methods/index.js';
 import { s3SynthesisBeforeOneLoop } from './legacy/s3SynthesisBeforeOneLoop.js';
 import { createSteps, loopActivities, type LoopState } from './loop.js';
 import { progressQuery } from './queries.js';
+import { asCancellation, finishHandlers, Steering, whenCancelled } from './steering.js';
 import type { S3Progress, S3Result } from './types.js';
 
 export { progressQuery } from './queries.js';
@@ -42,26 +49,35 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
     ...config,
     synthesis: { ...config.synthesis, useRationales: config.synthesis.useRationales && method.rationales },
   };
+  // runs started with steering: a cancellation waits for the teacher to stop, then reports
+  const steering = patched('steering');
   const { work } = loopActivities(run);
-  const cap = run.budget.teacherTokens;
-  const ledger = new Ledger(null, cap);
+  const ledger = new Ledger(null, run.budget.teacherTokens);
   const state: LoopState = { phase: 'prepare', round: 0 };
-  setHandler(progressQuery, (): S3Progress => ({
-    phase: state.phase,
-    round: state.round,
-    rounds: ledger.rounds,
-    usage: ledger.usage,
-    stopReason: ledger.stopReason,
-    warnings: ledger.warnings,
-    ...(cap !== undefined
-      ? { budget: { teacherTokens: cap, spent: ledger.tokens, remaining: cap - ledger.tokens } }
-      : {}),
-  }));
+  const steer = new Steering({ kind: 'run', config: run, method, ledger, state, now: () => Date.now() });
+  steer.register(work);
+  setHandler(progressQuery, (): S3Progress => {
+    const cap = ledger.tokenCap;
+    return {
+      phase: state.phase,
+      round: state.round,
+      rounds: ledger.rounds,
+      usage: ledger.usage,
+      stopReason: ledger.stopReason,
+      warnings: ledger.warnings,
+      ...(cap !== undefined
+        ? { budget: { teacherTokens: cap, spent: ledger.tokens, remaining: cap - ledger.tokens } }
+        : {}),
+      steering: steer.snapshot(),
+      ...(steer.task ? { runDir: steer.task.runDir } : {}),
+    };
+  });
 
   // Gold validation (drives EES) and gold test (only scores); checks inputs before any teacher call.
   const task = await work.prepareTask(run);
+  steer.task = task;
   ledger.warnings.push(...(task.warnings ?? []));
-  const { steps, enter } = createSteps({
+  const { steps, enter, current } = createSteps({
     config: run,
     task,
     options: ArmSchema.parse({ method: run.method }),
@@ -69,28 +85,49 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
     state,
     usesTeacher: method.usesTeacher,
     searchAttributes: run.searchAttributes,
+    steer,
+    waitCancel: steering,
   });
-  await method.run(steps);
+  let cancelled: unknown = null;
+  try {
+    await method.run(steps);
+  } catch (err) {
+    // a cancellation: report what exists (runs started before steering end as they did)
+    cancelled = asCancellation(err, steering);
+    if (!cancelled) throw err;
+    ledger.stopReason = `cancelled during round ${state.round} (${state.phase})`;
+  }
+  steer.close();
 
   // Alg. 2 line 11: D_train = seed ∪ all additions; the last round's student was trained on it.
   enter('report');
-  const report = await work.writeReport({
-    config: run,
-    task,
-    train: ledger.trainingSet(),
-    rounds: ledger.rounds,
-    usage: ledger.usage,
-    stopReason: ledger.stopReason,
-    startedAt: workflowInfo().startTime.getTime(),
-    warnings: ledger.warnings,
-  });
-  enter('done');
+  const now = current();
+  const cap = ledger.tokenCap;
+  const report = await whenCancelled(cancelled, () =>
+    work.writeReport({
+      // a cap set by setBudget is the one reported
+      config: cap === now.config.budget.teacherTokens ? now.config : { ...now.config, budget: { teacherTokens: cap } },
+      task: now.task,
+      train: ledger.trainingSet(),
+      rounds: ledger.rounds,
+      usage: ledger.usage,
+      stopReason: ledger.stopReason,
+      startedAt: workflowInfo().startTime.getTime(),
+      warnings: ledger.warnings,
+      ...(cancelled ? { cancelled: true } : {}),
+      ...(steer.log.length ? { steering: steer.log } : {}),
+    }),
+  );
+  enter(cancelled ? 'cancelled' : 'done');
+  if (cancelled) throw cancelled;
+  await finishHandlers();
   return {
     ...report,
     rounds: ledger.rounds,
     usage: ledger.usage,
     stopReason: ledger.stopReason,
     warnings: ledger.warnings,
+    ...(steer.log.length ? { steering: steer.log } : {}),
   };
 }
 

@@ -6,15 +6,21 @@
  * The method runs through the one synthesis loop (workflows/loop.ts, shared with s3Synthesis)
  * under the experiment's budget; this file turns the loop's ledger into the arm's result,
  * merges the training set and runs the data-quality study. Deterministic orchestration only.
+ *
+ * Steering (workflows/steering.ts): the same Updates as a single run, and the parent's `steer`
+ * Signal. A cancelled arm stops its teacher, merges the training set it has and saves its
+ * result marked cancelled (status "failed", never reused), then ends as cancelled.
  */
-import { defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { armName, type ArmConfig } from '../config/experiment.js';
 import type { S3Config } from '../config/schema.js';
 import type { ArmSeedResult, Budget } from '../domain/experiment.js';
 import { Ledger } from '../domain/ledger.js';
 import type { RoundResult } from '../domain/types.js';
 import { METHODS } from '../methods/index.js';
+import type { SteeringState } from '../domain/steering.js';
 import { createSteps, loopActivities, type LoopState } from './loop.js';
+import { asCancellation, finishHandlers, Steering, whenCancelled } from './steering.js';
 
 /** Input of one arm run (built by s3Experiment; no secrets: the config names env vars only). */
 export interface ArmInput {
@@ -37,6 +43,8 @@ export interface ArmProgress {
   /** budget units spent */
   spent: number;
   rounds: RoundResult[];
+  /** the steering state (absent in old runs) */
+  steering?: SteeringState;
 }
 
 export const armProgressQuery = defineQuery<ArmProgress>('progress');
@@ -47,44 +55,66 @@ export const armProgressQuery = defineQuery<ArmProgress>('progress');
  *   failed child as status "failed" with its message
  */
 export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
-  const { config, budget, arm } = input;
+  const { budget, arm } = input;
   const method = METHODS[arm.method];
-  const { work: acts } = loopActivities(config);
+  // arms started with steering: a cancellation waits for the teacher to stop, then saves
+  const steering = patched('steering');
+  const { work: acts } = loopActivities(input.config);
   const startedAt = workflowInfo().startTime.getTime();
   const ledger = new Ledger(budget);
   const state: LoopState = { phase: 'prepare', round: 0 };
+  const steer = new Steering({ kind: 'arm', config: input.config, method, ledger, state, now: () => Date.now() });
+  steer.register(acts);
   setHandler(armProgressQuery, () => ({
     phase: state.phase,
     round: state.round,
     examples: ledger.have(),
     spent: ledger.spent(),
     rounds: ledger.rounds,
+    steering: steer.snapshot(),
   }));
 
-  const task = await acts.prepareTask(config);
-  ledger.warnings.push(...(task.warnings ?? []));
-  const { steps, lastEval } = createSteps({
-    config,
-    task,
+  const prepared = await acts.prepareTask(input.config);
+  steer.task = prepared;
+  ledger.warnings.push(...(prepared.warnings ?? []));
+  const { steps, lastEval, current } = createSteps({
+    config: input.config,
+    task: prepared,
     options: arm,
     ledger,
     state,
     usesTeacher: method.usesTeacher,
     searchAttributes: false,
+    steer,
+    waitCancel: steering,
   });
 
-  await method.run(steps);
+  let cancelled: unknown = null;
+  try {
+    await method.run(steps);
+  } catch (err) {
+    cancelled = asCancellation(err, steering);
+    if (!cancelled) throw err;
+    ledger.stopReason = `cancelled during round ${state.round} (${state.phase})`;
+  }
+  steer.close();
+  // the configuration and gold validation pool in force (steering may have changed them)
+  const { config, task } = current();
   state.phase = 'save';
   const last = ledger.rounds[ledger.rounds.length - 1];
   const final = lastEval();
-  const { labelAgreement, ...dataset } = await acts.mergeTrainingSet({ config, task, train: ledger.trainingSet() });
+  const { labelAgreement, ...dataset } = await whenCancelled(cancelled, () =>
+    acts.mergeTrainingSet({ config, task, train: ledger.trainingSet() }),
+  );
   const result: ArmSeedResult = {
     experimentId: input.experimentId,
     arm: armName(arm),
     method: arm.method,
     seed: input.seed,
     workflowId: workflowInfo().workflowId,
-    status: 'completed',
+    // a cancelled arm's result is saved (its data is kept) but never reused as finished
+    status: cancelled ? 'failed' : 'completed',
+    ...(cancelled ? { error: `cancelled: ${ledger.stopReason}` } : {}),
     runDir: task.runDir,
     budget,
     used: {
@@ -105,6 +135,11 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
     warnings: ledger.warnings,
     wallMs: Date.now() - startedAt,
   };
+  if (cancelled) {
+    await whenCancelled(cancelled, () => acts.saveArmResult({ config, result, armInput: input }));
+    state.phase = 'cancelled';
+    throw cancelled;
+  }
   if (input.quality && dataset.count > 0) {
     state.phase = 'quality';
     try {
@@ -122,5 +157,6 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
   }
   await acts.saveArmResult({ config, result, armInput: input });
   state.phase = 'done';
+  await finishHandlers();
   return result;
 }

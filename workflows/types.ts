@@ -1,7 +1,8 @@
 /** Shapes the workflow returns and answers queries with (small: counts and references only). */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { LabelAgreement } from '../domain/labelAgreement.js';
+import type { SteeringRecord, SteeringState } from '../domain/steering.js';
 import type { DatasetRef, RoundResult, TeacherUsage } from '../domain/types.js';
+import type { LabelAgreement } from '../domain/labelAgreement.js';
 
 export type { RoundResult } from '../domain/types.js';
 
@@ -22,6 +23,10 @@ export interface S3Progress {
   warnings: string[];
   /** with budget.teacherTokens: the budget, the tokens spent so far and what remains */
   budget?: { teacherTokens: number; spent: number; remaining: number };
+  /** the steering state: paused, pending changes, every accepted Update (absent in old runs) */
+  steering?: SteeringState;
+  /** the run folder (report.json, report.md, synthetic/final.jsonl), once prepared */
+  runDir?: string;
 }
 
 export interface ReportRefs {
@@ -39,4 +44,6 @@ export interface S3Result extends ReportRefs {
   usage: TeacherUsage;
   stopReason: string | null;
   warnings: string[];
+  /** the Updates that steered the run (absent when none did) */
+  steering?: SteeringRecord[];
 }

@@ -96,3 +96,32 @@ test('rounds: what was added and the teacher usage since the previous student, t
   assert.equal(l.needsTraining(), true);
   assert.equal(l.trained(2, student(38, 0.9)).origin, 'gold');
 });
+
+test('setLimit (the setBudget Update): never below what is spent; a raised limit reopens a budget the remainder closed', () => {
+  const l = new Ledger({ kind: 'tokens', limit: 1000 });
+  l.record({ usage: usage(500, 100) }, 'seed');
+  assert.throws(() => l.setLimit(599), /below what is spent \(600\)/);
+  assert.throws(() => l.setLimit(1.5), /whole number/);
+  l.noteExhausted({ budgetExhausted: true }, 400, 400);
+  assert.equal(l.left(), 0, 'the remainder buys no call');
+  l.setLimit(2000);
+  assert.equal(l.left(), 1400);
+  assert.equal(l.budget!.limit, 2000);
+  const run = new Ledger(null);
+  assert.equal(run.left(), Infinity);
+  assert.deepEqual(run.tokensLeft(), {});
+  run.setLimit(300);
+  assert.equal(run.tokenCap, 300);
+  assert.deepEqual(run.tokensLeft(), { tokenLimit: 300 });
+});
+
+test('stopNow (finishAfterRound, cancel): nothing left, budgetStop gives the reason, the first reason stays', () => {
+  const l = new Ledger({ kind: 'examples', limit: 100 });
+  l.record({ usage: usage(1, 1), ref: ref('seed', 10) }, 'seed');
+  assert.equal(l.budgetStop(), null);
+  l.stopNow('finished after round 0 (finishAfterRound)');
+  l.stopNow('another');
+  assert.equal(l.left(), 0);
+  assert.equal(l.stoppedBy, 'finished after round 0 (finishAfterRound)');
+  assert.equal(l.budgetStop(), 'finished after round 0 (finishAfterRound)');
+});

@@ -1,0 +1,279 @@
+/**
+ * Steering a running synthesis (issue 20; workflows/steering.ts): every Update's effect and its
+ * validator's rejection (pause, resume, setBudget, setAcquisition, finishAfterRound, addGold),
+ * and cancellation with partial results (the teacher stops; report.json / report.md /
+ * synthetic/final.jsonl are written, marked cancelled). Real dev server, loopback fake teacher
+ * (a test double that counts every request it gets), in-process worker.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { SteeringState } from '../../domain/steering.js';
+import type { TeacherPool } from '../../teacher/index.js';
+import { createWorker } from '../../workers/worker.js';
+import type { S3Progress, S3Result } from '../../workflows/types.js';
+import { startFakeTeacher } from '../helpers/fake-teacher.js';
+import { fakeRunConfig, writeGoldTask } from '../helpers/fixtures.js';
+import { scheduledActivities, startDevServer } from '../helpers/temporal.js';
+
+const TASK_QUEUE = 's3-steering-test';
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let teachers: TeacherPool;
+let running: Promise<void>;
+let fake: Awaited<ReturnType<typeof startFakeTeacher>>;
+/** the fake reads its delay per request: the cancellation test slows it down */
+const fakeOptions = { delayMs: 40 };
+const gold = writeGoldTask({ validation: 40, test: 40 });
+
+before(async () => {
+  env = await startDevServer();
+  // slow enough that a test can act while a step runs
+  fake = await startFakeTeacher(fakeOptions);
+  ({ worker, teachers } = await createWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue: TASK_QUEUE,
+  }));
+  running = worker.run();
+});
+
+after(async () => {
+  worker.shutdown();
+  await running;
+  await teachers.close();
+  await fake.close();
+  await env.teardown();
+});
+
+/** A run config with its own teacher cache (so every call reaches the counting fake). */
+function config(runId: string, over: { seedSize?: number; rounds?: number; heartbeatSec?: number } = {}) {
+  return fakeRunConfig(gold, fake.baseURL, {
+    runId,
+    seedSize: over.seedSize ?? 20,
+    rounds: over.rounds ?? 3,
+    concurrency: 2,
+    heartbeatSec: over.heartbeatSec ?? 30,
+    cacheDir: path.join(gold.dir, `cache-${runId}`),
+  });
+}
+
+function start(runId: string, over?: Parameters<typeof config>[1]): Promise<WorkflowHandle> {
+  return env.client.workflow.start('s3Synthesis', {
+    taskQueue: TASK_QUEUE,
+    workflowId: runId,
+    args: [config(runId, over)],
+  });
+}
+
+const update = (h: WorkflowHandle, name: string, ...args: unknown[]) =>
+  (args.length ? h.executeUpdate(name, { args: args as [unknown] }) : h.executeUpdate(name)) as Promise<SteeringState>;
+
+/** Asserts that the Update is rejected with a reason matching `reason`. */
+async function rejected(h: WorkflowHandle, name: string, args: unknown[], reason: RegExp): Promise<void> {
+  await assert.rejects(update(h, name, ...args), (err: unknown) => {
+    assert.ok(err instanceof WorkflowUpdateFailedError, `${name}: ${String(err)}`);
+    assert.match(String((err.cause as Error | undefined)?.message), reason);
+    return true;
+  });
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const progress = (h: WorkflowHandle) => h.query<S3Progress>('progress');
+const waitPaused = (h: WorkflowHandle) =>
+  until('the loop to wait for resume', async () => (await progress(h)).steering?.waiting === 'resume' && true);
+
+test('pause holds the loop between steps (no teacher call while paused) until resume; validators reject a second pause and a resume when not paused', async () => {
+  const h = await start('steer-pause');
+  const paused = await update(h, 'pause', { reason: 'lunch' });
+  assert.equal(paused.paused, true);
+  await rejected(h, 'pause', [{}], /already paused/);
+  await waitPaused(h);
+  const p = await progress(h);
+  assert.equal(p.phase, 'paused');
+  const before = fake.requests;
+  await sleep(1500);
+  assert.equal(fake.requests, before, 'no teacher request while paused');
+  assert.equal(fake.inFlight, 0);
+  const resumed = await update(h, 'resume');
+  assert.equal(resumed.paused, false);
+  await rejected(h, 'resume', [], /not paused/);
+  const result = (await h.result()) as S3Result;
+  assert.ok(fake.requests > before, 'the run went on after resume');
+  assert.deepEqual(
+    result.steering?.map((r) => r.update),
+    ['pause', 'resume'],
+  );
+  assert.match(result.steering![0].detail, /lunch/);
+  await assert.rejects(update(h, 'pause', {}), /completed/); // a closed run takes no Update
+});
+
+test('finishAfterRound stops after the round being made: final student, report and dataset, fewer rounds; a second one is rejected', async () => {
+  const h = await start('steer-finish');
+  await update(h, 'pause');
+  await waitPaused(h); // before the seed data: the round being made is round 0
+  const s = await update(h, 'finishAfterRound', { reason: 'plateau' });
+  assert.equal(s.finishAfterRound, true);
+  assert.equal(s.paused, false, 'finishAfterRound resumes a paused run');
+  await rejected(h, 'finishAfterRound', [{}], /already asked/);
+  const result = (await h.result()) as S3Result;
+  assert.deepEqual(
+    result.rounds.map((r) => r.round),
+    [0],
+    'only round 0 (3 rounds configured)',
+  );
+  assert.match(result.stopReason ?? '', /finished after round 0 \(finishAfterRound\)/);
+  const acts = scheduledActivities(await h.fetchHistory());
+  assert.ok(!acts.includes('extrapolateErrors'), acts.join(', '));
+  const report = JSON.parse(readFileSync(result.reportJson, 'utf8')) as {
+    rounds: unknown[];
+    steering: { update: string; appliedAt?: number }[];
+  };
+  assert.equal(report.rounds.length, 1);
+  assert.deepEqual(
+    report.steering.map((r) => [r.update, r.appliedAt]),
+    [
+      ['pause', undefined],
+      ['finishAfterRound', 0],
+    ],
+  );
+  assert.equal(result.dataset.count, result.rounds[0].trainSize, 'the dataset is what the final student trained on');
+  assert.ok(existsSync(result.dataset.path!));
+});
+
+test('setBudget caps a single run’s teacher tokens; validators reject examples, a negative value and a cap below what is spent', async () => {
+  const base = fake.requests;
+  const h = await start('steer-budget');
+  await rejected(h, 'setBudget', [{ examples: 10 }], /teacher-token cap/);
+  await rejected(h, 'setBudget', [{ teacherTokens: -1 }], /whole number/);
+  await rejected(h, 'setBudget', [{ teacherTokens: 10, examples: 10 }], /exactly one/);
+  await until('the first teacher call', async () => fake.requests > base || undefined);
+  await update(h, 'pause');
+  await waitPaused(h);
+  const spent = (await progress(h)).steering!.budget.spent;
+  assert.ok(spent > 0, 'something was spent before the pause');
+  await rejected(h, 'setBudget', [{ teacherTokens: spent - 1 }], /below what is already spent/);
+  const cap = spent + 400; // a few seed calls more
+  const s = await update(h, 'setBudget', { teacherTokens: cap });
+  assert.deepEqual(s.budget, { kind: 'tokens', limit: cap, spent });
+  await update(h, 'resume');
+  const result = (await h.result()) as S3Result;
+  const used = result.usage.promptTokens + result.usage.completionTokens;
+  assert.ok(used <= cap, `spent ${used} of ${cap}`);
+  assert.match(result.stopReason ?? '', /teacher token budget spent/);
+  const report = JSON.parse(readFileSync(result.reportJson, 'utf8')) as { steering: { update: string }[] };
+  assert.ok(report.steering.some((r) => r.update === 'setBudget'));
+});
+
+test('setAcquisition applies from the next training on; validators reject an unknown rule and the rule in force', async () => {
+  const h = await start('steer-acq', { rounds: 2 });
+  await rejected(h, 'setAcquisition', [{ acquisition: 'telepathy' }], /unknown acquisition/);
+  await rejected(h, 'setAcquisition', [{ acquisition: 'misclassified' }], /already in force/);
+  await until('round 0', async () => ((await progress(h)).rounds.length >= 1 ? true : undefined));
+  const s = await update(h, 'setAcquisition', { acquisition: 'loss' });
+  assert.equal(s.acquisition, 'misclassified', 'not in force before the next round');
+  assert.ok(
+    s.pending.some((p) => /acquisition loss/.test(p)),
+    s.pending.join('; '),
+  );
+  const result = (await h.result()) as S3Result;
+  const rec = result.steering!.find((r) => r.update === 'setAcquisition')!;
+  assert.ok(rec.appliedAt !== undefined && rec.appliedAt >= 1, `applied at ${rec.appliedAt}`);
+  const names = result.rounds.map((r) => r.acquisition?.name);
+  assert.equal(names[0], 'misclassified');
+  for (const r of result.rounds.slice(rec.appliedAt)) assert.equal(r.acquisition?.name, 'loss', names.join(', '));
+});
+
+test('addGold adds checked rows to the gold validation pool from the next round on; bad rows are rejected', async () => {
+  const h = await start('steer-gold');
+  const rows = Array.from({ length: 6 }, (_, i) => ({
+    id: `added-${i}`,
+    text: `an added ${i % 2 ? 'negative' : 'positive'} example number ${i}`,
+    label: i % 2 ? 'negative' : 'positive',
+  }));
+  // validators: nothing enters history
+  await rejected(h, 'addGold', [{}], /exactly one of rows or file/);
+  await rejected(h, 'addGold', [{ rows: [{ ...rows[0], label: 'meh' }] }], /not one of positive, negative/);
+  await rejected(h, 'addGold', [{ rows: [rows[0], rows[0]] }], /duplicate id/);
+  // the activity's checks: an id of the validation split, a text of the test split
+  await rejected(h, 'addGold', [{ rows: [{ ...rows[0], id: 'val-0' }] }], /already in the gold validation split/);
+  const testRow = readFileSync(gold.test, 'utf8').split('\n')[0];
+  const { text, label } = JSON.parse(testRow) as { text: string; label: string };
+  await rejected(h, 'addGold', [{ rows: [{ id: 'leak', text, label }] }], /gold test example/);
+
+  await until('round 0', async () => ((await progress(h)).rounds.length >= 1 ? true : undefined));
+  const s = await update(h, 'addGold', { rows, note: 'the worst errors, relabelled' });
+  assert.ok(
+    s.pending.some((p) => /gold addition/.test(p)),
+    s.pending.join('; '),
+  );
+  await rejected(h, 'addGold', [{ rows: [rows[1]] }], /already added/);
+  const result = (await h.result()) as S3Result;
+  const rec = result.steering!.find((r) => r.update === 'addGold')!;
+  const q = rec.appliedAt!;
+  assert.ok(q >= 1, `applied at round ${q}`);
+  const counts = result.rounds.map((r) => r.validation.count);
+  assert.equal(counts[q - 1], 40, counts.join(', '));
+  assert.equal(counts[q], 46, counts.join(', '));
+  const report = JSON.parse(readFileSync(result.reportJson, 'utf8')) as {
+    gold: { validation: { count: number }; test: { count: number } };
+  };
+  assert.equal(report.gold.validation.count, 46, 'the report names the merged pool');
+  assert.equal(report.gold.test.count, 40, 'never added to test');
+});
+
+test('cancelling a run stops the teacher, writes the report and dataset of what exists marked cancelled, and no teacher call follows', async (t) => {
+  fakeOptions.delayMs = 300; // an EES round of many calls: the cancellation lands inside it
+  const h = await start('steer-cancel', { heartbeatSec: 2 });
+  await until('an EES round under way', async () => {
+    const p = await progress(h);
+    return p.rounds.length >= 1 && p.phase === 'extrapolate' && fake.inFlight > 0;
+  });
+  const atCancel = fake.requests;
+  const t0 = Date.now();
+  await h.cancel();
+  await assert.rejects(h.result(), (err: unknown) => {
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, String(err));
+    return true;
+  });
+  const atClose = fake.requests;
+  t.diagnostic(`cancel → closed in ${Date.now() - t0} ms; ${atClose - atCancel} teacher request(s) after the cancel`);
+  assert.equal((await h.describe()).status.name, 'CANCELLED');
+  await sleep(2500);
+  assert.equal(fake.requests, atClose, 'no teacher request after the cancelled run closed');
+  assert.equal(fake.inFlight, 0);
+  assert.ok(atClose - atCancel <= 12, `the teacher stopped promptly (${atClose - atCancel} requests after cancel)`);
+
+  const runDir = path.join(gold.dir, 'runs', 'steer-cancel');
+  const report = JSON.parse(readFileSync(path.join(runDir, 'report.json'), 'utf8')) as {
+    cancelled?: boolean;
+    stopReason: string;
+    rounds: { trainSize: number }[];
+    dataset: { count: number };
+  };
+  assert.equal(report.cancelled, true);
+  assert.match(report.stopReason, /^cancelled during round 1/);
+  assert.equal(report.rounds.length, 1, 'round 0 was trained before the cancellation, round 1 never');
+  // the seed data, and the examples of round 1 the teacher had finished when it was stopped
+  assert.ok(report.dataset.count >= report.rounds[0].trainSize, 'final.jsonl holds the data that existed');
+  const lines = readFileSync(path.join(runDir, 'synthetic', 'final.jsonl'), 'utf8')
+    .trim()
+    .split('\n');
+  assert.equal(lines.length, report.dataset.count);
+  assert.match(readFileSync(path.join(runDir, 'report.md'), 'utf8'), /Cancelled: this report/);
+});

@@ -1,0 +1,398 @@
+/**
+ * Steering a running synthesis (issue 20), once for both loops (s3Synthesis and synthesisArm
+ * run the same steps, workflows/loop.ts): Temporal Updates with validators
+ *
+ *   pause · resume · setBudget · setAcquisition · finishAfterRound · addGold
+ *
+ * and the `steer` Signal a parent experiment sends its running arms (pause, resume,
+ * finishAfterRound: a workflow cannot send an Update). A validator rejects bad input before it
+ * enters history, with the reason; every accepted Update is recorded (`log`) and answers the
+ * run's new state (SteeringState), which the `progress` query shows too.
+ *
+ * When changes take effect:
+ * - pause: the loop waits (a durable `condition`, no timer, no activity) at the next boundary
+ *   between two steps; the step that runs finishes first. resume ends the wait.
+ * - setBudget: at once (the next teacher step is sized by the new limit).
+ * - setAcquisition and addGold: at the next training of the student (the round after the one
+ *   being made), so a round never mixes two rules or two validation pools.
+ * - finishAfterRound: the round being made finishes (its data, its student), then the loop
+ *   stops as for a spent budget (no fill-up): the final student, the report, the dataset.
+ *
+ * Replay: registering handlers adds no command, and an Update only changes the commands of
+ * the histories it is in, so running workflows replay unchanged. Deterministic workflow code.
+ */
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  defineSignal,
+  isCancellation,
+  defineUpdate,
+  setHandler,
+  type proxyActivities,
+} from '@temporalio/workflow';
+import type { S3Activities } from '../activities/index.js';
+import type { TaskRefs } from '../activities/prepare.js';
+import type { AcquisitionName } from '../acquisition/types.js';
+import { S3ConfigSchema, checkStudent, type S3Config } from '../config/schema.js';
+import type { Ledger } from '../domain/ledger.js';
+import {
+  addGoldProblem,
+  isAcquisitionName,
+  setBudgetProblem,
+  type AddGoldInput,
+  type SetAcquisitionInput,
+  type SetBudgetInput,
+  type SteeringRecord,
+  type SteeringState,
+} from '../domain/steering.js';
+import type { DatasetRef } from '../domain/types.js';
+import type { Method } from '../methods/index.js';
+import type { LoopState } from './loop.js';
+
+export type { SteeringState, SteeringRecord } from '../domain/steering.js';
+
+/** Update `pause`: the loop waits before its next step until `resume`. */
+export const pauseUpdate = defineUpdate<SteeringState, [{ reason?: string }]>('pause');
+/** Update `resume`: ends a pause. */
+export const resumeUpdate = defineUpdate<SteeringState, []>('resume');
+/** Update `setBudget`: a new limit (never below what is spent). */
+export const setBudgetUpdate = defineUpdate<SteeringState, [SetBudgetInput]>('setBudget');
+/** Update `setAcquisition`: the acquisition rule from the next round on. */
+export const setAcquisitionUpdate = defineUpdate<SteeringState, [SetAcquisitionInput]>('setAcquisition');
+/** Update `finishAfterRound`: stop cleanly after the round being made. */
+export const finishAfterRoundUpdate = defineUpdate<SteeringState, [{ reason?: string }]>('finishAfterRound');
+/** Update `addGold`: human-labeled rows for the gold validation pool, from the next round on. */
+export const addGoldUpdate = defineUpdate<SteeringState, [AddGoldInput]>('addGold');
+
+/** What a parent experiment asks its running arms (Signal `steer`). */
+export type SteerOp = 'pause' | 'resume' | 'finishAfterRound';
+export const steerSignal = defineSignal<[{ op: SteerOp; reason?: string }]>('steer');
+
+type Activities = ReturnType<typeof proxyActivities<S3Activities>>;
+
+/** Rejects an Update in its validator (the caller gets `message`; nothing enters history). */
+function reject(message: string): never {
+  throw ApplicationFailure.nonRetryable(message, 'InvalidUpdate');
+}
+
+/**
+ * The steering of one loop: its Update handlers, what they changed and what is pending, and
+ * the waits of the loop (`between`) and the changes it applies (`beforeTrain`, `afterTrain`).
+ */
+export class Steering {
+  /** the prepared task (set by the workflow after prepareTask; addGold waits for it) */
+  task: TaskRefs | null = null;
+  readonly log: SteeringRecord[] = [];
+  private paused = false;
+  private waiting: SteeringState['waiting'] = null;
+  private finishRequested = false;
+  private closed = false;
+  private acquisition: AcquisitionName;
+  private pendingAcquisition: AcquisitionName | null = null;
+  /** the merged validation pool waiting for the next round, with the records it carries */
+  private pendingGold: { ref: DatasetRef; records: SteeringRecord[] } | null = null;
+  private validationCount = 0;
+  private goldBatches = 0;
+  private readonly addedIds = new Set<string>();
+  /** addGold merges run one at a time, each on the previous one's pool */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * @param c.kind "run" (s3Synthesis) or "arm" (synthesisArm: its method's own acquisition rule stays)
+   * @param c.state the loop's phase and round (progress)
+   */
+  constructor(
+    private readonly c: {
+      kind: 'run' | 'arm';
+      config: S3Config;
+      method: Method;
+      ledger: Ledger;
+      state: LoopState;
+      now: () => number;
+    },
+  ) {
+    this.acquisition = c.config.synthesis.acquisition;
+  }
+
+  /** The run's steering state (every Update's answer; progress `steering`). */
+  snapshot(): SteeringState {
+    const { ledger } = this.c;
+    const kind = ledger.budget ? ledger.budget.kind : 'tokens';
+    const limit = ledger.limit();
+    const pending: string[] = [];
+    if (this.pendingAcquisition) pending.push(`acquisition ${this.pendingAcquisition} from the next round`);
+    if (this.pendingGold)
+      pending.push(
+        `${this.pendingGold.records.length} gold addition(s) for the validation pool from the next round (${this.pendingGold.ref.count} rows in all)`,
+      );
+    if (this.finishRequested && !this.closed) pending.push('finish after the round being made');
+    if (this.paused && this.waiting !== 'resume') pending.push('pause before the next step');
+    return {
+      paused: this.paused,
+      waiting: this.waiting,
+      finishAfterRound: this.finishRequested,
+      budget: { kind, limit: Number.isFinite(limit) ? limit : null, spent: ledger.spent() },
+      acquisition: this.acquisition,
+      validation: this.validationCount || (this.task?.validation.count ?? 0),
+      review: { mode: 'none', round: null, examples: 0 },
+      pending,
+      log: this.log,
+      closed: this.closed,
+    };
+  }
+
+  private record(update: SteeringRecord['update'], detail: string): SteeringRecord {
+    const { state } = this.c;
+    const r: SteeringRecord = {
+      update,
+      at: new Date(this.c.now()).toISOString(),
+      phase: state.phase,
+      round: state.round,
+      detail,
+    };
+    this.log.push(r);
+    return r;
+  }
+
+  private open(what: string): void {
+    if (this.closed) reject(`${what}: the run has finished its rounds (it is reporting or done)`);
+  }
+
+  /**
+   * Registers the Updates and the parent's Signal. Call before the first await of the workflow
+   * (an Update that arrives earlier would find no handler).
+   * @param acts the activities (addGold's merge runs as an activity)
+   */
+  register(acts: Activities): void {
+    setHandler(pauseUpdate, (input) => this.pause(input?.reason), {
+      validator: (_input?: { reason?: string }) => {
+        this.open('pause');
+        if (this.paused) reject('pause: the run is already paused');
+      },
+    });
+    setHandler(resumeUpdate, () => this.resume(), {
+      validator: () => {
+        this.open('resume');
+        if (!this.paused) reject('resume: the run is not paused');
+      },
+    });
+    setHandler(
+      setBudgetUpdate,
+      (input) => {
+        const { ledger } = this.c;
+        const before = ledger.limit();
+        const value = (input.teacherTokens ?? input.examples)!;
+        ledger.setLimit(value);
+        const unit = ledger.budget?.kind === 'examples' ? 'examples' : 'teacher tokens';
+        this.record(
+          'setBudget',
+          `${unit}: ${Number.isFinite(before) ? before : 'no limit'} → ${value} (${ledger.spent()} spent)`,
+        );
+        return this.snapshot();
+      },
+      {
+        validator: (input) => {
+          this.open('setBudget');
+          const { ledger } = this.c;
+          const problem = setBudgetProblem(input, { kind: ledger.budget?.kind ?? null, spent: ledger.spent() });
+          if (problem) reject(`setBudget: ${problem}`);
+        },
+      },
+    );
+    setHandler(
+      setAcquisitionUpdate,
+      (input) => {
+        this.pendingAcquisition = input.acquisition === this.acquisition ? null : input.acquisition;
+        this.record('setAcquisition', `${this.acquisition} → ${input.acquisition} from the next round`);
+        return this.snapshot();
+      },
+      { validator: (input) => this.checkAcquisition(input) },
+    );
+    setHandler(
+      finishAfterRoundUpdate,
+      (input) => {
+        this.finishRequested = true;
+        const resumed = this.paused;
+        this.paused = false;
+        this.record(
+          'finishAfterRound',
+          `stop after the round being made${resumed ? ' (and resume the pause)' : ''}${input?.reason ? `: ${input.reason}` : ''}`,
+        );
+        return this.snapshot();
+      },
+      {
+        validator: (_input?: { reason?: string }) => {
+          this.open('finishAfterRound');
+          if (this.finishRequested) reject('finishAfterRound: already asked');
+        },
+      },
+    );
+    setHandler(addGoldUpdate, (input) => this.addGold(acts, input), {
+      validator: (input) => {
+        this.open('addGold');
+        const { task } = this.c.config;
+        const problem = addGoldProblem(input, { labels: task.labels, kind: task.kind }, this.addedIds);
+        if (problem) reject(`addGold: ${problem}`);
+      },
+    });
+    setHandler(steerSignal, ({ op, reason }) => {
+      // from the parent experiment: the same changes, ignored where they do not apply
+      if (this.closed) return;
+      if (op === 'pause' && !this.paused) this.pause(reason ?? 'experiment paused');
+      else if (op === 'resume' && this.paused) this.resume();
+      else if (op === 'finishAfterRound' && !this.finishRequested) {
+        this.finishRequested = true;
+        this.paused = false;
+        this.record('finishAfterRound', `stop after the round being made: ${reason ?? 'asked by the experiment'}`);
+      }
+    });
+  }
+
+  private pause(reason?: string): SteeringState {
+    this.paused = true;
+    this.record('pause', `pause before the next step${reason ? `: ${reason}` : ''}`);
+    return this.snapshot();
+  }
+
+  private resume(): SteeringState {
+    this.paused = false;
+    this.record('resume', 'resume');
+    return this.snapshot();
+  }
+
+  private checkAcquisition(input: SetAcquisitionInput): void {
+    this.open('setAcquisition');
+    const { kind, method, config } = this.c;
+    const name = (input as { acquisition?: unknown } | undefined)?.acquisition;
+    if (!isAcquisitionName(name)) reject(`setAcquisition: unknown acquisition ${JSON.stringify(name)}`);
+    if (!method.usesTeacher) reject(`setAcquisition: method ${method.name} does not call the teacher`);
+    if (kind === 'arm' && !method.ownAcquisition)
+      reject(
+        `setAcquisition: a ${method.name} arm runs its method's own rule (only active arms pick with an acquisition rule)`,
+      );
+    if (name === (this.pendingAcquisition ?? this.acquisition)) reject(`setAcquisition: ${name} is already in force`);
+    const synthesis = { ...config.synthesis, acquisition: name };
+    const parsed = S3ConfigSchema.shape.synthesis.safeParse(synthesis);
+    if (!parsed.success) reject(`setAcquisition: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    try {
+      checkStudent({ student: config.student, synthesis }, 'setAcquisition');
+    } catch (err) {
+      reject((err as Error).message);
+    }
+  }
+
+  private async addGold(acts: Activities, input: AddGoldInput): Promise<SteeringState> {
+    await condition(() => this.task !== null);
+    const run = async () => {
+      this.open('addGold');
+      const task = this.task!;
+      const current = this.pendingGold?.ref ?? task.validation;
+      const batch = ++this.goldBatches;
+      let merged: Awaited<ReturnType<Activities['mergeGoldValidation']>>;
+      try {
+        merged = await acts.mergeGoldValidation({ config: this.c.config, task, current, add: input, batch });
+      } catch (err) {
+        // the caller gets the activity's reason (bad file, duplicate, test row); the run goes on
+        throw ApplicationFailure.nonRetryable(causeMessage(err), 'InvalidUpdate');
+      }
+      for (const id of merged.ids) this.addedIds.add(id);
+      const source = input.file ? `file ${input.file}` : 'inline rows';
+      const r = this.record(
+        'addGold',
+        `${merged.added} gold row(s) (${source}${input.note ? `; ${input.note}` : ''}) for the validation pool: ${merged.ref.count} rows`,
+      );
+      this.pendingGold = { ref: merged.ref, records: [...(this.pendingGold?.records ?? []), r] };
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    await next;
+    return this.snapshot();
+  }
+
+  /** Between two steps of the loop: waits while paused (durably; a cancellation ends the wait). */
+  async between(): Promise<void> {
+    if (!this.paused) return;
+    const { state } = this.c;
+    const phase = state.phase;
+    state.phase = 'paused';
+    this.waiting = 'resume';
+    try {
+      await condition(() => !this.paused);
+    } finally {
+      this.waiting = null;
+      state.phase = phase;
+    }
+  }
+
+  /**
+   * Before the student of round `round` is trained: the pending acquisition rule and gold
+   * validation pool take effect.
+   * @returns the configuration and task to train (and go on) with
+   */
+  beforeTrain(round: number, config: S3Config, task: TaskRefs): { config: S3Config; task: TaskRefs } {
+    if (this.pendingAcquisition) {
+      config = { ...config, synthesis: { ...config.synthesis, acquisition: this.pendingAcquisition } };
+      this.acquisition = this.pendingAcquisition;
+      this.pendingAcquisition = null;
+      for (const r of this.log) if (r.update === 'setAcquisition' && r.appliedAt === undefined) r.appliedAt = round;
+    }
+    if (this.pendingGold) {
+      task = { ...task, validation: this.pendingGold.ref };
+      for (const r of this.pendingGold.records) r.appliedAt = round;
+      this.pendingGold = null;
+    }
+    this.task = task;
+    this.validationCount = task.validation.count;
+    return { config, task };
+  }
+
+  /** After the student of round `round` was trained: a finishAfterRound stops the loop here. */
+  afterTrain(round: number): void {
+    if (!this.finishRequested || this.c.ledger.stoppedBy) return;
+    this.c.ledger.stopNow(`finished after round ${round} (finishAfterRound)`);
+    for (const r of this.log) if (r.update === 'finishAfterRound' && r.appliedAt === undefined) r.appliedAt = round;
+  }
+
+  /** The loop is over: Updates are rejected from now on. */
+  close(): void {
+    this.closed = true;
+    this.paused = false;
+  }
+}
+
+/** The innermost message of a failure chain (an activity's own reason). */
+function causeMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  let message = e?.message ?? String(err);
+  while (e?.cause) {
+    e = e.cause as { message?: string; cause?: unknown };
+    if (e?.message) message = e.message;
+  }
+  return message;
+}
+
+/**
+ * Whether the loop ended for a cancellation of the workflow, as the error to end it with.
+ * A cancelled teacher activity waited for (loopActivities waitCancel) may end as failed
+ * rather than cancelled; the workflow's own cancellation decides.
+ * @param enabled false for runs started before steering (they end at once, as they did)
+ * @returns a cancellation to rethrow after the partial report, or null (`err` is a failure)
+ */
+export function asCancellation(err: unknown, enabled: boolean): unknown {
+  if (!enabled) return null;
+  if (!isCancellation(err) && !CancellationScope.current().consideredCancelled) return null;
+  return isCancellation(err) ? err : new CancelledFailure('run cancelled');
+}
+
+/** Runs `fn` so that a cancellation cannot stop it when the run was `cancelled` (the partial report). */
+export function whenCancelled<T>(cancelled: unknown, fn: () => Promise<T>): Promise<T> {
+  return cancelled ? CancellationScope.nonCancellable(fn) : fn();
+}
+
+/** Waits until every Update handler has finished (no command when none is running). */
+export async function finishHandlers(): Promise<void> {
+  if (!allHandlersFinished()) await condition(allHandlersFinished);
+}
