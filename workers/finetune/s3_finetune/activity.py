@@ -78,7 +78,7 @@ def evaluate(
         raise InvalidInput("synthesis.validationHoldout is not supported by the finetune student")
     # every artifact goes through the run's store (store.py): references are read by URI with
     # their sha256 checked, outputs are written by key under the run folder (TaskRefs.runUri)
-    store = run_store(task)
+    store = run_store(task, config.get("artifacts"))
     train_rows: list[dict[str, Any]] = []
     for ref in payload["train"]:
         train_rows.extend(store.read_jsonl(ref))
@@ -144,6 +144,7 @@ def evaluate(
             validation[:2],
             {"maxLength": hyper.max_length, "maxChars": hyper.max_chars, "round": round_},
         )
+        store.publish_dir("student")  # an object store: upload the staged export folder
     shutil.rmtree(workdir, ignore_errors=True)  # checkpoints are only for retries of this attempt's round
 
     def split(rows: list[dict[str, Any]], probs: list[list[float]]) -> dict[str, Any]:

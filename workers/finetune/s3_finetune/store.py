@@ -10,7 +10,12 @@ Same contract as store/local.ts LocalFolderStore:
 - a read by reference checks the sha256 the reference carries (IntegrityError naming the URI,
   the expected and the actual hash).
 
-The worker opens the run's store at TaskRefs.runUri (the run folder; old histories: runDir).
+The worker opens the run's store at TaskRefs.runUri (the run folder; old histories: runDir):
+a local folder (LocalFolderStore), or S3-compatible object storage (`s3://bucket/prefix/`,
+S3ObjectStore, boto3) with the endpoint / region / path style of the run's `artifacts`
+configuration; credentials only from the environment (boto3's default chain). An object PUT is
+atomic; the sha256 is stored as object metadata (`x-amz-meta-sha256`, as store/s3.ts does) and a
+write of the same bytes is skipped.
 """
 
 from __future__ import annotations
@@ -125,6 +130,10 @@ class LocalFolderStore:
         export folder). A store without local files (issue 17) stages and uploads these."""
         return self.path_of(key)
 
+    def publish_dir(self, key: str) -> list[str]:
+        """Nothing to do: local_dir(key) is already in the store."""
+        return []
+
     def _locate(self, target: str | dict[str, Any], sha256: str | None) -> tuple[str, str, str | None]:
         if isinstance(target, str):
             return self.path_of(target), self.uri_of(target), sha256
@@ -209,12 +218,264 @@ class LocalFolderStore:
         return sorted(keys)
 
 
-def store_for(uri: str) -> LocalFolderStore:
+class StoreAccessError(RuntimeError):
+    """A store that cannot be used: unreachable, no credentials, credentials refused, no bucket
+    (retryable: another attempt may run on a worker that has them)."""
+
+    def __init__(self, uri: str, message: str):
+        super().__init__(f"artifact store {uri}: {message}")
+        self.uri = uri
+
+
+SHA256_METADATA = "sha256"
+_S3_URI = re.compile(r"^s3://([^/]+)/?(.*)$", re.IGNORECASE)
+_clients: dict[tuple[Any, ...], Any] = {}
+# the options a bucket was opened with in this process, for store_for(uri) without a configuration
+_bucket_options: dict[str, dict[str, Any]] = {}
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key) of an s3:// URI. @raises InvalidInput for another URI."""
+    m = _S3_URI.match(uri)
+    if not m:
+        raise InvalidInput(f"not an s3:// URI: {uri}")
+    return m.group(1), m.group(2)
+
+
+def s3_options(options: dict[str, Any] | None, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """endpoint, region, forcePathStyle with the environment's defaults (as store/s3.ts s3OptionsOf)."""
+    env = os.environ if env is None else env
+    options = options or {}
+    endpoint = options.get("endpoint") or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    region = options.get("region") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    path_style = options.get("forcePathStyle")
+    return {
+        "endpoint": endpoint,
+        "region": region,
+        "forcePathStyle": (endpoint is not None) if path_style is None else bool(path_style),
+    }
+
+
+def _client(opts: dict[str, Any]) -> Any:
+    key = (opts["endpoint"], opts["region"], opts["forcePathStyle"])
+    if key not in _clients:
+        import boto3  # only workers that use an object store need it
+        from botocore.config import Config
+
+        _clients[key] = boto3.client(
+            "s3",
+            endpoint_url=opts["endpoint"],
+            region_name=opts["region"],
+            config=Config(
+                s3={"addressing_style": "path" if opts["forcePathStyle"] else "auto"},
+                retries={"max_attempts": 3, "mode": "standard"},
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        )
+    return _clients[key]
+
+
+def _explain(err: BaseException, uri: str, endpoint: str | None) -> BaseException:
+    """The error to raise for a failed call on `uri` (missing objects are handled by the caller)."""
+    from botocore import exceptions as bx
+
+    where = f"the endpoint {endpoint}" if endpoint else "AWS S3"
+    if isinstance(err, (bx.NoCredentialsError, bx.PartialCredentialsError)):
+        return StoreAccessError(
+            uri,
+            "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, SSO, a web identity, "
+            "an instance role) in the environment of every worker; credentials are never read from the configuration",
+        )
+    if isinstance(err, bx.ClientError):
+        code = err.response.get("Error", {}).get("Code", "")
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "NoSuchBucket":
+            return StoreAccessError(uri, f"the bucket does not exist at {where} (create it first)")
+        if status == 403 or code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"):
+            return StoreAccessError(uri, f"the credentials were refused by {where} ({code or 'HTTP 403'}): check them")
+        return err
+    if isinstance(err, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError)):
+        return StoreAccessError(
+            uri, f"cannot reach {where} ({err}); check artifacts.endpoint, AWS_ENDPOINT_URL_S3 and the network"
+        )
+    return err
+
+
+def _not_found(err: BaseException) -> bool:
+    from botocore.exceptions import ClientError
+
+    if not isinstance(err, ClientError):
+        return False
+    code = err.response.get("Error", {}).get("Code", "")
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in ("NoSuchKey", "NotFound", "404") or (status == 404 and code != "NoSuchBucket")
+
+
+class S3ObjectStore:
+    """The artifact store on S3-compatible object storage (store/s3.ts S3ObjectStore)."""
+
+    def __init__(self, uri: str, options: dict[str, Any] | None = None):
+        bucket, key = parse_s3_uri(uri)
+        prefix = key.rstrip("/")
+        if prefix:
+            check_key(prefix)
+        self.bucket = bucket
+        self.prefix = prefix + "/" if prefix else ""
+        self.root_uri = f"s3://{bucket}/{self.prefix}"
+        names = ("endpoint", "region", "forcePathStyle")
+        given = {k: v for k, v in (options or {}).items() if k in names and v is not None}
+        if given:
+            _bucket_options[bucket] = given
+        self.options = s3_options(given or _bucket_options.get(bucket))
+
+    @property
+    def client(self) -> Any:
+        """The boto3 client (created on first use; shared by stores with the same options)."""
+        return _client(self.options)
+
+    def uri_of(self, key: str) -> str:
+        check_key(key)
+        return self.root_uri + key
+
+    def key_of(self, uri: str) -> str | None:
+        if not uri.startswith(self.root_uri) or uri == self.root_uri:
+            return None
+        return uri[len(self.root_uri) :]
+
+    def local_dir(self, key: str) -> str:
+        """A local staging folder for what is not one artifact (training checkpoints, the ONNX export
+        folder): under $S3_FINETUNE_SCRATCH (default <tmp>/s3-finetune); publish_dir uploads it."""
+        import tempfile
+
+        scratch = os.environ.get("S3_FINETUNE_SCRATCH") or os.path.join(tempfile.gettempdir(), "s3-finetune")
+        return os.path.join(scratch, self.bucket, *check_key(self.prefix + key))
+
+    def publish_dir(self, key: str) -> list[str]:
+        """Uploads every file of local_dir(key) to `<key>/<relative path>`; returns the keys written."""
+        top = self.local_dir(key)
+        base = key.rstrip("/") + "/"
+        keys = []
+        for folder, _, files in os.walk(top):
+            for name in sorted(files):
+                full = os.path.join(folder, name)
+                k = base + os.path.relpath(full, top).replace(os.sep, "/")
+                with open(full, "rb") as f:
+                    self.put(k, f.read())
+                keys.append(k)
+        return sorted(keys)
+
+    def _locate(self, target: str | dict[str, Any], sha256: str | None) -> tuple[str, str, str, str | None]:
+        if isinstance(target, str):
+            check_key(target)
+            return self.bucket, self.prefix + target, self.uri_of(target), sha256
+        uri = ref_uri(target)
+        bucket, key = parse_s3_uri(uri)
+        return bucket, key, uri, target.get("sha256") or sha256
+
+    def _head(self, bucket: str, key: str, uri: str) -> dict[str, Any] | None:
+        try:
+            h = self.client.head_object(Bucket=bucket, Key=key)
+        except Exception as e:
+            if _not_found(e):
+                return None
+            raise _explain(e, uri, self.options["endpoint"]) from e
+        return {"bytes": h.get("ContentLength"), "sha256": (h.get("Metadata") or {}).get(SHA256_METADATA)}
+
+    def put(self, key: str, data: bytes) -> dict[str, Any]:
+        """One PUT (atomic); a no-op (written: False) when the object already holds these bytes."""
+        bucket, okey, uri, _ = self._locate(key, None)
+        digest = hashlib.sha256(data).hexdigest()
+        out = {"uri": uri, "path": uri, "sha256": digest, "bytes": len(data)}
+        stored = self._head(bucket, okey, uri)
+        if stored and stored["sha256"] == digest and stored["bytes"] == len(data):
+            return {**out, "written": False}
+        try:
+            self.client.put_object(Bucket=bucket, Key=okey, Body=data, Metadata={SHA256_METADATA: digest})
+        except Exception as e:
+            raise _explain(e, uri, self.options["endpoint"]) from e
+        return {**out, "written": True}
+
+    def get(self, target: str | dict[str, Any], sha256: str | None = None) -> bytes:
+        """Bytes of a key or reference; a reference's sha256 (or `sha256`) is checked.
+        @raises InvalidInput when missing; IntegrityError on a sha256 mismatch; StoreAccessError."""
+        bucket, key, uri, expected = self._locate(target, sha256)
+        try:
+            data = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Exception as e:
+            if _not_found(e):
+                raise InvalidInput(f"{uri}: object not found") from e
+            raise _explain(e, uri, self.options["endpoint"]) from e
+        if expected is not None:
+            actual = hashlib.sha256(data).hexdigest()
+            if actual != expected:
+                raise IntegrityError(uri, expected, actual)
+        return data
+
+    def put_jsonl(
+        self, key: str, rows: Iterable[dict[str, Any]], label_of: Callable[[dict[str, Any]], str]
+    ) -> dict[str, Any]:
+        """Writes rows as JSON Lines; returns the DatasetRef {path (the URI), uri, sha256, count, labelCounts}."""
+        return _put_jsonl(self, key, rows, label_of)
+
+    def read_jsonl(self, target: str | dict[str, Any], sha256: str | None = None) -> list[dict[str, Any]]:
+        """Examples of a JSONL artifact (contract.parse_jsonl), sha256 checked first."""
+        return parse_jsonl(self.get(target, sha256), self._locate(target, sha256)[2])
+
+    def exists(self, target: str | dict[str, Any]) -> bool:
+        bucket, key, uri, _ = self._locate(target, None)
+        return self._head(bucket, key, uri) is not None
+
+    def list(self, prefix: str) -> list[str]:
+        """Keys under the root starting with `prefix` (a key prefix), sorted."""
+        keys: list[str] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix + prefix
+            ):
+                keys.extend(o["Key"][len(self.prefix) :] for o in page.get("Contents", []))
+        except Exception as e:
+            raise _explain(e, self.root_uri + prefix, self.options["endpoint"]) from e
+        return sorted(keys)
+
+
+def _put_jsonl(
+    store: Any, key: str, rows: Iterable[dict[str, Any]], label_of: Callable[[dict[str, Any]], str]
+) -> dict[str, Any]:
+    rows = list(rows)
+    data = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows).encode()
+    put = store.put(key, data)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[label_of(r)] = counts.get(label_of(r), 0) + 1
+    return {"path": put["path"], "uri": put["uri"], "sha256": put["sha256"], "count": len(rows), "labelCounts": counts}
+
+
+Store = LocalFolderStore | S3ObjectStore
+
+
+def open_store(uri: str, options: dict[str, Any] | None = None) -> Store:
+    """The store rooted at `uri`: a file:// folder URI, a local path, or s3://bucket/prefix/ (with
+    `options`: the run's `artifacts` {endpoint, region, forcePathStyle})."""
+    scheme = urlsplit(uri).scheme.lower()
+    if scheme == "s3":
+        return S3ObjectStore(uri, options)
+    if scheme == "file":
+        return LocalFolderStore(path_of_file_uri(uri))
+    if len(scheme) <= 1:  # a bare path (or a Windows drive letter)
+        return LocalFolderStore(uri)
+    raise InvalidInput(f"no artifact store for {scheme}:// URIs ({uri}); use a local folder, file:// or s3://")
+
+
+def store_for(uri: str, options: dict[str, Any] | None = None) -> Store:
     """The store rooted at a folder URI (ends in "/"), else at the folder holding the artifact."""
+    if urlsplit(uri).scheme.lower() == "s3":
+        return S3ObjectStore(uri if uri.endswith("/") else uri[: uri.rfind("/") + 1], options)
     path = path_of_file_uri(uri)
     return LocalFolderStore(path if uri.endswith("/") else os.path.dirname(path))
 
 
-def run_store(task: dict[str, Any]) -> LocalFolderStore:
-    """The run's store: rooted at TaskRefs.runUri (old histories: runDir)."""
-    return store_for(task.get("runUri") or folder_uri(task["runDir"]))
+def run_store(task: dict[str, Any], artifacts: dict[str, Any] | None = None) -> Store:
+    """The run's store: rooted at TaskRefs.runUri (old histories: runDir); `artifacts` (the run
+    configuration's) gives an object store's endpoint, region and path style."""
+    return store_for(task.get("runUri") or folder_uri(task["runDir"]), artifacts)

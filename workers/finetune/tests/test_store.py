@@ -128,8 +128,9 @@ def test_run_store_is_rooted_at_the_run_uri_or_the_old_run_dir(tmp_path):
     run = str(tmp_path / "runs" / "r1")
     assert run_store({"runUri": folder_uri(run), "runDir": "/elsewhere"}).root == run
     assert run_store({"runDir": run}).root == run
+    assert run_store({"runUri": "s3://bucket/r1/", "runDir": run}).root_uri == "s3://bucket/r1/"
     with pytest.raises(InvalidInput, match="file:// URIs"):
-        run_store({"runUri": "s3://bucket/r1/", "runDir": run})
+        run_store({"runUri": "gs://bucket/r1/", "runDir": run})
 
 
 def test_the_activity_reads_and_writes_through_the_run_store(payload, tmp_path):

@@ -1,0 +1,127 @@
+/**
+ * A real S3-compatible object store for tests: versitygw (Apache-2.0, the Versity S3 Gateway,
+ * POSIX backend), built by `S3_OBJECT_STORE=1 bash scripts/setup.sh` into
+ * `.tools/object-store/bin/versitygw` (or named by $S3_OBJECT_STORE_BIN). Started on loopback on
+ * a free port with a throwaway root folder and a bucket created through the S3 API. Tests skip
+ * with `OBJECT_STORE_SKIP` when the binary is missing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { PROJECT_ROOT } from '../../activities/paths.js';
+
+/** The versitygw binary: $S3_OBJECT_STORE_BIN, else the one setup builds. */
+export function objectStoreBin(): string | undefined {
+  const bin = process.env.S3_OBJECT_STORE_BIN ?? path.join(PROJECT_ROOT, '.tools', 'object-store', 'bin', 'versitygw');
+  return existsSync(bin) ? bin : undefined;
+}
+
+/** Why object-store tests skip (undefined when the server binary is present). */
+export const OBJECT_STORE_SKIP = objectStoreBin()
+  ? undefined
+  : 'no S3-compatible server: build versitygw with `S3_OBJECT_STORE=1 bash scripts/setup.sh` (or set S3_OBJECT_STORE_BIN)';
+
+export interface ObjectStoreServer {
+  /** http://127.0.0.1:<port> */
+  endpoint: string;
+  bucket: string;
+  /** credentials of the store's root account (set them as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) */
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** the POSIX folder behind the store (objects are files under <root>/<bucket>/) */
+  root: string;
+  process: ChildProcess;
+  /** SIGTERM, then removes the root folder */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts versitygw on loopback and creates `bucket`.
+ * @throws Error when the binary is missing or the server does not listen within 30 s (with its output)
+ */
+export async function startObjectStore(bucket = 's3-synth-test'): Promise<ObjectStoreServer> {
+  const bin = objectStoreBin();
+  if (!bin) throw new Error(OBJECT_STORE_SKIP);
+  const root = await mkdtemp(path.join(os.tmpdir(), 's3-objstore-'));
+  await mkdir(path.join(root, 'data'));
+  await mkdir(path.join(root, 'meta'));
+  const port = await freePort();
+  const accessKeyId = 's3synthtest';
+  const secretAccessKey = 's3synthtestsecret';
+  const child = spawn(
+    bin,
+    [
+      '--port',
+      `127.0.0.1:${port}`,
+      '--access',
+      accessKeyId,
+      '--secret',
+      secretAccessKey,
+      '--quiet',
+      'posix',
+      '--sidecar',
+      path.join(root, 'meta'),
+      path.join(root, 'data'),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    await rm(root, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`versitygw did not start on 127.0.0.1:${port}:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+  });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } finally {
+    client.destroy();
+  }
+  return { endpoint, bucket, accessKeyId, secretAccessKey, root, process: child, stop };
+}

@@ -1,0 +1,117 @@
+"""The finetune worker's object store (s3_finetune/store.py S3ObjectStore, boto3) against a REAL
+S3-compatible server: versitygw (Apache-2.0), built by `S3_OBJECT_STORE=1 bash scripts/setup.sh`
+into .tools/object-store/bin (or $S3_OBJECT_STORE_BIN), started here on loopback; skipped when the
+binary or boto3 is missing. Same contract as the TypeScript store/s3.ts: the sha256 as object
+metadata, an identical rewrite skipped, the sha256 of a reference checked on read, clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from s3_finetune.contract import ROOT, InvalidInput
+from s3_finetune.store import IntegrityError, StoreAccessError, run_store, store_for
+
+boto3 = pytest.importorskip("boto3", reason="boto3 is not installed (pip install -e workers/finetune)")
+
+BIN = os.environ.get("S3_OBJECT_STORE_BIN") or os.path.join(ROOT, ".tools", "object-store", "bin", "versitygw")
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(BIN),
+    reason="no S3-compatible server: build versitygw with `S3_OBJECT_STORE=1 bash scripts/setup.sh`",
+)
+
+ROWS = [
+    {"id": "a", "text": "good film", "label": "positive"},
+    {"id": "b", "text": "dull ✓", "label": "negative"},
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    root = tempfile.mkdtemp(prefix="s3-objstore-py-")
+    os.makedirs(os.path.join(root, "data"))
+    os.makedirs(os.path.join(root, "meta"))
+    port = _free_port()
+    key, secret = "s3synthtest", "s3synthtestsecret"
+    proc = subprocess.Popen(
+        [BIN, "--port", f"127.0.0.1:{port}", "--access", key, "--secret", secret, "--quiet", "posix"]
+        + ["--sidecar", os.path.join(root, "meta"), os.path.join(root, "data")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("versitygw did not start")
+            time.sleep(0.1)
+    old = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = key, secret
+    endpoint = f"http://127.0.0.1:{port}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="py-test")
+    yield {"endpoint": endpoint, "bucket": "py-test", "root": root}
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    proc.terminate()
+    proc.wait(10)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_round_trip_idempotent_and_checked(server):
+    opts = {"endpoint": server["endpoint"]}
+    task = {"runDir": "/unused", "runUri": f"s3://{server['bucket']}/runs/r1/"}
+    store = run_store(task, opts)
+    ref = store.put_jsonl("round-1/misclassified.jsonl", ROWS, lambda r: r["label"])
+    assert ref["uri"] == f"s3://{server['bucket']}/runs/r1/round-1/misclassified.jsonl"
+    assert ref["count"] == 2 and ref["labelCounts"] == {"positive": 1, "negative": 1}
+    data = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in ROWS).encode()
+    assert ref["sha256"] == hashlib.sha256(data).hexdigest()
+    assert store.put("round-1/misclassified.jsonl", data)["written"] is False
+    # any reader of the URI (the TypeScript side too) gets the same rows, sha256 checked
+    assert store_for(ref["uri"]).read_jsonl(ref) == ROWS
+    assert store.exists("round-1/misclassified.jsonl") and not store.exists("round-1/nothing.jsonl")
+    assert store.list("round-1/") == ["round-1/misclassified.jsonl"]
+    store.put("round-1/misclassified.jsonl", b'{"id":"z","text":"t","label":"positive"}\n')
+    with pytest.raises(IntegrityError) as e:
+        store.read_jsonl(ref)
+    assert e.value.uri == ref["uri"] and e.value.expected == ref["sha256"]
+    with pytest.raises(InvalidInput, match="object not found"):
+        store.get("round-1/missing.jsonl")
+
+
+def test_publish_dir_uploads_the_staged_folder(server, monkeypatch, tmp_path):
+    monkeypatch.setenv("S3_FINETUNE_SCRATCH", str(tmp_path))
+    store = run_store({"runDir": "/unused", "runUri": f"s3://{server['bucket']}/runs/r2/"}, server)
+    local = store.local_dir("student")
+    os.makedirs(os.path.join(local, "onnx"))
+    with open(os.path.join(local, "onnx", "model.onnx"), "wb") as f:
+        f.write(b"model")
+    assert store.publish_dir("student") == ["student/onnx/model.onnx"]
+    assert store.get("student/onnx/model.onnx") == b"model"
+
+
+def test_unreachable_store_names_the_uri():
+    store = store_for("s3://py-test/x/", {"endpoint": "http://127.0.0.1:9", "region": "eu-dead-1"})
+    with pytest.raises(StoreAccessError, match=r"artifact store s3://py-test/x/k: cannot reach the endpoint"):
+        store.get("k")
