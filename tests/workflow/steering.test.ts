@@ -6,7 +6,7 @@
  * (a test double that counts every request it gets), in-process worker.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,9 +14,13 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } f
 import { CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import type { ExperimentConfigInput } from '../../config/experiment.js';
+import type { ArmSeedResult } from '../../domain/experiment.js';
 import type { SteeringState } from '../../domain/steering.js';
 import type { TeacherPool } from '../../teacher/index.js';
 import { createWorker } from '../../workers/worker.js';
+import type { ExperimentProgress } from '../../workflows/s3Experiment.js';
+import type { ArmProgress } from '../../workflows/synthesisArm.js';
 import type { S3Progress, S3Result } from '../../workflows/types.js';
 import { startFakeTeacher } from '../helpers/fake-teacher.js';
 import { fakeRunConfig, writeGoldTask } from '../helpers/fixtures.js';
@@ -215,6 +219,10 @@ test('addGold adds checked rows to the gold validation pool from the next round 
   const testRow = readFileSync(gold.test, 'utf8').split('\n')[0];
   const { text, label } = JSON.parse(testRow) as { text: string; label: string };
   await rejected(h, 'addGold', [{ rows: [{ id: 'leak', text, label }] }], /gold test example/);
+  // a gold file is checked as gold data is at load (file and line in the reason)
+  const badFile = path.join(gold.dir, 'more-gold-bad.jsonl');
+  writeFileSync(badFile, JSON.stringify({ id: 'f-1', text: 'a fine text', label: 'maybe' }) + '\n');
+  await rejected(h, 'addGold', [{ file: badFile }], /more-gold-bad\.jsonl.*line 1/);
 
   await until('round 0', async () => ((await progress(h)).rounds.length >= 1 ? true : undefined));
   const s = await update(h, 'addGold', { rows, note: 'the worst errors, relabelled' });
@@ -276,4 +284,100 @@ test('cancelling a run stops the teacher, writes the report and dataset of what 
     .split('\n');
   assert.equal(lines.length, report.dataset.count);
   assert.match(readFileSync(path.join(runDir, 'report.md'), 'utf8'), /Cancelled: this report/);
+});
+
+test('cancelling a paused run ends the wait and still writes the partial report', async () => {
+  fakeOptions.delayMs = 40;
+  const h = await start('steer-cancel-paused');
+  await until('round 0', async () => ((await progress(h)).rounds.length >= 1 ? true : undefined));
+  await update(h, 'pause');
+  await waitPaused(h);
+  await h.cancel();
+  await assert.rejects(h.result(), (err: unknown) => err instanceof WorkflowFailedError);
+  const report = JSON.parse(
+    readFileSync(path.join(gold.dir, 'runs', 'steer-cancel-paused', 'report.json'), 'utf8'),
+  ) as {
+    cancelled?: boolean;
+    rounds: unknown[];
+    steering: { update: string }[];
+  };
+  assert.equal(report.cancelled, true);
+  assert.ok(report.rounds.length >= 1);
+  assert.deepEqual(
+    report.steering.map((r) => r.update),
+    ['pause'],
+  );
+});
+
+test('an experiment sends pause and resume to its running arm, and a cancelled experiment reports its finished children', async () => {
+  fakeOptions.delayMs = 300;
+  const experimentId = 'steer-exp';
+  const cfg: ExperimentConfigInput = {
+    experimentId,
+    runRoot: path.join(gold.dir, 'runs'),
+    cacheDir: path.join(gold.dir, 'cache-exp'),
+    task: {
+      kind: 'single',
+      item: 'review',
+      labels: ['positive', 'negative'],
+      source: { type: 'files', validation: gold.validation, test: gold.test },
+    },
+    teacher: { provider: 'openai', baseURL: fake.baseURL, model: 'fake-teacher', concurrency: 2 },
+    synthesis: { rounds: 3, numRationales: 4 },
+    timeouts: { heartbeatSec: 2, activityMin: 10 },
+    seeds: [1],
+    budget: { examples: 80 },
+    quality: false,
+    parallelism: 1,
+    arms: [{ method: 'gold-validation' }, { method: 's3' }],
+  };
+  const exp = await env.client.workflow.start('s3Experiment', {
+    taskQueue: TASK_QUEUE,
+    workflowId: experimentId,
+    args: [cfg],
+  });
+  const armId = `${experimentId}/s3/seed-1`;
+  await until('the s3 arm to make data', async () => {
+    const p = await exp.query<ExperimentProgress>('progress');
+    if (p.children[1]?.status !== 'running') return undefined;
+    const arm = await env.client.workflow
+      .getHandle(armId)
+      .query<ArmProgress>('progress')
+      .catch(() => undefined);
+    return arm && arm.phase !== 'prepare' && fake.inFlight > 0;
+  });
+  const arm = env.client.workflow.getHandle(armId);
+  const paused = await exp.executeUpdate('pause', { args: [{ reason: 'overnight' }] });
+  assert.equal((paused as ExperimentProgress).steering?.paused, true);
+  await until(
+    'the arm to pause',
+    async () => (await arm.query<ArmProgress>('progress')).steering?.waiting === 'resume',
+  );
+  await exp.executeUpdate('resume');
+  await until('the arm to go on', async () => (await arm.query<ArmProgress>('progress')).steering?.paused === false);
+  await exp.cancel();
+  await assert.rejects(exp.result(), (err: unknown) => {
+    assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, String(err));
+    return true;
+  });
+  assert.equal((await arm.describe()).status.name, 'CANCELLED');
+  const lines = readFileSync(path.join(gold.dir, 'runs', experimentId, 'results.jsonl'), 'utf8')
+    .trim()
+    .split('\n');
+  const results = lines.map((l) => JSON.parse(l) as ArmSeedResult);
+  assert.deepEqual(
+    results.map((r) => [r.arm, r.status]),
+    [
+      ['gold-validation', 'completed'],
+      ['s3', 'failed'],
+    ],
+  );
+  assert.equal(results[0].test !== null, true, 'the finished child is reported with its scores');
+  assert.match(results[1].error ?? '', /cancelled/);
+  // the cancelled arm saved what it had
+  const saved = JSON.parse(
+    readFileSync(path.join(gold.dir, 'runs', experimentId, 's3', 'seed-1', 'arm-result.json'), 'utf8'),
+  ) as { result: ArmSeedResult };
+  assert.match(saved.result.stopReason ?? '', /^cancelled during round/);
+  assert.equal(saved.result.status, 'failed', 'never reused as a finished arm');
 });
