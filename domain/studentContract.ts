@@ -20,9 +20,10 @@
  */
 import { z } from 'zod';
 import { S3ConfigSchema } from '../config/schema.js';
+import { QaRowSchema } from './squad.js';
 import { DatasetRefSchema, MisclassifiedRowSchema } from './types.js';
 
-export { MisclassifiedRowSchema };
+export { MisclassifiedRowSchema, QaRowSchema };
 
 /** Classification quality on one gold split (domain/types.ts SplitMetrics). Accuracy and macro-F1 in [0, 1]. */
 export const SplitMetricsSchema = z.object({
@@ -117,6 +118,41 @@ export const EvaluationSchema = z.object({
   acquisition: AcquisitionRecordSchema.optional(),
 });
 
+/**
+ * Extractive QA (S3's AdversarialQA task; the `qa` task kind builds on these): the quality of the
+ * span student on one split, SQuAD v1.1 EM and F1 (domain/squad.ts scoreQa) as fractions in [0, 1].
+ */
+export const QaMetricsSchema = z.object({
+  count: z.number().int().min(0),
+  exactMatch: z.number().min(0).max(1),
+  f1: z.number().min(0).max(1),
+  /** questions with EM = 0: the "misclassified" gold questions EES extrapolates for QA */
+  wrong: z.number().int().min(0),
+});
+export type QaMetrics = z.infer<typeof QaMetricsSchema>;
+
+/**
+ * What the span student (workers/finetune s3_finetune/qa.py predict_qa) says about one question.
+ * Offsets count code points of the context (Python string indices, as answer_start does).
+ */
+export const QaPredictionRowSchema = z.object({
+  /** position of the question in its split */
+  index: z.number().int().min(0),
+  id: z.string(),
+  /** the best span's text ("" when no window has a valid span) */
+  predicted: z.string(),
+  /** its start offset in the context, null when `predicted` is "" */
+  start: z.number().int().min(0).nullable(),
+  /** SQuAD v1.1 EM (0 or 1) and F1 of `predicted` against the gold answers */
+  exactMatch: z.number().int().min(0).max(1),
+  f1: z.number().min(0).max(1),
+  /** −ln p(start) − ln p(end) of the gold span (nats; the window where it is most likely): the `loss` acquisition */
+  loss: z.number().min(0),
+  /** p(start) · p(end) of the predicted span in its window: 1 − confidence is least-confidence */
+  confidence: z.number().min(0).max(1),
+});
+export type QaPredictionRow = z.infer<typeof QaPredictionRowSchema>;
+
 /** The JSON Schemas the Python worker validates against, by file name (draft 2020-12). */
 export function contractJsonSchemas(): Record<string, unknown> {
   const opts = { io: 'output', unrepresentable: 'any' } as const;
@@ -124,5 +160,8 @@ export function contractJsonSchemas(): Record<string, unknown> {
     'train-input.schema.json': z.toJSONSchema(TrainInputSchema, opts),
     'evaluation.schema.json': z.toJSONSchema(EvaluationSchema, opts),
     'misclassified-row.schema.json': z.toJSONSchema(MisclassifiedRowSchema, opts),
+    'qa-row.schema.json': z.toJSONSchema(QaRowSchema, opts),
+    'qa-metrics.schema.json': z.toJSONSchema(QaMetricsSchema, opts),
+    'qa-prediction-row.schema.json': z.toJSONSchema(QaPredictionRowSchema, opts),
   };
 }

@@ -9,6 +9,9 @@ Input (TrainInput): {config: S3Config, task: TaskRefs, train: DatasetRef[], roun
 select?: {all?, limit?, ranked?}}. Output (Evaluation): {round, trainSize, fit, validation, test,
 misclassified: DatasetRef, studentMs, acquisition?}; round-<q>/misclassified.jsonl rows are
 MisclassifiedRow ({index, loss, predicted, example, acquisition?, score?, pool?}).
+
+Extractive QA (the span student, qa.py): rows are QaRow (qa-row.schema.json; read with
+read_qa_jsonl, which checks every answer span), predictions QaPredictionRow, split scores QaMetrics.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from .squad import check_qa_row
 
 ACTIVITY_NAME = "trainAndEvaluate"
 DEFAULT_TASK_QUEUE = "s3-train"
@@ -144,3 +149,40 @@ def fingerprint(payload: dict[str, Any]) -> str:
     """SHA-256 of what decides a training run (training refs, labels, hyper-parameters): a
     checkpoint is resumed only by an attempt with the same fingerprint."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def read_qa_jsonl(path: str) -> list[dict[str, Any]]:
+    """SQuAD-style QA rows of a JSONL file (parse_qa_jsonl). @raises InvalidInput on a missing file or bad row."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError as e:
+        raise InvalidInput(f"{path}: no such file") from e
+    return parse_qa_jsonl(data, path)
+
+
+def parse_qa_jsonl(data: bytes, name: str) -> list[dict[str, Any]]:
+    """QA rows ({id, context, question, answers: {text[], answer_start[]}}) of JSONL bytes, lines split
+    as parse_jsonl splits them; every row checked by squad.check_qa_row (every answer the span of its
+    context at answer_start, in code points) and ids unique, as data/qa.ts loadQaJsonl does.
+    @raises InvalidInput naming `name`:line: not JSON, a bad row (its problems), a repeated id."""
+    text = data.decode("utf-8").removeprefix("\ufeff")
+    rows: list[dict[str, Any]] = []
+    first: dict[str, int] = {}
+    for i, line in enumerate((x.removesuffix("\r") for x in text.split("\n")), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InvalidInput(f"{name}:{i}: not JSON ({e.msg})") from e
+        problems = check_qa_row(row)
+        if problems:
+            raise InvalidInput(f"{name}:{i}: {'; '.join(problems)}")
+        if row["id"] in first:
+            raise InvalidInput(f"{name}:{i}: duplicate id {json.dumps(row['id'])} (first on line {first[row['id']]})")
+        first[row["id"]] = i
+        rows.append(row)
+    if not rows:
+        raise InvalidInput(f"{name}: no QA rows")
+    return rows
