@@ -4,7 +4,7 @@
  * and the seeded split by context.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,19 @@ describe('loadQaJsonl', () => {
 
 describe('splitByContext', () => {
   const all = rows(40);
+
+  it('gives the splits of the shared fixture (the Python worker split_by_context checks the same file)', () => {
+    const fx = JSON.parse(
+      readFileSync(join(PROJECT_ROOT, 'tests', 'fixtures', 'student-contract', 'qa-split.json'), 'utf8'),
+    ) as {
+      rows: QaRow[];
+      cases: { seed: number; shares: Record<string, number>; expected: Record<string, string[]> }[];
+    };
+    for (const c of fx.cases) {
+      const got = splitByContext(fx.rows, c);
+      assert.deepEqual(Object.fromEntries(Object.entries(got).map(([k, xs]) => [k, xs.map((r) => r.id)])), c.expected);
+    }
+  });
 
   it('never puts one context into two splits, and keeps every question', () => {
     const parts = splitByContext(all, { seed: 7, shares: { pool: 2, validation: 1, test: 1 } });

@@ -15,11 +15,14 @@ Pure: no torch, no Temporal.
 from __future__ import annotations
 
 import json
+import math
 import re
 import string
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
+
+from .rng import Rng
 
 _PUNCTUATION = set(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -132,3 +135,34 @@ def check_qa_row(row: Any) -> list[str]:
     if len(texts) != len(starts):
         return [f"id {_quote(row['id'])}: {len(texts)} answer texts but {len(starts)} answer_start offsets"]
     return [p for p in (span_problem(row, i) for i in range(len(texts))) if p is not None]
+
+
+def split_by_context(
+    rows: Sequence[dict[str, Any]], seed: int, shares: dict[str, float], stream: str = "qa-context-split"
+) -> dict[str, list[dict[str, Any]]]:
+    """data/qa.ts splitByContext in Python, the same split for the same (rows, seed, shares, stream): the
+    distinct contexts shuffled by rng.Rng (domain/rng.ts ported), each in turn with all its questions
+    to the split furthest below its target question count (ties: the split named first).
+    @raises ValueError when a share is negative or not finite, or all are 0."""
+    for k, v in shares.items():
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"split_by_context: share {k} must be a finite number >= 0, got {v}")
+    total = sum(shares.values())
+    if not total > 0:
+        raise ValueError("split_by_context: the shares are all 0")
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["context"], []).append(r)
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in shares}
+    names = list(shares)
+
+    def deficit(k: str) -> float:
+        return (shares[k] / total) * len(rows) - len(out[k])
+
+    for g in Rng(seed, stream).shuffle(list(groups.values())):
+        best = names[0]
+        for k in names:
+            if deficit(k) > deficit(best):
+                best = k
+        out[best].extend(g)
+    return out

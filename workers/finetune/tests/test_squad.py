@@ -4,7 +4,15 @@ tests/fixtures/student-contract/squad-metrics.json and qa-spans.json, which doma
 
 import pytest
 
-from s3_finetune.squad import check_qa_row, exact_match, f1_score, normalize_answer, qa_score, score_qa
+from s3_finetune.squad import (
+    check_qa_row,
+    exact_match,
+    f1_score,
+    normalize_answer,
+    qa_score,
+    score_qa,
+    split_by_context,
+)
 
 from .conftest import load_fixture
 
@@ -50,3 +58,12 @@ def test_row_shape_problems():
         "answers.text: a non-empty list of non-empty strings is required",
         "answers.answer_start: a non-empty list of integers >= 0 is required",
     ]
+
+
+def test_split_by_context_equals_the_typescript_split():
+    fx = load_fixture("qa-split.json")
+    for c in fx["cases"]:
+        got = split_by_context(fx["rows"], c["seed"], c["shares"])
+        assert {k: [r["id"] for r in v] for k, v in got.items()} == c["expected"], c
+    with pytest.raises(ValueError):
+        split_by_context(fx["rows"], 1, {"a": 0})
