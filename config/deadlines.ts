@@ -26,6 +26,8 @@ export interface Deadlines {
   activityMin: number;
   /** preflight probe of the teacher (prepareTask), ms */
   probeTimeoutMs: number;
+  /** the task queue of teacher activities (`taskQueues.teacher`); unset: the workflow's own */
+  teacherTaskQueue?: string;
 }
 
 /** Defaults by provider of the deadlines left unset (the table above). */
@@ -39,9 +41,12 @@ export const PROVIDER_DEADLINES: Record<
 };
 
 /**
- * @returns the configured deadlines, with provider-dependent defaults for unset fields
+ * @returns the configured deadlines, with provider-dependent defaults for unset fields, and the
+ *   teacher activities' task queue (activity options are where and how long they run)
  */
-export function deadlinesOf(config: Pick<S3Config, 'teacher' | 'timeouts'>): Deadlines {
+export function deadlinesOf(
+  config: Pick<S3Config, 'teacher' | 'timeouts'> & Pick<Partial<S3Config>, 'taskQueues'>,
+): Deadlines {
   const defaults = PROVIDER_DEADLINES[config.teacher.provider];
   const heartbeatSec = config.timeouts.heartbeatSec ?? 30;
   const callTimeoutMs = config.teacher.timeoutMs ?? defaults.callTimeoutMs;
@@ -51,5 +56,6 @@ export function deadlinesOf(config: Pick<S3Config, 'teacher' | 'timeouts'>): Dea
     heartbeatEveryMs: Math.max(250, Math.min(5_000, (heartbeatSec * 1000) / 4)),
     activityMin: config.timeouts.activityMin ?? defaults.activityMin,
     probeTimeoutMs: Math.min(callTimeoutMs, defaults.probeTimeoutMs),
+    ...(config.taskQueues?.teacher ? { teacherTaskQueue: config.taskQueues.teacher } : {}),
   };
 }

@@ -368,6 +368,19 @@ export const S3ConfigSchema = z.strictObject({
   cacheDir: z.string().default('.s3-cache'),
   /** the artifact store: unset, artifacts go to the local folder `runRoot`; see ArtifactsSchema */
   artifacts: ArtifactsSchema.optional(),
+  /** task queues by worker role (workers/roles.ts, docs/deployment.md): unset, every activity runs
+   * on the workflow's own task queue, where one worker with every role serves them all */
+  taskQueues: z
+    .strictObject({
+      /** the teacher activities (synthesis, the teacher judge, influence, gold data): served by
+       * workers started with the teacher role on this queue (`S3_TEACHER_TASK_QUEUE`) */
+      teacher: z.string().min(1).optional(),
+      /** trainAndEvaluate of the TypeScript students (tfidf-logreg, encoder-logreg): workers with
+       * the student role on this queue (`S3_STUDENT_TASK_QUEUE`); the finetune student has its own
+       * `student.finetune.taskQueue` */
+      student: z.string().min(1).optional(),
+    })
+    .optional(),
   /** seed of every random choice (same config => same prompts sampled) */
   seed: z.number().int().default(42),
   /** the synthesis method a single run runs (methods/; default S3). Methods that are sized by

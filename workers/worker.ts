@@ -3,8 +3,12 @@
  * how a run resumes after a crash — finished activities are in history and finished
  * teacher calls in the per-call cache.
  *
- *   node --import tsx workers/worker.ts        (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, S3_TASK_QUEUE,
- *                                               S3_MAX_ACTIVITIES)
+ *   node --import tsx workers/worker.ts [--role orchestration|teacher|student|all[,…]]
+ *
+ * Connection: Temporal's environment configuration (workers/connection.ts: TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE / temporal.toml).
+ * Roles (workers/roles.ts): --role or S3_WORKER_ROLES (default all), on S3_TASK_QUEUE,
+ * S3_TEACHER_TASK_QUEUE, S3_STUDENT_TASK_QUEUE. S3_MAX_ACTIVITIES: activity slots per queue.
  */
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -12,7 +16,9 @@ import { createActivities } from '../activities/index.js';
 import { DEFAULT_TEACHER_MODEL } from '../activities/paths.js';
 import { openStore, type OpenStore } from '../store/index.js';
 import { createTeacher, TeacherPool } from '../teacher/index.js';
-import { MAX_ACTIVITIES, TASK_QUEUE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } from './options.js';
+import { describeConnection, loadTemporalConnection } from './connection.js';
+import { MAX_ACTIVITIES, TASK_QUEUE, TEMPORAL_NAMESPACE } from './options.js';
+import { parseRoles, planWorkers, queuesFromEnv, type PlannedWorker, type Role, type RoleQueues } from './roles.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -58,14 +64,99 @@ export async function createWorker(opts: {
   return { worker, teachers };
 }
 
-async function main() {
-  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
-  const { worker, teachers } = await createWorker({ connection });
-  console.log(`s3-synth worker on ${TEMPORAL_ADDRESS}, task queue "${TASK_QUEUE}"`);
+/**
+ * Creates the workers of some roles (workers/roles.ts) on an existing connection: one Temporal
+ * worker per distinct task queue, sharing one teacher pool and one artifact store opener. With
+ * every role on one queue (the default) this is exactly `createWorker`.
+ * @param opts.roles default: S3_WORKER_ROLES or all; @param opts.queues default: queuesFromEnv()
+ * @throws Error when a role left out shares a task queue with a role kept (planWorkers)
+ * @returns the workers, the plan, the teacher pool, `run()` (until every worker stops) and `shutdown()`
+ */
+export async function createRoleWorkers(opts: {
+  connection: NativeConnection;
+  namespace?: string;
+  roles?: Role[];
+  queues?: RoleQueues;
+  teachers?: TeacherPool;
+  openStore?: OpenStore;
+  maxActivities?: number;
+}): Promise<{
+  workers: Worker[];
+  plan: PlannedWorker[];
+  teachers: TeacherPool;
+  run(): Promise<void>;
+  shutdown(): void;
+}> {
+  const teachers = opts.teachers ?? createTeacherPool();
+  const activities = createActivities({ teachers, openStore: opts.openStore ?? openStore });
+  const plan = planWorkers(
+    opts.roles ?? parseRoles(process.env.S3_WORKER_ROLES),
+    opts.queues ?? queuesFromEnv(),
+    Object.keys(activities),
+  );
+  const workers: Worker[] = [];
   try {
-    await worker.run();
-  } finally {
+    for (const p of plan)
+      workers.push(
+        await Worker.create({
+          connection: opts.connection,
+          namespace: opts.namespace ?? TEMPORAL_NAMESPACE,
+          taskQueue: p.taskQueue,
+          ...(p.workflows ? { workflowsPath: WORKFLOWS_PATH } : {}),
+          activities: Object.fromEntries(
+            p.activities.map((name) => [name, activities[name as keyof typeof activities]]),
+          ),
+          maxConcurrentActivityTaskExecutions: opts.maxActivities ?? MAX_ACTIVITIES,
+          maxHeartbeatThrottleInterval: '2 seconds',
+          defaultHeartbeatThrottleInterval: '2 seconds',
+        }),
+      );
+  } catch (err) {
     await teachers.close();
+    throw err;
+  }
+  return {
+    workers,
+    plan,
+    teachers,
+    run: async () => {
+      const runs = workers.map((w) => w.run());
+      try {
+        // one worker failing stops the others, so the process does not half-serve its roles
+        await Promise.all(runs.map((r) => r.catch((err) => (stop(), Promise.reject(err)))));
+      } finally {
+        await Promise.allSettled(runs);
+      }
+    },
+    shutdown: () => stop(),
+  };
+  function stop() {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+}
+
+/** The roles named by `--role X` / `--role=X` on the command line, else undefined. */
+function roleArg(argv: string[]): string | undefined {
+  const i = argv.findIndex((a) => a === '--role' || a.startsWith('--role='));
+  if (i < 0) return undefined;
+  return argv[i].includes('=') ? argv[i].slice('--role='.length) : argv[i + 1];
+}
+
+async function main() {
+  const roles = parseRoles(roleArg(process.argv.slice(2)) ?? process.env.S3_WORKER_ROLES);
+  const temporal = loadTemporalConnection();
+  const connection = await NativeConnection.connect(temporal.native);
+  const w = await createRoleWorkers({ connection, namespace: temporal.namespace, roles });
+  for (const p of w.plan)
+    console.log(
+      `s3-synth worker on ${describeConnection(temporal)}, task queue "${p.taskQueue}": ${p.roles.join(', ')}` +
+        `${p.workflows ? ' (workflows and ' : ' ('}${p.activities.length} activities)`,
+    );
+  // SIGINT / SIGTERM: the SDK's runtime shuts every worker down gracefully
+  try {
+    await w.run();
+  } finally {
+    await w.teachers.close();
     await connection.close();
   }
 }

@@ -19,9 +19,11 @@ export function workActivityOptions(d: Deadlines): ActivityOptions {
   };
 }
 
-/** Teacher activities: up to 10 attempts with backoff 2 s … 1 min (finished calls come from the cache). */
+/** Teacher activities: up to 10 attempts with backoff 2 s … 1 min (finished calls come from the cache),
+ * on the teacher task queue when one is configured (`taskQueues.teacher`; workers/roles.ts). */
 export function teacherActivityOptions(d: Deadlines): ActivityOptions {
   return {
+    ...(d.teacherTaskQueue ? { taskQueue: d.teacherTaskQueue } : {}),
     startToCloseTimeout: `${d.activityMin} minutes`,
     heartbeatTimeout: `${d.heartbeatSec} seconds`,
     retry: {
@@ -36,11 +38,14 @@ export function teacherActivityOptions(d: Deadlines): ActivityOptions {
 /**
  * The options of the student activity (trainAndEvaluate): `base`, on the training task queue
  * `student.finetune.taskQueue` when `student.kind` is "finetune" (the Python training worker,
- * workers/finetune), unchanged for the other kinds (they run on the workflow's own queue).
+ * workers/finetune), else on `taskQueues.student` when configured (workers with the student
+ * role, workers/roles.ts), else unchanged (the workflow's own queue).
  */
 export function studentActivityOptions(
   base: ActivityOptions,
   student: { kind: string; finetune: { taskQueue: string } },
+  taskQueues?: { student?: string },
 ): ActivityOptions {
-  return student.kind === 'finetune' ? { ...base, taskQueue: student.finetune.taskQueue } : base;
+  if (student.kind === 'finetune') return { ...base, taskQueue: student.finetune.taskQueue };
+  return taskQueues?.student ? { ...base, taskQueue: taskQueues.student } : base;
 }

@@ -46,8 +46,11 @@ export function loopActivities(config: S3Config, opts: { waitCancel?: boolean } 
     ...(opts.waitCancel ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
   });
   const work = proxyActivities<S3Activities>(workActivityOptions(deadlines));
-  // student.kind "finetune": trainAndEvaluate runs on the Python training worker's task queue
-  const student = proxyActivities<S3Activities>(studentActivityOptions(workActivityOptions(deadlines), config.student));
+  // student.kind "finetune": trainAndEvaluate runs on the Python training worker's task queue;
+  // the teacher and student task queues of worker roles (taskQueues) route, not the commands
+  const student = proxyActivities<S3Activities>(
+    studentActivityOptions(workActivityOptions(deadlines), config.student, config.taskQueues),
+  );
   return { teacher, work, student };
 }
 
