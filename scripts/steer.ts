@@ -38,7 +38,7 @@ export function steerCommands(program: Command): void {
         console.log(json ? JSON.stringify(state, null, 2) : describeSteering(id, state));
       } catch (err) {
         if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-        console.error(`${id}: ${name} rejected: ${innermost(err)}`);
+        console.error(`${id}: rejected: ${innermost(err)}`);
         process.exitCode = 1;
       }
     });
