@@ -14,7 +14,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { S3Config } from '../config/schema.js';
-import { roundTableHead, roundTableRows } from '../domain/roundTable.js';
+import { roundTableHead, roundTableRows, type RoundAgreement } from '../domain/roundTable.js';
 import type { RoundResult, S3Progress, S3Result } from '../workflows/types.js';
 
 interface Beat {
@@ -137,13 +137,14 @@ export async function watchProgress(
 }
 
 /** Prints the per-round table (round, sizes, validation/test accuracy and macro-F1, teacher
- * usage, time; tokens spent and remaining with a teacher-token budget). */
-export function printRounds(rounds: RoundResult[], teacherTokens?: number): void {
+ * usage, time; tokens spent and remaining with a teacher-token budget; with the label
+ * agreement, how often the gold-trained reference agrees with each round's additions). */
+export function printRounds(rounds: RoundResult[], teacherTokens?: number, agreement?: RoundAgreement): void {
   const t = new Table({
     style: process.stdout.isTTY ? undefined : { head: [], border: [] },
-    head: roundTableHead(teacherTokens),
+    head: roundTableHead(teacherTokens, agreement),
   });
-  t.push(...roundTableRows(rounds, teacherTokens));
+  t.push(...roundTableRows(rounds, teacherTokens, agreement));
   console.log(t.toString());
 }
 

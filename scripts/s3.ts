@@ -118,12 +118,19 @@ reusing every teacher call in the cache.`,
       });
       return;
     }
-    printRounds(result.rounds, config.budget.teacherTokens);
+    printRounds(result.rounds, config.budget.teacherTokens, result.labelAgreement);
     const last = result.rounds[result.rounds.length - 1];
     console.log(
       `final student: gold test accuracy ${(100 * last.test.accuracy).toFixed(1)}% (macro-F1 ${(100 * last.test.macroF1).toFixed(1)}%) ` +
         `trained on ${last.trainSize} synthetic examples`,
     );
+    const agree = result.labelAgreement;
+    if (agree?.overall.rate != null)
+      console.log(
+        `label agreement: a reference classifier trained on ${agree.reference.examples} ${agree.reference.trainedOn} examples ` +
+          `(${(100 * agree.reference.heldOut.accuracy).toFixed(1)}% accurate on held-out gold) agrees with ` +
+          `${(100 * agree.overall.rate).toFixed(1)}% of the ${agree.overall.count} synthetic labels`,
+      );
     if (result.stopReason) console.log(`EES stopped early: ${result.stopReason}`);
     for (const w of result.warnings ?? []) console.log(`warning: ${w}`);
     console.log(`dataset: ${result.dataset.path}\nreport:  ${result.reportMd}\n         ${result.reportJson}`);
