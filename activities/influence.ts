@@ -12,6 +12,7 @@ import { ExampleSchema, type DatasetRef, type Example } from '../domain/types.js
 import { refUri } from '../store/index.js';
 import { influenceOnValidation } from '../student/influence.js';
 import { createStudent } from '../student/index.js';
+import { taskKindOf } from '../tasks/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity, warn } from './context.js';
 import type { StoreDeps } from './deps.js';
@@ -24,8 +25,8 @@ export interface InfluenceRow {
   /** predicted increase of the mean gold-validation loss if this example were left out of
    * training, nats (positive = the example helps; student/influence.ts) */
   helpfulness: number;
+  /** the example's input fields as the task kind has them (tasks/: `text`; a pair's `text_pair` too) */
   text: string;
-  /** sentence-pair tasks only */
   text_pair?: string;
 }
 
@@ -89,6 +90,7 @@ export async function scoreInfluence(
       const { config, task, round, topK } = input;
       const t0 = Date.now();
       const labels = config.task.labels;
+      const kind = taskKindOf(config.task);
       if (!(Number.isInteger(topK) && topK >= 1)) throw invalidInput(`scoreInfluence: topK must be ≥ 1, got ${topK}`);
       const run = runArtifacts(deps, config);
       const train: Example[] = [];
@@ -135,8 +137,7 @@ export async function scoreInfluence(
         id: x.id,
         label: x.label,
         helpfulness: res.helpfulness[i],
-        text: x.text,
-        ...(x.text_pair === undefined ? {} : { text_pair: x.text_pair }),
+        ...kind.inputOf(x),
       }));
       await run.store.putJsonl(run.key(`round-${round}`, 'influence.jsonl'), rows);
       const picked = selectInContext(rows, labels, Math.ceil(topK / labels.length));

@@ -9,11 +9,12 @@ import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import type { QualityStudy } from '../domain/experiment.js';
 import { Rng } from '../domain/rng.js';
-import { ExampleSchema, ProvenanceSchema, type DatasetRef, type Example } from '../domain/types.js';
+import { ExampleSchema, ProvenanceSchema, type DatasetRef } from '../domain/types.js';
 import { projectUmap, seededSubsample, tfidfProjection, TFIDF_FEATURES } from '../quality/map.js';
 import { chooseGamma, coverage, pairStats, type Point, type QualityPair, type Vector } from '../quality/study.js';
 import { FrozenEncoder } from '../student/encoder.js';
 import { TfidfVectorizer } from '../student/tfidf.js';
+import { taskKindOf } from '../tasks/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
 import type { StoreDeps } from './deps.js';
@@ -53,16 +54,16 @@ function encoderOf(config: S3Config, features: QualityFeatures): string | null {
  * provenance are gold rows and are skipped), the gold validation set (the misclassified
  * originals, by `provenance.misclassifiedId`) and the gold test set of `task`, then:
  * - Table 6 over the EES pairs (origin "ees" with a misclassifiedId found in validation):
- *   cosine of the two embeddings, character edit distance, mean lengths in words. Pair tasks
- *   (task.kind "pair") compare `text_pair` (the synthesized sentence) of both. Embeddings: the
+ *   cosine of the two embeddings, character edit distance, mean lengths in words, on the task
+ *   kind's `similarityText` (a pair's `text_pair`, the synthesized sentence). Embeddings: the
  *   encoder's, or with TF-IDF features the full sparse TF-IDF rows of a vectorizer fitted on
  *   the pair texts (gold ∪ written) — a lexical, not semantic, similarity.
  * - Table 8: a map of ≤ MAP_MAX_GOLD gold test points (seeded subsample, stream
  *   "quality:gold-test", the same for every arm of a seed) and ≤ min(MAP_MAX_SYNTHETIC, gold
- *   points mapped) synthetic points (stream "quality:synthetic"); text of a point: `text`, or
- *   `text + ' ' + text_pair` for pair tasks. Features: the encoder, else TF-IDF fitted on the
- *   mapped texts + seeded random projection to 256 dims (quality/map.ts); UMAP seeded with
- *   `seed`; γ by chooseGamma (gold points only); share = coverage(gold, synthetic, γ), 0
+ *   points mapped) synthetic points (stream "quality:synthetic"); text of a point: the task
+ *   kind's `mapText` (`text`, or `text + ' ' + text_pair` for pairs). Features: the encoder,
+ *   else TF-IDF fitted on the mapped texts + seeded random projection to 256 dims
+ *   (quality/map.ts); UMAP seeded with `seed`; γ by chooseGamma (gold points only); share = coverage(gold, synthetic, γ), 0
  *   without synthetic points.
  * Writes the map to `<outDir>/map.jsonl`, one {x, y, set: "gold-test" | "synthetic", label}
  * per point, gold points first.
@@ -100,9 +101,8 @@ export async function studyQuality(
           `quality study of ${arm}: the gold test set has ${test.length} example(s), at least 2 needed`,
         );
 
-      const isPair = config.task.kind === 'pair';
-      const simText = (x: Example) => (isPair ? (x.text_pair ?? x.text) : x.text);
-      const mapText = (x: Example) => (isPair && x.text_pair !== undefined ? `${x.text} ${x.text_pair}` : x.text);
+      // what a written example is compared by (a pair's sentence) and mapped by (both parts)
+      const { similarityText: simText, mapText } = taskKindOf(config.task);
       const synthetic = rows.filter((r) => r.provenance !== undefined);
       const byId = new Map(validation.map((v) => [v.id, v]));
       const ees = synthetic.flatMap((r) => {

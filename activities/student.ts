@@ -10,7 +10,7 @@ import { crossEntropy } from '../acquisition/types.js';
 import { denseFeatures } from '../acquisition/dense.js';
 import { splitHoldout } from '../acquisition/holdout.js';
 import { classQuotas, countByClass, interleaveByClass, takeWithinQuotas } from '../acquisition/classCap.js';
-import { argmax, scoreSplit, selectAll } from '../domain/metrics.js';
+import { argmax, selectAll } from '../domain/metrics.js';
 import { Rng } from '../domain/rng.js';
 import {
   ExampleSchema,
@@ -22,6 +22,7 @@ import {
 } from '../domain/types.js';
 import type { ArtifactStore } from '../store/index.js';
 import { createStudent, type FitStats, type Student } from '../student/index.js';
+import { taskKindOf, type TaskKind } from '../tasks/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
 import type { StoreDeps } from './deps.js';
@@ -72,6 +73,7 @@ export async function trainAndEvaluate(
       const { config, task, round } = input;
       const t0 = Date.now();
       const labels = config.task.labels;
+      const kind = taskKindOf(config.task);
       const run = runArtifacts(deps, config);
       const validation = await run.store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
       const test = await run.store.getJsonl(task.test, ExampleSchema, { allowEmpty: true });
@@ -92,6 +94,7 @@ export async function trainAndEvaluate(
         ? goldgenRows(pv, goldIdx, cap, validation, predV, new Rng(config.seed, `goldgen-${round}`))
         : await pickRows({
             config,
+            kind,
             round,
             student,
             train,
@@ -108,8 +111,8 @@ export async function trainAndEvaluate(
         labelOf: (r) => r.example.label,
       });
       const score = (idx: number[]) =>
-        scoreSplit(
-          idx.map((i) => validation[i].label),
+        kind.score(
+          idx.map((i) => validation[i]),
           idx.map((i) => predV[i]),
           labels,
         );
@@ -120,11 +123,7 @@ export async function trainAndEvaluate(
         validation: score(dev.length ? dev : selection),
         ...(dev.length ? { selection: score(selection) } : {}),
         ...(acquisition ? { acquisition } : {}),
-        test: scoreSplit(
-          test.map((x) => x.label),
-          predicted(pt),
-          labels,
-        ),
+        test: kind.score(test, predicted(pt), labels),
         misclassified,
         studentMs: Date.now() - t0,
       };
@@ -219,6 +218,7 @@ function goldgenRows(
  */
 async function pickRows(a: {
   config: S3Config;
+  kind: TaskKind;
   round: number;
   student: Student;
   train: Example[];
@@ -244,19 +244,15 @@ async function pickRows(a: {
     })[];
     const probs = synthetic.length ? await a.student.predictProba(synthetic) : [];
     candidates = synthetic.map((x, i) => ({
-      example: {
-        id: x.id,
-        text: x.text,
-        ...(x.text_pair !== undefined ? { text_pair: x.text_pair } : {}),
-        label: x.label,
-      },
+      // the example without its provenance: id, the task kind's input fields, label
+      example: { id: x.id, ...a.kind.inputOf(x), label: x.label },
       probs: probs[i],
       label: labels.indexOf(x.label),
       rationales: x.provenance?.rationales ?? [],
       index: i,
     }));
   }
-  const wrong = candidates.filter((c) => argmax(c.probs) !== c.label).length;
+  const wrong = candidates.filter((c) => a.kind.isMisclassified(labels[argmax(c.probs)], c.example)).length;
   if (name === 'teacher-judge') {
     // every candidate goes to the judgeDifficulty activity, which asks the teacher and picks
     const all: MisclassifiedRow[] = candidates.map((c) => ({

@@ -18,6 +18,7 @@ import { AcquisitionNameSchema } from '../acquisition/types.js';
 import { ClassCapSchema } from '../acquisition/classCap.js';
 import { MethodNameSchema } from '../domain/experiment.js';
 import { METHODS } from '../methods/index.js';
+import { TASK_KIND_NAMES } from '../tasks/names.js';
 
 /** Prompt templates (S3 Table 1). Placeholders: {item} {label} {K} {rationales} {example} {context} {examples}. */
 export const PromptsSchema = z.strictObject({
@@ -91,7 +92,7 @@ export const FilesSourceSchema = z.strictObject({
 
 export const TaskSchema = z.strictObject({
   /** 'single' = single-text classification; 'pair' = sentence-pair classification (NLI). */
-  kind: z.enum(['single', 'pair']).default('single'),
+  kind: z.enum(TASK_KIND_NAMES).default('single'),
   /** what one example is, used in prompts, e.g. "movie review", "e-mail" */
   item: z.string().min(1).default('text'),
   /** the label set, in a fixed order */

@@ -22,6 +22,7 @@ import { parquetWriteFile } from 'hyparquet-writer';
 import { stringify } from 'yaml';
 import type { S3Config } from '../config/schema.js';
 import type { Example, SyntheticExample } from '../domain/types.js';
+import { taskKindOf } from '../tasks/index.js';
 
 /** "hf": the datasets layout with JSONL data files and a card; "parquet": the same with Parquet data
  * files; "jsonl": plain train/validation/test .jsonl with `label` as the label name. */
@@ -112,7 +113,7 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: Expor
   const config = readJson<S3Config>(path.join(runDir, 'config.json'));
   if (!config) throw new Error(`${runDir}/config.json is missing: not a run folder written by s3-synth`);
   const labels = config.task.labels;
-  const pair = config.task.kind === 'pair';
+  const { columns, columnsOf } = taskKindOf(config.task);
   const train = readJsonl<SyntheticExample>(path.join(runDir, 'synthetic', 'final.jsonl'));
   const gold: Record<string, Example[]> = {};
   for (const split of ['validation', 'test']) {
@@ -126,11 +127,7 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: Expor
   };
   const row = (e: Example, where: string) => {
     const index = labelIndex(e, where);
-    return {
-      text: e.text,
-      ...(pair ? { text_pair: e.text_pair ?? '' } : {}),
-      label: format === 'jsonl' ? e.label : index,
-    };
+    return { ...columnsOf(e), label: format === 'jsonl' ? e.label : index };
   };
   const splits: Record<string, Example[]> = { train, ...gold };
   const card = format !== 'jsonl';
@@ -142,7 +139,7 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: Expor
   for (const [split, rows] of Object.entries(splits)) {
     const file = path.join(dataDir, `${split}.${ext}`);
     const out = rows.map((e, i) => row(e, `${split} row ${i + 1}`));
-    if (ext === 'parquet') writeParquet(file, out, labels, pair);
+    if (ext === 'parquet') writeParquet(file, out, labels, columns);
     else writeJsonl(file, out);
     files.push(file);
     counts[split] = rows.length;
@@ -165,28 +162,29 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: Expor
 }
 
 /**
- * One split as Parquet (hyparquet-writer): `text` [, `text_pair`] as strings and `label` as the label
- * index, with the `datasets` features in the file's "huggingface" metadata, so
- * `load_dataset("parquet", …)` gives a ClassLabel even without the card.
+ * One split as Parquet (hyparquet-writer): the task kind's columns (`text` [, `text_pair`]) as
+ * strings and `label` as the label index, with the `datasets` features in the file's
+ * "huggingface" metadata, so `load_dataset("parquet", …)` gives a ClassLabel even without the card.
  */
 function writeParquet(
   file: string,
-  rows: { text: string; text_pair?: string; label: string | number }[],
+  rows: Record<string, string | number>[],
   labels: string[],
-  pair: boolean,
+  columns: readonly string[],
 ): void {
   const features: Record<string, unknown> = {
-    text: { dtype: 'string', _type: 'Value' },
-    ...(pair ? { text_pair: { dtype: 'string', _type: 'Value' } } : {}),
+    ...Object.fromEntries(columns.map((c) => [c, { dtype: 'string', _type: 'Value' }])),
     label: { names: labels, _type: 'ClassLabel' },
   };
   parquetWriteFile({
     filename: file,
     columnData: [
-      { name: 'text', data: rows.map((r) => r.text), type: 'STRING', nullable: false },
-      ...(pair
-        ? [{ name: 'text_pair', data: rows.map((r) => r.text_pair ?? ''), type: 'STRING' as const, nullable: false }]
-        : []),
+      ...columns.map((c) => ({
+        name: c,
+        data: rows.map((r) => String(r[c] ?? '')),
+        type: 'STRING' as const,
+        nullable: false,
+      })),
       { name: 'label', data: rows.map((r) => BigInt(r.label)), type: 'INT64', nullable: false },
     ],
     kvMetadata: [{ key: 'huggingface', value: JSON.stringify({ info: { features } }) }],
@@ -206,7 +204,7 @@ export function datasetCard(input: {
   const { runDir, config, train, counts, labelCounts } = input;
   const ext = input.ext ?? 'jsonl';
   const labels = config.task.labels;
-  const pair = config.task.kind === 'pair';
+  const kind = taskKindOf(config.task);
   const report =
     readJson<RunReport>(path.join(runDir, 'report.json')) ??
     readJson<{ result?: RunReport }>(path.join(runDir, 'arm-result.json'))?.result;
@@ -228,8 +226,7 @@ export function datasetCard(input: {
     dataset_info: {
       config_name: 'default',
       features: [
-        { name: 'text', dtype: 'string' },
-        ...(pair ? [{ name: 'text_pair', dtype: 'string' }] : []),
+        ...kind.columns.map((name) => ({ name, dtype: 'string' })),
         {
           name: 'label',
           dtype: { class_label: { names: Object.fromEntries(labels.map((l, i) => [String(i), l])) } },
@@ -258,7 +255,7 @@ export function datasetCard(input: {
     '',
     `# ${header.pretty_name}`,
     '',
-    `Synthetic training data for ${pair ? 'sentence-pair' : 'single-text'} classification of ${config.task.item} into ${labels.map((l) => `\`${l}\``).join(', ')}, written by a teacher language model with [s3-synth](https://arxiv.org/abs/2310.13671) ("Let's Synthesize Step by Step", S3). The validation and test splits are the human-labeled gold data the run used.`,
+    `Synthetic training data for ${kind.title} classification of ${config.task.item} into ${labels.map((l) => `\`${l}\``).join(', ')}, written by a teacher language model with [s3-synth](https://arxiv.org/abs/2310.13671) ("Let's Synthesize Step by Step", S3). The validation and test splits are the human-labeled gold data the run used.`,
     '',
     '## Use',
     '',
@@ -269,7 +266,7 @@ export function datasetCard(input: {
     'prov = load_dataset("path/to/this/folder", "provenance")  # how each training row was made',
     '```',
     '',
-    `\`label\` is the index into the label names: ${labels.map((l, i) => `${i} = \`${l}\``).join(', ')}.${pair ? ' `text` is the context (premise), `text_pair` the synthesized sentence.' : ''}`,
+    `\`label\` is the index into the label names: ${labels.map((l, i) => `${i} = \`${l}\``).join(', ')}.${kind.columnsNote ? ` ${kind.columnsNote}` : ''}`,
     '',
     '## Splits',
     '',

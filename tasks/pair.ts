@@ -38,6 +38,7 @@ export const pair: TaskKind = {
   ...classificationParts('pair', PAIR_TEMPLATES),
 
   columns: ['text', 'text_pair'],
+  columnsNote: '`text` is the context (premise), `text_pair` the synthesized sentence.',
   readInput(fields, read) {
     const t = read.text(fields.text, 'text');
     const p = read.text(fields.textPair, 'text pair');

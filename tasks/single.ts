@@ -28,6 +28,7 @@ export const single: TaskKind = {
   ...classificationParts('single', SINGLE_TEMPLATES),
 
   columns: ['text'],
+  columnsNote: '',
   readInput(fields, read) {
     const t = read.text(fields.text, 'text');
     return { input: { text: t.text }, ...(t.from !== undefined ? { truncatedFrom: { text: t.from } } : {}) };

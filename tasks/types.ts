@@ -118,6 +118,8 @@ export interface TaskKind {
   // ---- the row
   /** the columns of an exported dataset besides `label`, in order (s3 export) */
   readonly columns: readonly string[];
+  /** what the columns are, for the dataset card ('' when `text` says it all) */
+  readonly columnsNote: string;
   /**
    * Reads the input fields of one gold record (text; a pair's text pair), in the order its
    * errors are checked. data/gold.ts then adds the label and the id.
