@@ -101,7 +101,7 @@ def load_fresh_qa(model_dir: str, seed: int):
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
         model = AutoModelForQuestionAnswering.from_pretrained(
-            model_dir, local_files_only=True, attn_implementation="eager"
+            model_dir, local_files_only=True, attn_implementation="eager", dtype=torch.float32
         )
     except (OSError, ValueError) as e:
         raise InvalidInput(f"student.finetune.model {model_dir}: not a Hugging Face model folder ({e})") from e

@@ -237,3 +237,30 @@ def test_adversarial_qa_rows_are_valid_qa_rows():
 def test_importable_without_temporal():
     code = "import sys, s3_finetune.qa, s3_finetune.squad; assert 'temporalio' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.join(ROOT, "workers", "finetune"))
+
+
+def test_qa_bench_trains_on_one_part_and_scores_the_other(qa_model, tmp_path):
+    import argparse
+
+    from s3_finetune.qa_bench import run
+
+    args = argparse.Namespace(
+        data=os.path.join(DATA, "qa-good.jsonl"),
+        model=qa_model,
+        seed=1,
+        train_share=1.0,
+        test_share=1.0,
+        limit_train=0,
+        limit_test=0,
+        epochs=1,
+        batch_size=2,
+        eval_batch_size=8,
+        lr=1e-3,
+        max_length=64,
+        doc_stride=16,
+    )
+    got = run(args)
+    split = got["split"]
+    assert split["sharedContexts"] == 0 and split["trainQuestions"] + split["testQuestions"] == 3
+    assert got["device"] in ("cpu", "cuda") and len(got["epochMs"]) == 1
+    jsonschema.validate(got["test"], schema("qa-metrics"))
