@@ -10,6 +10,7 @@ import { goldOptionsOf, limitExample, loadGoldFile } from '../data/gold.js';
 import type { AddGoldInput } from '../domain/steering.js';
 import { addGoldProblem } from '../domain/steering.js';
 import { ExampleSchema, type DatasetRef, type Example } from '../domain/types.js';
+import { taskKindOf } from '../tasks/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
 import type { StoreDeps } from './deps.js';
@@ -46,12 +47,8 @@ export async function mergeGoldValidation(
         rows = (await loadGoldFile(add.file, { ...gold, fields, labels, kind: config.task.kind })).rows;
       } else
         rows = add.rows!.map((r) => {
-          const row = ExampleSchema.parse({
-            id: r.id,
-            text: r.text,
-            label: r.label,
-            ...(config.task.kind === 'pair' ? { text_pair: r.text_pair } : {}),
-          });
+          // the task kind's input fields (text; a pair's text_pair too)
+          const row = ExampleSchema.parse({ id: r.id, ...taskKindOf(config.task).inputOf(r), label: r.label });
           return limitExample(row, gold.maxChars).row;
         });
       const run = runArtifacts(deps, config);

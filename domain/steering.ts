@@ -7,6 +7,7 @@
  * Pure module: safe in workflows (no I/O, no Date, no randomness).
  */
 import { ACQUISITION_NAMES, type AcquisitionName } from '../acquisition/types.js';
+import { taskKindOf, type TaskKindName } from '../tasks/index.js';
 
 /** The Updates of a run, by name (`temporal workflow update execute --name <name>`). */
 export const STEERING_UPDATES = [
@@ -119,7 +120,7 @@ export const MAX_INLINE_GOLD_ROWS = 5000;
  */
 export function addGoldProblem(
   input: unknown,
-  task: { labels: readonly string[]; kind: 'single' | 'pair' },
+  task: { labels: readonly string[]; kind: TaskKindName },
   knownIds: ReadonlySet<string> = new Set(),
 ): string | null {
   if (!input || typeof input !== 'object' || Array.isArray(input)) return 'addGold takes {rows: [...]} or {file: "…"}';
@@ -136,9 +137,8 @@ export function addGoldProblem(
     if (!r || typeof r !== 'object') return `${at} is not an object`;
     const row = r as Record<string, unknown>;
     if (typeof row.id !== 'string' || !row.id) return `${at} has no id`;
-    if (typeof row.text !== 'string' || !row.text.trim()) return `${at} (${row.id}) has no text`;
-    if (task.kind === 'pair' && (typeof row.text_pair !== 'string' || !row.text_pair.trim()))
-      return `${at} (${row.id}) has no text_pair (a sentence-pair task)`;
+    const missing = taskKindOf(task).inputProblem(row); // text; a pair's text_pair too
+    if (missing) return `${at} (${row.id}) ${missing}`;
     if (typeof row.label !== 'string' || !task.labels.includes(row.label))
       return `${at} (${row.id}) has label ${JSON.stringify(row.label)}, not one of ${task.labels.join(', ')}`;
     if (seen.has(row.id)) return `${at}: duplicate id ${row.id}`;

@@ -12,6 +12,9 @@ import { templateFrom, type TemplateName } from '../domain/prompts.js';
 import { takeSample } from '../data/split.js';
 import type { TaskKind, TaskKindName, PromptOverrides } from './types.js';
 
+/** Whether `v` is a string with something besides whitespace. */
+export const nonBlank = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+
 /** The members of TaskKind that every classification kind implements the same way. */
 export type ClassificationParts = Pick<
   TaskKind,

@@ -7,7 +7,7 @@
  * Pure module.
  */
 import type { TemplateName } from '../domain/prompts.js';
-import { classificationParts } from './classification.js';
+import { classificationParts, nonBlank } from './classification.js';
 import { SINGLE_TEMPLATES } from './single.js';
 import type { StudentInput, TaskKind } from './types.js';
 
@@ -48,6 +48,8 @@ export const pair: TaskKind = {
     if (p.from !== undefined) truncatedFrom.text_pair = p.from;
     return { input: { text: t.text, text_pair: p.text }, truncatedFrom };
   },
+  inputProblem: (row) =>
+    !nonBlank(row.text) ? 'has no text' : !nonBlank(row.text_pair) ? 'has no text_pair (a sentence-pair task)' : null,
   inputOf,
   columnsOf: (x) => ({ text: x.text, text_pair: x.text_pair ?? '' }),
   target: (x) => x.text_pair ?? '',

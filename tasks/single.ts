@@ -5,7 +5,7 @@
  * Pure module.
  */
 import type { TemplateName } from '../domain/prompts.js';
-import { classificationParts } from './classification.js';
+import { classificationParts, nonBlank } from './classification.js';
 import type { PromptPlan, TaskKind } from './types.js';
 
 /** Defaults for single-text tasks, generalised from the IMDb row of S3 Table 1. */
@@ -33,6 +33,7 @@ export const single: TaskKind = {
     const t = read.text(fields.text, 'text');
     return { input: { text: t.text }, ...(t.from !== undefined ? { truncatedFrom: { text: t.from } } : {}) };
   },
+  inputProblem: (row) => (nonBlank(row.text) ? null : 'has no text'),
   inputOf: (x) => ({ text: x.text }),
   columnsOf: (x) => ({ text: x.text }),
   target: (x) => x.text,

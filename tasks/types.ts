@@ -126,6 +126,11 @@ export interface TaskKind {
    * @returns the input, and the original lengths of the fields that were cut (undefined: none)
    */
   readInput(fields: SourceFields, read: FieldReader): { input: StudentInput; truncatedFrom?: TruncatedFrom };
+  /**
+   * What an unchecked row (an inline addGold row) lacks of the kind's input fields, e.g.
+   * "has no text", or null when they are all there (non-blank strings).
+   */
+  inputProblem(row: Readonly<Record<string, unknown>>): string | null;
   /** what the student reads of an example (no id, label or provenance) */
   inputOf(x: StudentInput): StudentInput;
   /** the exported columns of an example (s3 export), in `columns` order */
