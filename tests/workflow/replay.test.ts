@@ -7,6 +7,11 @@
  *   marker: it replays through workflows/legacy/s3SynthesisBeforeOneLoop.ts);
  * - tests/fixtures/s3Synthesis.one-loop.history.json: recorded on the one loop by
  *   `S3_RECORD_HISTORY=1 node --import tsx --test tests/workflow/workflow.test.ts`;
+ * - tests/fixtures/s3Synthesis.steering.history.json (Updates: addGold accepted, its merge
+ *   activity, the 'steering' patch marker) and s3Synthesis.cancelled.history.json (cancelled in
+ *   an EES round: the teacher activity waited for, the partial report in a non-cancellable
+ *   scope, ends cancelled): recorded by
+ *   `S3_RECORD_HISTORY=1 node --import tsx --test tests/workflow/steering.test.ts`;
  * - tests/fixtures/s3Experiment.history.json and synthesisArm.history.json (its one child, an `s3`
  *   arm under a token budget, whose history holds the `token-budget-remainder` patch marker):
  *   recorded by `node --import tsx tests/helpers/record-histories.ts`.
@@ -26,23 +31,28 @@ interface HistoryJson {
   }[];
 }
 
-function load(type: string, variant = ''): HistoryJson {
+function load(type: string, variant = '', closed = 'COMPLETED'): HistoryJson {
   const file = path.join(import.meta.dirname, '..', 'fixtures', `${type}${variant}.history.json`);
   const history = JSON.parse(readFileSync(file, 'utf8')) as HistoryJson;
   assert.equal(history.events[0].workflowExecutionStartedEventAttributes?.workflowType?.name, type);
   const kinds = new Set(history.events.map((e) => e.eventType));
-  assert.ok(kinds.has('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED'), `the recorded ${type} run completed`);
+  assert.ok(
+    kinds.has(`EVENT_TYPE_WORKFLOW_EXECUTION_${closed}`),
+    `the recorded ${type}${variant} run closed ${closed}`,
+  );
   return history;
 }
 
-for (const [type, variant] of [
+for (const [type, variant, closed] of [
   ['s3Synthesis', ''],
   ['s3Synthesis', '.one-loop'],
+  ['s3Synthesis', '.steering'],
+  ['s3Synthesis', '.cancelled', 'CANCELED'],
   ['synthesisArm', ''],
   ['s3Experiment', ''],
 ]) {
   test(`recorded ${type}${variant} history replays against the current workflow code`, async () => {
-    const history = load(type, variant);
+    const history = load(type, variant, closed);
     await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, `recorded-${type}${variant}`);
   });
 }
@@ -61,4 +71,19 @@ test('the recorded synthesisArm history exercises patched() and the experiment s
   );
   const experiment = load('s3Experiment');
   assert.ok(experiment.events.some((e) => e.eventType === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED'));
+});
+
+test('the steering histories hold an accepted Update and a cancellation with its partial report', () => {
+  const kinds = (h: HistoryJson) => new Set(h.events.map((e) => e.eventType));
+  const steered = kinds(load('s3Synthesis', '.steering'));
+  assert.ok(steered.has('EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED'));
+  const cancelled = load('s3Synthesis', '.cancelled', 'CANCELED');
+  assert.ok(kinds(cancelled).has('EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED'));
+  assert.ok(kinds(cancelled).has('EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED'));
+  const types = cancelled.events.flatMap((e) => {
+    const name = (e as { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } })
+      .activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
+  assert.equal(types[types.length - 1], 'writeReport', types.join(', '));
 });

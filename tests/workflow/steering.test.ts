@@ -6,6 +6,7 @@
  * (a test double that counts every request it gets), in-process worker.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -18,6 +19,7 @@ import type { ExperimentConfigInput } from '../../config/experiment.js';
 import type { ArmSeedResult } from '../../domain/experiment.js';
 import type { SteeringState } from '../../domain/steering.js';
 import type { TeacherPool } from '../../teacher/index.js';
+import { temporalBin } from '../../scripts/devserver.js';
 import { createWorker } from '../../workers/worker.js';
 import type { ExperimentProgress } from '../../workflows/s3Experiment.js';
 import type { ArmProgress } from '../../workflows/synthesisArm.js';
@@ -96,6 +98,18 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * With S3_RECORD_HISTORY=1: writes the closed run's history to
+ * tests/fixtures/s3Synthesis.<variant>.history.json for tests/workflow/replay.test.ts.
+ */
+function recordHistory(workflowId: string, variant: string): void {
+  if (!process.env.S3_RECORD_HISTORY) return;
+  const out = path.join(import.meta.dirname, '..', 'fixtures', `s3Synthesis.${variant}.history.json`);
+  const args = ['workflow', 'show', '--address', env.address, '-w', workflowId, '--output', 'json'];
+  writeFileSync(out, execFileSync(temporalBin(), args));
+  console.log(`recorded history to ${out}`);
 }
 
 const progress = (h: WorkflowHandle) => h.query<S3Progress>('progress');
@@ -243,6 +257,7 @@ test('addGold adds checked rows to the gold validation pool from the next round 
   };
   assert.equal(report.gold.validation.count, 46, 'the report names the merged pool');
   assert.equal(report.gold.test.count, 40, 'never added to test');
+  recordHistory('steer-gold', 'steering');
 });
 
 test('cancelling a run stops the teacher, writes the report and dataset of what exists marked cancelled, and no teacher call follows', async (t) => {
@@ -284,6 +299,7 @@ test('cancelling a run stops the teacher, writes the report and dataset of what 
     .split('\n');
   assert.equal(lines.length, report.dataset.count);
   assert.match(readFileSync(path.join(runDir, 'report.md'), 'utf8'), /Cancelled: this report/);
+  recordHistory('steer-cancel', 'cancelled');
 });
 
 test('cancelling a paused run ends the wait and still writes the partial report', async () => {
