@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { PROJECT_ROOT } from '../../activities/paths.js';
+import { openStore, type ArtifactStore, type OpenStore } from '../../store/index.js';
 
 /** The versitygw binary: $S3_OBJECT_STORE_BIN, else the one setup builds. */
 export function objectStoreBin(): string | undefined {
@@ -124,4 +125,33 @@ export async function startObjectStore(bucket = 's3-synth-test'): Promise<Object
     client.destroy();
   }
   return { endpoint, bucket, accessKeyId, secretAccessKey, root, process: child, stop };
+}
+
+/** Time spent in store calls (summed over concurrent calls: an upper bound of the wall time). */
+export interface StoreStats {
+  calls: number;
+  ms: number;
+}
+
+/** `openStore` whose stores count their calls (put, get, putJsonl, getJsonl, exists, list) and time. */
+export function timedOpenStore(stats: StoreStats): OpenStore {
+  const timed = new Set(['put', 'get', 'putJsonl', 'getJsonl', 'exists', 'list']);
+  return (config) =>
+    new Proxy(openStore(config), {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        const fn = value as (...args: unknown[]) => unknown;
+        if (!timed.has(String(prop))) return fn.bind(target);
+        return async (...args: unknown[]) => {
+          const t0 = performance.now();
+          try {
+            return await fn.apply(target, args);
+          } finally {
+            stats.calls++;
+            stats.ms += performance.now() - t0;
+          }
+        };
+      },
+    }) as ArtifactStore;
 }

@@ -21,7 +21,13 @@ import { IntegrityError, openStore, S3ObjectStore, StoreAccessError, storeFor } 
 import { TeacherCache } from '../../teacher/cache.js';
 import type { S3Result } from '../../workflows/types.js';
 import { fakeRunConfig, writeGoldTask } from '../helpers/fixtures.js';
-import { OBJECT_STORE_SKIP, startObjectStore, type ObjectStoreServer } from '../helpers/objectStore.js';
+import {
+  OBJECT_STORE_SKIP,
+  startObjectStore,
+  timedOpenStore,
+  type ObjectStoreServer,
+  type StoreStats,
+} from '../helpers/objectStore.js';
 import { startWorkflowHarness } from '../helpers/temporal.js';
 
 const Row = z.object({ label: z.string(), text: z.string() });
@@ -171,13 +177,16 @@ describe('artifact store on a real S3-compatible server (versitygw)', { skip: OB
 
       // "another machine": a second worker, its own teacher pool and task queue, nothing local shared
       const { createWorker } = await import('../../workers/worker.js');
+      const stats: StoreStats = { calls: 0, ms: 0 };
       const other = await createWorker({
         connection: h.env.nativeConnection,
         namespace: h.env.namespace,
         taskQueue: 's3-objstore-b',
+        openStore: timedOpenStore(stats),
       });
       const running = other.worker.run();
       try {
+        const t1 = Date.now();
         const second = (await h.env.client.workflow.execute('s3Synthesis', {
           taskQueue: 's3-objstore-b',
           workflowId: 'objstore-2',
@@ -186,6 +195,12 @@ describe('artifact store on a real S3-compatible server (versitygw)', { skip: OB
         assert.equal(h.fake.answered, paid, 'every teacher call of the same run was a hit in the shared cache');
         assert.equal(second.dataset.sha256, first.dataset.sha256, 'same data from the shared cache');
         assert.equal(second.usage.cachedCalls, second.usage.calls);
+        const wall = Date.now() - t1;
+        assert.ok(stats.calls > 0, 'the second worker went through the store');
+        console.log(
+          `second run (every teacher call from the shared cache): ${wall} ms wall, ${stats.calls} store calls, ` +
+            `${Math.round(stats.ms)} ms in store calls (summed over concurrent calls)`,
+        );
       } finally {
         other.worker.shutdown();
         await running;
