@@ -10,7 +10,7 @@ import { scoreInfluence } from './influence.js';
 import { createPrepareActivities } from './prepare.js';
 import { studyQuality } from './quality.js';
 import { writeReport } from './report.js';
-import { mergeGoldValidation } from './steering.js';
+import { applyReview, mergeGoldValidation } from './steering.js';
 import type { ActivityDeps, StoreDeps } from './deps.js';
 import { trainAndEvaluate } from './student.js';
 import { createSynthesisActivities } from './synthesize.js';
@@ -36,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     writeReport: bound(writeReport),
     // steering Updates (workflows/steering.ts)
     mergeGoldValidation: bound(mergeGoldValidation),
+    applyReview: bound(applyReview),
     // experiment harness
     useGoldData: bound(useGoldData),
     mergeTrainingSet: bound(mergeTrainingSet),

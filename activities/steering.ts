@@ -4,12 +4,22 @@
  *   gold data is at load (known labels, text and text pair, length limit, duplicate ids), never
  *   overlapping gold test, merged with the current gold validation pool into a new artifact
  *   `<runId>/gold/validation+<n>.jsonl`; the workflow scores the next round's student on it.
+ * - applyReview (review): the round's synthetic examples with the reviewer's rejections removed
+ *   and relabels applied (recorded in each relabelled example's provenance.review), written as
+ *   `<runId>/round-<q>/reviewed.jsonl`, with the decisions in `round-<q>/review.json`; only the
+ *   reviewed examples train the student.
  */
 import type { S3Config } from '../config/schema.js';
 import { goldOptionsOf, limitExample, loadGoldFile } from '../data/gold.js';
-import type { AddGoldInput } from '../domain/steering.js';
+import type { AddGoldInput, ReviewInput } from '../domain/steering.js';
 import { addGoldProblem } from '../domain/steering.js';
-import { ExampleSchema, type DatasetRef, type Example } from '../domain/types.js';
+import {
+  ExampleSchema,
+  SyntheticExampleSchema,
+  type DatasetRef,
+  type Example,
+  type SyntheticExample,
+} from '../domain/types.js';
 import { taskKindOf } from '../tasks/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
@@ -70,6 +80,58 @@ export async function mergeGoldValidation(
       }
       const ref = await run.store.putJsonl(run.key('gold', `validation+${input.batch}.jsonl`), [...current, ...rows]);
       return { ref, added: rows.length, ids: rows.map((r) => r.id) };
+    },
+  );
+}
+
+/**
+ * Applies a review to one round's synthetic data.
+ * @param input.data the round's synthetic datasets (made since the last trained student)
+ * @param input.at workflow time of the review (ISO 8601)
+ * @returns the reviewed examples' reference and the counts
+ * @throws ApplicationFailure InvalidInput when a decision names an example that is not in `data`,
+ *   or relabels to a label the task does not have
+ */
+export async function applyReview(
+  input: { config: S3Config; data: DatasetRef[]; review: ReviewInput; round: number; at: string },
+  deps: StoreDeps = {},
+): Promise<{ ref: DatasetRef; kept: number; rejected: number; relabelled: number }> {
+  return runActivity(
+    input.config,
+    () => ({ phase: 'review' }),
+    async () => {
+      const { config, round, at } = input;
+      const run = runArtifacts(deps, config);
+      const rows: SyntheticExample[] = [];
+      for (const ref of input.data)
+        rows.push(...(await run.store.getJsonl(ref, SyntheticExampleSchema, { allowEmpty: true })));
+      const decisions = new Map((input.review.decisions ?? []).map((d) => [d.id, d]));
+      const known = new Set(rows.map((r) => r.id));
+      for (const [id, d] of decisions) {
+        if (!known.has(id)) throw invalidInput(`review: ${id} is not an example of round ${round}`);
+        if (d.action === 'relabel' && !config.task.labels.includes(d.label ?? ''))
+          throw invalidInput(`review: ${id} relabelled to ${JSON.stringify(d.label)}, not a label of the task`);
+      }
+      const by = input.review.by ?? 'reviewer';
+      let rejected = 0;
+      let relabelled = 0;
+      const kept = rows.flatMap((r) => {
+        const d = decisions.get(r.id);
+        if (!d) return [r];
+        if (d.action === 'reject') {
+          rejected++;
+          return [];
+        }
+        relabelled++;
+        const review = { by, at, from: r.label, ...(d.reason ? { reason: d.reason } : {}) };
+        return [{ ...r, label: d.label!, provenance: { ...r.provenance, review } }];
+      });
+      await run.store.put(
+        run.key(`round-${round}`, 'review.json'),
+        JSON.stringify({ round, by, at, decisions: input.review.decisions ?? [] }, null, 2),
+      );
+      const ref = await run.store.putJsonl(run.key(`round-${round}`, 'reviewed.jsonl'), kept);
+      return { ref, kept: kept.length, rejected, relabelled };
     },
   );
 }

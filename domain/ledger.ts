@@ -79,6 +79,8 @@ export class Ledger {
   private addedOrigin: RoundResult['origin'] = 'seed';
   /** the training set changed since the last trained student */
   private dirty = false;
+  /** synthetic datasets made before the last trained student (the rest are the round's new data) */
+  private syntheticTrained = 0;
 
   /**
    * @param budget an experiment's budget, or null for a single run (sizes from the config)
@@ -220,7 +222,23 @@ export class Ledger {
     this.pendingUsage = emptyUsage();
     this.added = 0;
     this.dirty = false;
+    this.syntheticTrained = this.synthetic.length;
     return r;
+  }
+
+  /** the synthetic datasets made since the last trained student (the round's data, for a review) */
+  newSynthetic(): DatasetRef[] {
+    return this.synthetic.slice(this.syntheticTrained);
+  }
+
+  /**
+   * Replaces the round's new synthetic datasets by their reviewed version (rejected examples
+   * removed, relabelled ones changed): only it trains the student and counts as made.
+   */
+  replaceNewSynthetic(reviewed: DatasetRef): void {
+    const old = this.synthetic.splice(this.syntheticTrained);
+    this.added += reviewed.count - old.reduce((n, r) => n + r.count, 0);
+    this.synthetic.push(reviewed);
   }
 
   /** validation accuracies so far, one per trained round (for convergence) */

@@ -17,6 +17,7 @@ export const STEERING_UPDATES = [
   'setAcquisition',
   'finishAfterRound',
   'addGold',
+  'setReview',
   'review',
 ] as const;
 export type SteeringUpdateName = (typeof STEERING_UPDATES)[number];
@@ -74,7 +75,7 @@ export interface SetReviewInput {
 
 /** One accepted change, as recorded in progress, the result and the report. */
 export interface SteeringRecord {
-  update: SteeringUpdateName | 'setReview' | 'cancel';
+  update: SteeringUpdateName;
   /** workflow time (ISO 8601) when it was accepted */
   at: string;
   /** the loop's phase and round when it was accepted */
@@ -100,8 +101,8 @@ export interface SteeringState {
   acquisition: string;
   /** gold validation rows in the pool the next student is scored on */
   validation: number;
-  /** review mode and the round waiting for one */
-  review: { mode: 'none' | 'each-round'; round: number | null; examples: number };
+  /** review mode; the round waiting for a review, its examples and the files that hold them */
+  review: { mode: 'none' | 'each-round'; round: number | null; examples: number; data: string[] };
   /** accepted changes that take effect at the next round (acquisition, gold rows) */
   pending: string[];
   /** every accepted change, oldest first */
@@ -169,13 +170,12 @@ export function setBudgetProblem(
   return null;
 }
 
-/** The reason `input` cannot be a review of `round` over the example ids `ids`, or null. */
-export function reviewProblem(
-  input: unknown,
-  waiting: { round: number | null; ids: ReadonlySet<string> },
-  labels: readonly string[],
-): string | null {
-  if (waiting.round === null) return 'no round is waiting for review';
+/**
+ * The reason `input` cannot be a review of the round waiting for one (`round`; null: none), or
+ * null. Whether the ids are the round's is checked by the applyReview activity.
+ */
+export function reviewProblem(input: unknown, round: number | null, labels: readonly string[]): string | null {
+  if (round === null) return 'no round is waiting for review';
   if (input !== undefined && (input === null || typeof input !== 'object')) return 'review takes {decisions: [...]}';
   const { decisions = [], by } = (input ?? {}) as ReviewInput;
   if (by !== undefined && typeof by !== 'string') return 'by must be a string';
@@ -184,8 +184,7 @@ export function reviewProblem(
   for (const [i, d] of decisions.entries()) {
     const at = `decision ${i + 1}`;
     if (!d || typeof d !== 'object') return `${at} is not an object`;
-    if (typeof d.id !== 'string' || !waiting.ids.has(d.id))
-      return `${at}: ${JSON.stringify(d.id)} is not an example of round ${waiting.round}`;
+    if (typeof d.id !== 'string' || !d.id) return `${at} has no example id`;
     if (seen.has(d.id)) return `${at}: ${d.id} is decided twice`;
     seen.add(d.id);
     if (d.action === 'relabel') {

@@ -70,6 +70,9 @@ export const ProvenanceSchema = z.object({
   /** the gold-trained reference classifier's verdict (quality/labelAgreement.ts): its label
    * and its probability of the asked label; written on the final dataset (absent before) */
   reference: z.object({ label: z.string(), p: z.number() }).optional(),
+  /** a human review changed this example's label (the review Update, workflows/steering.ts):
+   * who, when (workflow time, ISO 8601), the teacher's label it replaced, and why */
+  review: z.object({ by: z.string(), at: z.string(), from: z.string(), reason: z.string().optional() }).optional(),
   promptTruncated: z
     .object({
       reason: z.enum(['context_length', 'prompt_budget']),

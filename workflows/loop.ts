@@ -188,7 +188,12 @@ export function createSteps(c: {
     },
     async train(round, opts = {}) {
       await gate();
-      if (c.steer) ({ config, task } = c.steer.beforeTrain(round, config, task));
+      if (c.steer) {
+        ({ config, task } = c.steer.beforeTrain(round, config, task));
+        // review "each-round": only the reviewed data of the round trains the student
+        const reviewed = await c.steer.reviewBeforeTrain(round, ledger.newSynthetic());
+        if (reviewed) ledger.replaceNewSynthetic(reviewed);
+      }
       enter('train', round);
       const limit =
         budget?.kind === 'examples' || opts.batch !== undefined

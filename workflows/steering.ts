@@ -2,7 +2,7 @@
  * Steering a running synthesis (issue 20), once for both loops (s3Synthesis and synthesisArm
  * run the same steps, workflows/loop.ts): Temporal Updates with validators
  *
- *   pause · resume · setBudget · setAcquisition · finishAfterRound · addGold
+ *   pause · resume · setBudget · setAcquisition · finishAfterRound · addGold · setReview · review
  *
  * and the `steer` Signal a parent experiment sends its running arms (pause, resume,
  * finishAfterRound: a workflow cannot send an Update). A validator rejects bad input before it
@@ -17,6 +17,9 @@
  *   being made), so a round never mixes two rules or two validation pools.
  * - finishAfterRound: the round being made finishes (its data, its student), then the loop
  *   stops as for a spent budget (no fill-up): the final student, the report, the dataset.
+ * - setReview "each-round": before each training, the loop waits (durably) for a `review` of the
+ *   data made since the last one (the round's synthesis: seed data for round 0); its
+ *   rejections are removed and its relabels applied (applyReview) before the student trains.
  *
  * Replay: registering handlers adds no command, and an Update only changes the commands of
  * the histories it is in, so running workflows replay unchanged. Deterministic workflow code.
@@ -41,8 +44,11 @@ import type { Ledger } from '../domain/ledger.js';
 import {
   addGoldProblem,
   isAcquisitionName,
+  reviewProblem,
   setBudgetProblem,
   type AddGoldInput,
+  type ReviewInput,
+  type SetReviewInput,
   type SetAcquisitionInput,
   type SetBudgetInput,
   type SteeringRecord,
@@ -66,6 +72,11 @@ export const setAcquisitionUpdate = defineUpdate<SteeringState, [SetAcquisitionI
 export const finishAfterRoundUpdate = defineUpdate<SteeringState, [{ reason?: string }]>('finishAfterRound');
 /** Update `addGold`: human-labeled rows for the gold validation pool, from the next round on. */
 export const addGoldUpdate = defineUpdate<SteeringState, [AddGoldInput]>('addGold');
+
+/** Update `setReview`: "each-round" waits for a `review` before each training; "none" does not. */
+export const setReviewUpdate = defineUpdate<SteeringState, [SetReviewInput]>('setReview');
+/** Update `review`: reject / relabel decisions on the round waiting for review (the rest are approved). */
+export const reviewUpdate = defineUpdate<SteeringState, [ReviewInput]>('review');
 
 /** What a parent experiment asks its running arms (Signal `steer`). */
 export type SteerOp = 'pause' | 'resume' | 'finishAfterRound';
@@ -99,6 +110,12 @@ export class Steering {
   private readonly addedIds = new Set<string>();
   /** addGold merges run one at a time, each on the previous one's pool */
   private queue: Promise<unknown> = Promise.resolve();
+  private reviewMode: SetReviewInput['mode'] = 'none';
+  /** the round waiting for a review and its data */
+  private reviewWait: { round: number; data: DatasetRef[] } | null = null;
+  /** the review's outcome: the reviewed data (null: all approved as they are) */
+  private reviewDone: { ref: DatasetRef | null } | null = null;
+  private reviewBusy = false;
 
   /**
    * @param c.kind "run" (s3Synthesis) or "arm" (synthesisArm: its method's own acquisition rule stays)
@@ -137,7 +154,12 @@ export class Steering {
       budget: { kind, limit: Number.isFinite(limit) ? limit : null, spent: ledger.spent() },
       acquisition: this.acquisition,
       validation: this.validationCount || (this.task?.validation.count ?? 0),
-      review: { mode: 'none', round: null, examples: 0 },
+      review: {
+        mode: this.reviewMode,
+        round: this.reviewWait?.round ?? null,
+        examples: (this.reviewWait?.data ?? []).reduce((n, r) => n + r.count, 0),
+        data: (this.reviewWait?.data ?? []).map((r) => r.path ?? r.uri ?? ''),
+      },
       pending,
       log: this.log,
       closed: this.closed,
@@ -238,6 +260,30 @@ export class Steering {
         if (problem) reject(`addGold: ${problem}`);
       },
     });
+    setHandler(
+      setReviewUpdate,
+      (input) => {
+        this.reviewMode = input.mode;
+        this.record('setReview', `review ${input.mode === 'none' ? 'off' : 'each round before training'}`);
+        return this.snapshot();
+      },
+      {
+        validator: (input) => {
+          this.open('setReview');
+          const mode = (input as { mode?: unknown } | undefined)?.mode;
+          if (mode !== 'none' && mode !== 'each-round') reject('setReview: mode must be "none" or "each-round"');
+          if (mode === this.reviewMode) reject(`setReview: review is already ${mode}`);
+        },
+      },
+    );
+    setHandler(reviewUpdate, (input) => this.review(acts, input), {
+      validator: (input) => {
+        this.open('review');
+        if (this.reviewBusy) reject('review: this round’s review is being applied');
+        const problem = reviewProblem(input, this.reviewWait?.round ?? null, this.c.config.task.labels);
+        if (problem) reject(`review: ${problem}`);
+      },
+    });
     setHandler(steerSignal, ({ op, reason }) => {
       // from the parent experiment: the same changes, ignored where they do not apply
       if (this.closed) return;
@@ -310,6 +356,55 @@ export class Steering {
     this.queue = next.catch(() => undefined);
     await next;
     return this.snapshot();
+  }
+
+  private async review(acts: Activities, input: ReviewInput | undefined): Promise<SteeringState> {
+    const wait = this.reviewWait!;
+    const decisions = input?.decisions ?? [];
+    const by = input?.by ?? 'reviewer';
+    this.reviewBusy = true;
+    try {
+      let ref: DatasetRef | null = null;
+      let detail = `all ${wait.data.reduce((n, r) => n + r.count, 0)} example(s) approved`;
+      if (decisions.length) {
+        const at = new Date(this.c.now()).toISOString();
+        const r = await acts
+          .applyReview({ config: this.c.config, data: wait.data, review: { decisions, by }, round: wait.round, at })
+          .catch((err: unknown) => {
+            throw ApplicationFailure.nonRetryable(causeMessage(err), 'InvalidUpdate');
+          });
+        ref = r.ref;
+        detail = `${r.rejected} rejected, ${r.relabelled} relabelled, ${r.kept} kept`;
+      }
+      this.record('review', `round ${wait.round} reviewed by ${by}: ${detail}`).appliedAt = wait.round;
+      this.reviewDone = { ref };
+    } finally {
+      this.reviewBusy = false;
+    }
+    return this.snapshot();
+  }
+
+  /**
+   * Before the student of round `round` is trained, with review "each-round": waits (durably)
+   * for the review of `data`, the synthetic data made since the last training.
+   * @returns the reviewed data to train on instead, or null (no review, or all approved)
+   */
+  async reviewBeforeTrain(round: number, data: DatasetRef[]): Promise<DatasetRef | null> {
+    if (this.reviewMode !== 'each-round' || !data.some((r) => r.count > 0)) return null;
+    const { state } = this.c;
+    const phase = state.phase;
+    this.reviewWait = { round, data };
+    this.waiting = 'review';
+    state.phase = 'review';
+    try {
+      await condition(() => this.reviewDone !== null);
+      return this.reviewDone!.ref;
+    } finally {
+      this.reviewWait = null;
+      this.reviewDone = null;
+      this.waiting = null;
+      state.phase = phase;
+    }
   }
 
   /** Between two steps of the loop: waits while paused (durably; a cancellation ends the wait). */

@@ -397,3 +397,80 @@ test('an experiment sends pause and resume to its running arm, and a cancelled e
   assert.match(saved.result.stopReason ?? '', /^cancelled during round/);
   assert.equal(saved.result.status, 'failed', 'never reused as a finished arm');
 });
+
+test('review each round: the loop waits for a review before training; rejected examples never train the student, a relabel is a human label in provenance', async () => {
+  fakeOptions.delayMs = 40;
+  const h = await start('steer-review', { rounds: 1 });
+  await rejected(h, 'review', [{}], /no round is waiting for review/);
+  await rejected(h, 'setReview', [{ mode: 'sometimes' }], /mode must be/);
+  await rejected(h, 'setReview', [{ mode: 'none' }], /already none/);
+  const s = await update(h, 'setReview', { mode: 'each-round' });
+  assert.equal(s.review.mode, 'each-round');
+  const waiting = await until('round 0 to wait for its review', async () => {
+    const st = (await progress(h)).steering;
+    return st?.waiting === 'review' ? st : undefined;
+  });
+  assert.equal(waiting.review.round, 0);
+  assert.equal((await progress(h)).rounds.length, 0, 'no student trained before the review');
+  const rows = waiting.review.data.flatMap((f) =>
+    readFileSync(f, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; label: string }),
+  );
+  assert.equal(rows.length, waiting.review.examples);
+  const [a, b, c] = rows;
+  const other = c.label === 'positive' ? 'negative' : 'positive';
+  await rejected(h, 'review', [{ decisions: [{ id: a.id, action: 'delete' }] }], /action must be/);
+  await rejected(
+    h,
+    'review',
+    [{ decisions: [{ id: a.id, action: 'relabel', label: 'meh' }] }],
+    /relabel needs a label/,
+  );
+  await rejected(
+    h,
+    'review',
+    [
+      {
+        decisions: [
+          { id: a.id, action: 'reject' },
+          { id: a.id, action: 'reject' },
+        ],
+      },
+    ],
+    /twice/,
+  );
+  await rejected(h, 'review', [{ decisions: [{ id: 'nope', action: 'reject' }] }], /not an example of round 0/);
+  await update(h, 'review', {
+    by: 'tester',
+    decisions: [
+      { id: a.id, action: 'reject', reason: 'the label contradicts the text' },
+      { id: b.id, action: 'reject' },
+      { id: c.id, action: 'relabel', label: other },
+    ],
+  });
+  // round 1 (when EES made data): approve all
+  const closed = h.result().then(() => true);
+  for (let done = false; !done;) {
+    done = await Promise.race([closed, sleep(100).then(() => false)]);
+    const st = done ? undefined : (await progress(h)).steering;
+    if (st?.waiting === 'review' && st.review.round === 1) await update(h, 'review', {});
+  }
+  const result = (await h.result()) as S3Result;
+  assert.equal(result.rounds[0].trainSize, rows.length - 2, 'the rejected examples did not train round 0');
+  const final = readFileSync(result.dataset.path!, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id: string; label: string; provenance: { review?: { by: string; from: string } } });
+  const ids = new Set(final.map((r) => r.id));
+  assert.ok(!ids.has(a.id) && !ids.has(b.id), 'rejected examples are not in the dataset');
+  const relabelled = final.find((r) => r.id === c.id)!;
+  assert.equal(relabelled.label, other);
+  assert.deepEqual(
+    relabelled.provenance.review && [relabelled.provenance.review.by, relabelled.provenance.review.from],
+    ['tester', c.label],
+  );
+  const reviews = result.steering!.filter((r) => r.update === 'review');
+  assert.match(reviews[0].detail, /round 0 reviewed by tester: 2 rejected, 1 relabelled/);
+});
