@@ -125,7 +125,7 @@ export function normalizeForCompare(text: string): string {
  */
 export function judgeOutput(
   cleaned: string,
-  opts: { promptExample?: string; seen: Set<string>; minChars?: number },
+  opts: { promptExample?: string; seen: ReadonlySet<string>; minChars?: number },
 ): Verdict {
   const norm = normalizeForCompare(cleaned);
   if (!norm) return { ok: false, reason: 'empty' };

@@ -47,7 +47,7 @@ export function classificationParts(
     isMisclassified: (predicted, x) => predicted !== x.label,
     readOutput(raw, opts) {
       const text = cleanOutput(raw);
-      const verdict = judgeOutput(text, { promptExample: opts.promptExample, seen: opts.seen as Set<string> });
+      const verdict = judgeOutput(text, { promptExample: opts.promptExample, seen: opts.seen });
       return { text, verdict, key: normalizeForCompare(text) };
     },
     compareKey: normalizeForCompare,
