@@ -18,6 +18,8 @@ import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PROJECT_ROOT } from '../../activities/paths.js';
 import { openStore } from '../../store/index.js';
+import { parseConfig } from '../../config/schema.js';
+import { describeMissing, queuesNeeded, rolesWithoutPollers } from '../../workers/pollers.js';
 import { createRoleWorkers } from '../../workers/worker.js';
 import type { S3Result } from '../../workflows/types.js';
 import { startFakeTeacher, type FakeTeacher } from '../helpers/fake-teacher.js';
@@ -53,6 +55,20 @@ async function queuesOf(workflowId: string): Promise<Record<string, string[]>> {
 }
 
 test('one role per worker, each on its own task queue: the run completes, each activity on its role queue', async () => {
+  const config = {
+    ...fakeRunConfig(gold, fake.baseURL, { runId: 'roles-split', seedSize: 12, rounds: 1 }),
+    taskQueues: { teacher: QUEUES.teacher, student: QUEUES.student },
+  };
+  const needs = queuesNeeded(parseConfig(config), QUEUES.orchestration);
+  const missing = await rolesWithoutPollers(env.client, env.namespace ?? 'default', needs);
+  assert.deepEqual(
+    missing.map((m) => m.role),
+    ['orchestration', 'teacher', 'student'],
+  );
+  assert.match(
+    describeMissing(missing),
+    /no worker polls task queue "s3-roles-teacher" for the teacher role: start one with `S3_TEACHER_TASK_QUEUE=s3-roles-teacher npm run worker -- --role teacher`/,
+  );
   const started = await Promise.all(
     (['orchestration', 'teacher', 'student'] as const).map((role) =>
       createRoleWorkers({
@@ -68,14 +84,14 @@ test('one role per worker, each on its own task queue: the run completes, each a
     const result = (await env.client.workflow.execute('s3Synthesis', {
       taskQueue: QUEUES.orchestration,
       workflowId: 'roles-split',
-      args: [
-        {
-          ...fakeRunConfig(gold, fake.baseURL, { runId: 'roles-split', seedSize: 12, rounds: 1 }),
-          taskQueues: { teacher: QUEUES.teacher, student: QUEUES.student },
-        },
-      ],
+      args: [config],
     })) as S3Result;
     assert.ok(result.dataset.count > 0);
+    assert.deepEqual(
+      await rolesWithoutPollers(env.client, env.namespace ?? 'default', needs),
+      [],
+      'every role has a poller',
+    );
     const queues = await queuesOf('roles-split');
     assert.deepEqual(queues.synthesizeSeed, [QUEUES.teacher]);
     assert.deepEqual(queues.trainAndEvaluate, [QUEUES.student]);
