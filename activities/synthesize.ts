@@ -38,6 +38,9 @@ import {
   type TeacherReply,
 } from '../teacher/index.js';
 import { taskKindOf, type PromptPlan, type StudentInput } from '../tasks/index.js';
+import { copiesDemo, pickDemos, withDemos } from '../domain/demos.js';
+import { seedDemosOf } from '../methods/index.js';
+import { OutputFilters, type FilterCandidate } from './filters.js';
 import type { TaskRefs } from './prepare.js';
 import { cancellationSignal, warn, runActivity, workflowIdOf } from './context.js';
 import type { ActivityDeps } from './deps.js';
@@ -116,11 +119,12 @@ class TeacherSession {
     calls: TeacherCall[],
     usage: TeacherUsage,
     beat: Record<string, unknown>,
+    sampling: SamplingParams = this.sampling,
   ): Promise<(TeacherReply | TeacherRefusal)[]> {
     const t0 = Date.now();
     this.progress = { ...beat, done: 0, total: calls.length };
     const seeded = calls.map((c) => ({ ...c, seed: this.config.seed }));
-    const outcomes = await completeAll(this.backend, seeded, this.sampling, {
+    const outcomes = await completeAll(this.backend, seeded, sampling, {
       cache: this.cache,
       client: workflowIdOf(),
       callTimeoutMs: this.deadlines.callTimeoutMs,
@@ -138,6 +142,7 @@ class TeacherSession {
    * budget: with `budget.limit` they go in chunks of 2 × concurrency, and the first call that
    * would pass the limit ends it (that call and the rest of its chunk stay in the cache,
    * uncounted: `budget.discarded`). `budget` carries over between calls of one activity.
+   * @param sampling the sampling of these calls (default the run's; the self-check filter asks greedily)
    * @returns the counted outcomes, a prefix of `calls` (all of them without a limit)
    */
   async askWithin(
@@ -145,12 +150,13 @@ class TeacherSession {
     usage: TeacherUsage,
     beat: Record<string, unknown>,
     budget: TokenBudget = tokenBudget(undefined),
+    sampling: SamplingParams = this.sampling,
   ): Promise<(TeacherReply | TeacherRefusal)[]> {
     const chunk =
       budget.limit === undefined ? Math.max(calls.length, 1) : Math.max(4, 2 * this.config.teacher.concurrency);
     const counted: (TeacherReply | TeacherRefusal)[] = [];
     for (let c = 0; c < calls.length && !budget.exhausted; c += chunk) {
-      const out = await this.ask(calls.slice(c, c + chunk), usage, { ...beat, done: c });
+      const out = await this.ask(calls.slice(c, c + chunk), usage, { ...beat, done: c }, sampling);
       for (const [j, r] of out.entries()) {
         if (budget.limit !== undefined && budget.spent + tokensOf(r) > budget.limit) {
           budget.exhausted = true;
@@ -218,6 +224,7 @@ async function synthesizeRationales(
     const rows: RationaleRow[] = [];
     const rejected: Rejection[] = [];
     const kind = taskKindOf(config.task);
+    const filters = await OutputFilters.open(run.store, config, undefined); // meta-talk of rationales
     if (kind.usesRationales(config)) {
       const K = config.synthesis.numRationales;
       const template = kind.template('ration', config.task.prompts);
@@ -247,7 +254,23 @@ async function synthesizeRationales(
           }
           s.raw.push(r.text);
           const seen = new Set(s.rationales.map(normalizeForCompare));
-          const fresh = parseRationales(r.text, K).filter((x) => !seen.has(normalizeForCompare(x)));
+          const fresh = parseRationales(r.text, K)
+            .filter((x) => !seen.has(normalizeForCompare(x)))
+            .filter((x) => {
+              const why = filters?.rationale(x);
+              if (why) {
+                usage.rejected++;
+                rejected.push({
+                  id: `ration-${s.label}-${attempt}`,
+                  label: s.label,
+                  reason: why,
+                  detail: x,
+                  prompt: s.prompt,
+                  rawOutput: r.text,
+                });
+              }
+              return !why;
+            });
           if (!fresh.length) {
             usage.rejected++;
             rejected.push({
@@ -271,6 +294,7 @@ async function synthesizeRationales(
         warn(warnings[warnings.length - 1]);
       }
     }
+    if (filters?.active.includes('metaTalk')) filters.addTo(usage);
     return {
       ref: await run.store.putJsonl(run.key('synthetic', 'rationales.jsonl'), rows),
       rejectedRef: await run.store.putJsonl(run.key('synthetic', 'rationales.rejected.jsonl'), rejected),
@@ -305,6 +329,8 @@ interface Want {
     pool: string;
     candidate?: { index: number; of: number };
   };
+  /** synthesis.seedDemos: the gold validation examples shown above the prompt (ids, texts) */
+  demos?: { ids: string[]; texts: string[] };
   /** set once the prompt was shortened */
   truncated?: { reason: 'context_length' | 'prompt_budget'; keptChars: number; fromChars: number };
 }
@@ -372,6 +398,12 @@ async function synthesizeSeed(deps: ActivityDeps, input: SeedInput): Promise<Syn
     // ProGen rounds get their own slots so that their samples never collide with seed data
     const slotBase = input.inContext ? round * 1_000_000 : 0;
     const pools = { rationales: byLabel, contexts, rationalesPerExample: config.synthesis.rationalesPerExample };
+    // synthesis.seedDemos (s3-demos): k gold validation examples of the asked label above the prompt
+    const k = input.inContext ? 0 : seedDemosOf(config);
+    const gold = new Map<string, { id: string; text: string }[]>();
+    if (k > 0)
+      for (const x of await teacher.artifacts.store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true }))
+        gold.set(x.label, [...(gold.get(x.label) ?? []), { id: x.id, text: kind.target(x) }]);
     for (let i = 0; i < from + count; i++) {
       const label = rng.pick(labels); // y_curr ~ U_1(Y)
       const condition = kind.drawSeed(rng, label, pools); // rationales, or a pair's context
@@ -382,7 +414,26 @@ async function synthesizeSeed(deps: ActivityDeps, input: SeedInput): Promise<Syn
         label: labelWord(label, labelWords),
         examples: icl.get(label) ?? [],
       });
-      wants.push({ id: `${prefix}-${i}`, label, misclassifiedId: null, slot: slotBase + i, ...planned(plan) });
+      const want: Want = { id: `${prefix}-${i}`, label, misclassifiedId: null, slot: slotBase + i, ...planned(plan) };
+      const demos = k > 0 ? pickDemos(gold.get(label) ?? [], k, config.seed, i) : null;
+      if (demos?.ids.length) {
+        const vars = { item, label: labelWord(label, labelWords) };
+        const shorten = want.shorten;
+        Object.assign(want, {
+          demos,
+          prompt: withDemos(want.prompt, demos.texts, vars),
+          templateId: `${want.templateId}+demos`,
+          ...(shorten
+            ? {
+                shorten: (keep: number) => {
+                  const cut = shorten(keep);
+                  return { ...cut, prompt: withDemos(cut.prompt, demos.texts, vars) };
+                },
+              }
+            : {}),
+        });
+      }
+      wants.push(want);
     }
     const warnings: string[] = [];
     const plainLabels = [...new Set(wants.filter((w) => w.templateId === plain.id).map((w) => w.label))];
@@ -394,6 +445,7 @@ async function synthesizeSeed(deps: ActivityDeps, input: SeedInput): Promise<Syn
     }
     const result = await synthesizeExamples(teacher, wants, {
       origin: input.inContext ? 'icl' : 'seed',
+      gold: task,
       round,
       file: ['synthetic', input.file ?? 'seed'],
       tokenLimit: input.tokenLimit,
@@ -470,6 +522,7 @@ async function extrapolateErrors(deps: ActivityDeps, input: ExtrapolateInput): P
         seen.push(kind.target(r));
     return synthesizeExamples(teacher, wants, {
       origin: 'ees',
+      gold: input.task,
       round,
       file: ['synthetic', `ees-round-${round}`],
       seen,
@@ -528,6 +581,8 @@ async function synthesizeExamples(
     file: string[];
     seen?: string[];
     tokenLimit?: number;
+    /** the task's gold data (the reference filter's training data) */
+    gold?: TaskRefs;
   },
 ): Promise<SynthesisResult> {
   const { config, sampling } = teacher;
@@ -540,6 +595,30 @@ async function synthesizeExamples(
   const seen = new Set((opts.seen ?? []).map(task.compareKey));
   const kept = new Map<string, SyntheticExample>();
   const rejected: Rejection[] = [];
+  // synthesis.filters: null without any (then every output is judged as before)
+  const filters = await OutputFilters.open(run.store, config, opts.gold, opts.seen);
+  const order = new Map(wants.map((w, i) => [w, i]));
+  const keep = (w: Want, text: string, rawOutput: string, sampleIndex: number) =>
+    kept.set(w.id, {
+      id: w.id,
+      ...w.compose(text),
+      label: w.label,
+      provenance: {
+        origin: opts.origin,
+        round: opts.round,
+        rationales: w.rationales,
+        misclassifiedId: w.misclassifiedId,
+        templateId: w.templateId,
+        prompt: w.prompt,
+        teacherModel,
+        sampling,
+        sampleIndex,
+        rawOutput,
+        ...(w.truncated ? { promptTruncated: w.truncated } : {}),
+        ...(w.acquisition ? { acquisition: w.acquisition } : {}),
+        ...(w.demos ? { demos: w.demos.ids } : {}),
+      },
+    });
   await fitPromptBudget(teacher, wants);
   let pending = wants;
   // Token budget: calls are counted in want order (TeacherSession.askWithin)
@@ -548,6 +627,7 @@ async function synthesizeExamples(
     const calls = pending.map((w) => ({ prompt: w.prompt, sampleIndex: sampleIndexOf(w.slot, attempt) }));
     const replies = await teacher.askWithin(calls, usage, { phase: opts.origin, round: opts.round, attempt }, budget);
     const retry: Want[] = [];
+    const candidates: (FilterCandidate & { w: Want; key: string; raw: string })[] = [];
     replies.forEach((reply, i) => {
       const w = pending[i];
       if (isRefusal(reply)) {
@@ -568,7 +648,12 @@ async function synthesizeExamples(
         }
         return;
       }
-      const { text, verdict, key } = task.readOutput(reply.text, { promptExample: w.promptExample, seen });
+      const read = task.readOutput(reply.text, { promptExample: w.promptExample, seen });
+      const { text, key } = read;
+      const verdict =
+        read.verdict.ok && w.demos && copiesDemo(text, w.demos.texts)
+          ? { ok: false as const, reason: 'copy_of_demo' }
+          : read.verdict;
       if (!verdict.ok) {
         usage.rejected++;
         rejected.push({
@@ -582,28 +667,46 @@ async function synthesizeExamples(
         return;
       }
       seen.add(key);
-      kept.set(w.id, {
-        id: w.id,
-        ...w.compose(text),
-        label: w.label,
-        provenance: {
-          origin: opts.origin,
-          round: opts.round,
-          rationales: w.rationales,
-          misclassifiedId: w.misclassifiedId,
-          templateId: w.templateId,
-          prompt: w.prompt,
-          teacherModel,
-          sampling,
-          sampleIndex: calls[i].sampleIndex,
-          rawOutput: reply.text,
-          ...(w.truncated ? { promptTruncated: w.truncated } : {}),
-          ...(w.acquisition ? { acquisition: w.acquisition } : {}),
-        },
-      });
+      const sampleIndex = calls[i].sampleIndex;
+      if (filters)
+        candidates.push({
+          w,
+          key,
+          raw: reply.text,
+          id: w.id,
+          label: w.label,
+          output: text,
+          input: w.compose(text),
+          sampleIndex,
+        });
+      else keep(w, text, reply.text, sampleIndex);
     });
+    if (filters && candidates.length) {
+      // the configured quality filters (activities/filters.ts); the self-check asks through this
+      // session, counted into this activity's usage and token budget
+      const ask = (c: TeacherCall[], params: SamplingParams) =>
+        teacher.askWithin(c, usage, { phase: 'self-check', round: opts.round, attempt }, budget, params);
+      const drops = await filters.check(candidates, ask);
+      candidates.forEach((c, j) => {
+        const d = drops[j];
+        if (!d) return void keep(c.w, c.output, c.raw, c.sampleIndex);
+        seen.delete(c.key);
+        usage.rejected++;
+        rejected.push({
+          id: `${c.w.id}#${attempt}`,
+          label: c.w.label,
+          reason: d.reason,
+          detail: d.detail,
+          prompt: c.w.prompt,
+          rawOutput: c.raw,
+        });
+        retry.push(c.w);
+      });
+      retry.sort((a, b) => order.get(a)! - order.get(b)!);
+    }
     pending = retry;
   }
+  if (filters) filters.addTo(usage);
   const rows = wants.flatMap((w) => kept.get(w.id) ?? []);
   const truncated = wants.filter((w) => w.truncated).length;
   const warnings = truncated

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { AcquisitionNameSchema } from '../acquisition/types.js';
 import { ClassCapSchema } from '../acquisition/classCap.js';
+import { ArmFiltersSchema, mergeFilters } from '../quality/filters/schema.js';
 import { MethodNameSchema, type Budget } from '../domain/experiment.js';
 import { METHODS } from '../methods/index.js';
 import { checkStudent, checkTask, parseStrict, S3ConfigSchema, type S3Config } from './schema.js';
@@ -44,6 +45,12 @@ export const ArmSchema = z.strictObject({
   /** any arm that picks (EES or an acquisition rule): per-class cap on each round's picks
    * (synthesis.classCap: "balanced", "prior" or "none"; default the experiment's) */
   classCap: ClassCapSchema.optional(),
+  /** any arm that calls the teacher: quality filters over the experiment's synthesis.filters
+   * (each key optional: metaTalk, nearDuplicates, reference, selfCheck and their settings) */
+  filters: ArmFiltersSchema.optional(),
+  /** methods with seed prompts: k gold validation examples of the asked label shown in each
+   * (synthesis.seedDemos; default the experiment's, else the method's: 2 for s3-demos, 0 others) */
+  seedDemos: z.number().int().min(0).max(8).optional(),
 });
 export type ArmConfig = z.infer<typeof ArmSchema>;
 
@@ -172,6 +179,7 @@ export function armConfig(cfg: ExperimentConfig, arm: ArmConfig, seed: number): 
       ...cfg.synthesis,
       useRationales: cfg.synthesis.useRationales && method.rationales,
       classCap: arm.classCap ?? cfg.synthesis.classCap,
+      ...filtersAndDemos(cfg, arm),
       ...(method.ownAcquisition
         ? {
             acquisition: arm.acquisition ?? cfg.synthesis.acquisition,
@@ -183,6 +191,14 @@ export function armConfig(cfg: ExperimentConfig, arm: ArmConfig, seed: number): 
           { acquisition: 'misclassified' as const, pool: 'gold-validation' as const, candidatesPerPick: 1 }),
     },
   };
+}
+
+/** An arm's synthesis.filters and synthesis.seedDemos (absent when neither the experiment nor
+ * the arm sets them, so other arms' run configurations are unchanged). */
+function filtersAndDemos(cfg: ExperimentConfig, arm: ArmConfig): Partial<S3Config['synthesis']> {
+  const filters = mergeFilters(cfg.synthesis.filters, arm.filters);
+  const seedDemos = arm.seedDemos ?? cfg.synthesis.seedDemos;
+  return { ...(filters ? { filters } : {}), ...(seedDemos !== undefined ? { seedDemos } : {}) };
 }
 
 /** The fields of an experiment configuration that a run configuration also has. */

@@ -16,6 +16,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { AcquisitionNameSchema } from '../acquisition/types.js';
 import { ClassCapSchema } from '../acquisition/classCap.js';
+import { FiltersSchema } from '../quality/filters/schema.js';
 import { MethodNameSchema } from '../domain/experiment.js';
 import { METHODS } from '../methods/index.js';
 import { TASK_KIND_NAMES } from '../tasks/names.js';
@@ -259,6 +260,14 @@ export const SynthesisSchema = z
     candidatesPerPick: z.number().int().min(1).max(8).default(1),
     /** teacher attempts per wanted example when outputs are rejected (empty, copy, duplicate) */
     maxAttempts: z.number().int().positive().max(100).default(3),
+    /** quality filters on the teacher's outputs (quality/filters/), each off unless turned on;
+     * a dropped output is a rejection (in `*.rejected.jsonl`, reason `<filter>:<rule>`) that is
+     * asked again like any other, and the drops per filter are in the usage (`usage.filters`) */
+    filters: FiltersSchema.optional(),
+    /** k: gold validation examples of the asked label shown in every seed prompt
+     * (demonstrations for small teachers; method "s3-demos" defaults to 2, the others to 0).
+     * They spend gold examples as prompts, as GoldGen does */
+    seedDemos: z.number().int().min(0).max(8).optional(),
   })
   .refine((s) => !(s.classCap !== 'none' && s.acquisition === 'teacher-judge'), {
     message: 'synthesis.classCap needs an acquisition function the student computes, not teacher-judge',

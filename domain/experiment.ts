@@ -12,6 +12,8 @@ import type { DatasetRef, RoundResult, SplitMetrics, TeacherUsage } from './type
 /**
  * The synthesis methods an arm can run (one module each under methods/):
  * - s3: rationales + seed data + EES (S3 Alg. 1-3)
+ * - s3-demos: S3 whose seed prompts show k gold validation examples of the asked label
+ *   (synthesis.seedDemos, default 2; spends gold examples as GoldGen does)
  * - zerogen: plain label-conditioned prompt, whole budget at once (S3 §3.2, Ye et al. 2022a)
  * - seed-only: rationale prompts, no EES, same size ("w/o EES", S3 Table 3)
  * - no-rationales: plain seed prompt, then EES (S3 Table 4 direction)
@@ -26,6 +28,7 @@ import type { DatasetRef, RoundResult, SplitMetrics, TeacherUsage } from './type
  */
 export const METHOD_NAMES = [
   's3',
+  's3-demos',
   'zerogen',
   'seed-only',
   'no-rationales',

@@ -67,6 +67,8 @@ export const ProvenanceSchema = z.object({
         .optional(),
     })
     .optional(),
+  /** synthesis.seedDemos: ids of the gold validation examples shown in the prompt (domain/demos.ts) */
+  demos: z.array(z.string()).optional(),
   /** the gold-trained reference classifier's verdict (quality/labelAgreement.ts): its label
    * and its probability of the asked label; written on the final dataset (absent before) */
   reference: z.object({ label: z.string(), p: z.number() }).optional(),
@@ -110,6 +112,8 @@ export const RejectionSchema = z.object({
   reason: z.string(),
   prompt: z.string(),
   rawOutput: z.string(),
+  /** what a quality filter found (synthesis.filters), e.g. "near-duplicate of seed-3 (estimated Jaccard 0.81)" */
+  detail: z.string().optional(),
 });
 export type Rejection = z.infer<typeof RejectionSchema>;
 
@@ -149,6 +153,37 @@ export interface TeacherUsage {
   rejected: number;
   /** wall time spent waiting for the teacher (batches of concurrent calls), ms */
   teacherMs: number;
+  /** the quality filters (synthesis.filters; absent when none ran): per filter, the outputs it
+   * looked at and dropped (also counted in `rejected`), and the teacher calls and tokens the
+   * self-check spent (also counted above) */
+  filters?: Record<string, FilterTally>;
+}
+
+/** What one quality filter did (quality/filters/). */
+export interface FilterTally {
+  checked: number;
+  dropped: number;
+  /** teacher calls and tokens it spent (the self-check) */
+  calls?: number;
+  tokens?: number;
+}
+
+/** Sums two filter tallies by filter (undefined when neither has one, so usage without filters keeps its shape). */
+export function addFilterTallies(
+  a: Record<string, FilterTally> | undefined,
+  b: Record<string, FilterTally> | undefined,
+): Record<string, FilterTally> | undefined {
+  if (!a && !b) return undefined;
+  const out: Record<string, FilterTally> = {};
+  for (const t of [a ?? {}, b ?? {}])
+    for (const [name, x] of Object.entries(t)) {
+      const o = (out[name] ??= { checked: 0, dropped: 0 });
+      o.checked += x.checked;
+      o.dropped += x.dropped;
+      if (x.calls !== undefined) o.calls = (o.calls ?? 0) + x.calls;
+      if (x.tokens !== undefined) o.tokens = (o.tokens ?? 0) + x.tokens;
+    }
+  return out;
 }
 
 export const emptyUsage = (): TeacherUsage => ({
@@ -168,6 +203,7 @@ export function addUsage(a: TeacherUsage, b: TeacherUsage): TeacherUsage {
     completionTokens: a.completionTokens + b.completionTokens,
     rejected: a.rejected + b.rejected,
     teacherMs: a.teacherMs + b.teacherMs,
+    ...(a.filters || b.filters ? { filters: addFilterTallies(a.filters, b.filters) } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { goldgen } from './goldgen.js';
 import { noRationales } from './noRationales.js';
 import { progen } from './progen.js';
 import { s3 } from './s3.js';
+import { s3Demos } from './s3Demos.js';
 import { seedOnly } from './seedOnly.js';
 import type { Method } from './types.js';
 import { zerogen } from './zerogen.js';
@@ -17,6 +18,7 @@ export type { ArmSteps, Method, TrainedRound } from './types.js';
 
 export const METHODS: Readonly<Record<MethodName, Method>> = {
   s3,
+  's3-demos': s3Demos,
   zerogen,
   'seed-only': seedOnly,
   'no-rationales': noRationales,
@@ -28,3 +30,9 @@ export const METHODS: Readonly<Record<MethodName, Method>> = {
   'gold-validation': goldValidation,
   's3+gold-validation': s3PlusGoldValidation,
 };
+
+/** k: the demonstrations every seed prompt of a run shows (synthesis.seedDemos, else the
+ * method's default: 2 for s3-demos, 0 for the others). */
+export function seedDemosOf(config: { method: MethodName; synthesis: { seedDemos?: number } }): number {
+  return config.synthesis.seedDemos ?? METHODS[config.method].seedDemos ?? 0;
+}

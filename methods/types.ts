@@ -85,5 +85,8 @@ export interface Method {
   qualityStudy: boolean;
   /** it needs an experiment's budget (a single run cannot size it) */
   needsBudget: boolean;
+  /** gold validation examples of the asked label its seed prompts show when
+   * synthesis.seedDemos is unset (s3-demos: 2; absent: none) */
+  seedDemos?: number;
   run(arm: ArmSteps): Promise<void>;
 }

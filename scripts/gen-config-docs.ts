@@ -21,7 +21,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Where the generated reference goes. */
 export const CONFIG_DOCS = path.join(ROOT, 'docs/configuration.md');
 /** The schema sources whose JSDoc comments are the descriptions. */
-const SOURCES = ['config/schema.ts', 'config/experiment.ts', 'acquisition/types.ts', 'domain/experiment.ts'];
+const SOURCES = [
+  'config/schema.ts',
+  'config/experiment.ts',
+  'acquisition/types.ts',
+  'domain/experiment.ts',
+  'quality/filters/schema.ts',
+];
 
 // ---------------------------------------------------------------------------------------------
 // Descriptions: JSDoc comments of the schema sources, keyed by configuration path.

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { ArmSchema, type ArmConfig } from '../../config/experiment.js';
 import { METHOD_NAMES, type Budget, type MethodName } from '../../domain/experiment.js';
 import type { DatasetRef } from '../../domain/types.js';
-import { METHODS } from '../../methods/index.js';
+import { METHODS, seedDemosOf } from '../../methods/index.js';
 import type { ArmSteps, TrainedRound } from '../../methods/types.js';
 
 const ref = (name: string, count: number): DatasetRef => ({ path: name, sha256: name, count, labelCounts: {} });
@@ -207,6 +207,27 @@ test('no-rationales: plain seed data for the seed share, then EES exactly as s3,
   ]);
 });
 
+describe('s3-demos', () => {
+  test('runs exactly s3’s steps (its demonstrations are in the seed prompts, not in the steps)', async () => {
+    for (const script of [{}, { rounds: 3, train: { 1: { rows: 4 } } }, { arm: { seedShare: 1 } }] as Script[])
+      assert.deepEqual(await run('s3-demos', script), await run('s3', script));
+  });
+
+  test('declares 2 demonstrations per seed prompt and says that it spends gold examples', () => {
+    const m = METHODS['s3-demos'];
+    assert.equal(m.seedDemos, 2);
+    assert.deepEqual([m.rationales, m.usesTeacher, m.ownAcquisition, m.needsBudget], [true, true, false, false]);
+    assert.match(m.summary, /gold validation examples.*spends gold examples as GoldGen does/);
+    assert.equal(METHODS.s3.seedDemos, undefined);
+  });
+
+  test('seedDemosOf: synthesis.seedDemos wins, else the method’s default (2 for s3-demos, 0 for the others)', () => {
+    const of = (method: MethodName, seedDemos?: number) => seedDemosOf({ method, synthesis: { seedDemos } });
+    assert.deepEqual([of('s3-demos'), of('s3-demos', 0), of('s3-demos', 5)], [2, 0, 5]);
+    assert.deepEqual([of('s3'), of('s3', 3), of('goldgen'), of('zerogen')], [0, 3, 0, 0]);
+  });
+});
+
 describe('goldgen', () => {
   test('one pass over every validation example (all), whatever R is', async () => {
     assert.deepEqual(await run('goldgen', { rounds: 3 }), [
@@ -346,6 +367,7 @@ test('s3+gold-validation: s3’s steps, then the gold validation examples and a 
 test('every registered method is here, under its own name, and the teacher methods call the teacher', async () => {
   const tested = new Set<string>([
     's3',
+    's3-demos',
     'zerogen',
     'seed-only',
     'no-rationales',
