@@ -213,4 +213,52 @@ describe('artifact store on a real S3-compatible server (versitygw)', { skip: OB
       await h.close();
     }
   });
+  test('an experiment with artifacts.uri s3://…: arms, quality maps and the report all in the bucket', async () => {
+    const gold = writeGoldTask({ validation: 30, test: 40 });
+    const h = await startWorkflowHarness('s3-objstore-exp');
+    try {
+      const cfg = {
+        experimentId: 'exp-bucket',
+        runRoot: path.join(gold.dir, 'runs'),
+        cacheDir: path.join(gold.dir, 'cache'),
+        artifacts: { uri: `s3://${s3.bucket}/experiments`, endpoint: s3.endpoint },
+        task: {
+          kind: 'single' as const,
+          item: 'review',
+          labels: ['positive', 'negative'],
+          source: { type: 'files' as const, validation: gold.validation, test: gold.test },
+        },
+        teacher: { provider: 'openai' as const, baseURL: h.fake.baseURL, model: 'fake-teacher', concurrency: 4 },
+        synthesis: { rounds: 1, numRationales: 4 },
+        timeouts: { heartbeatSec: 30, activityMin: 10 },
+        seeds: [1],
+        budget: { examples: 12 },
+        arms: [{ method: 's3' as const }, { method: 'zerogen' as const }],
+        quality: true,
+      };
+      const out = (await h.env.client.workflow.execute('s3Experiment', {
+        taskQueue: 's3-objstore-exp',
+        workflowId: 'exp-bucket',
+        args: [cfg],
+      })) as { summary: { results: { status: string; error?: string; workflowId: string }[] } };
+      for (const r of out.summary.results) assert.equal(r.status, 'completed', `${r.workflowId}: ${r.error}`);
+      const store = openStore({ uri: `s3://${s3.bucket}/experiments/`, endpoint: s3.endpoint });
+      const keys = await store.list('exp-bucket/');
+      for (const k of ['report.md', 'report.html', 'results.json', 'results.jsonl'])
+        assert.ok(keys.includes(`exp-bucket/${k}`), `${k} in the bucket (${keys.join(', ')})`);
+      for (const arm of ['s3', 'zerogen'])
+        assert.ok(keys.includes(`exp-bucket/${arm}/seed-1/synthetic/final.jsonl`), `${arm}'s final dataset`);
+      assert.ok(
+        keys.some((k) => /^exp-bucket\/s3\/seed-1\/quality\/map\.jsonl$/.test(k)),
+        'the quality map in the bucket',
+      );
+      const html = (await store.get('exp-bucket/report.html')).toString('utf8');
+      assert.match(html, /<svg/);
+      assert.doesNotMatch(html, /not drawn/, 'every chart drawn: the report read the quality maps from the bucket');
+      assert.ok((await store.list('cache/teacher/')).length > 0, "the experiment's teacher cache in the bucket");
+      assert.equal(existsSync(path.join(gold.dir, 'runs')), false, 'nothing in the local runRoot');
+    } finally {
+      await h.close();
+    }
+  });
 });
