@@ -115,3 +115,29 @@ def test_unreachable_store_names_the_uri():
     store = store_for("s3://py-test/x/", {"endpoint": "http://127.0.0.1:9", "region": "eu-dead-1"})
     with pytest.raises(StoreAccessError, match=r"artifact store s3://py-test/x/k: cannot reach the endpoint"):
         store.get("k")
+
+
+def test_the_activity_reads_and_writes_through_an_object_store(server, payload, monkeypatch, tmp_path):
+    """trainAndEvaluate with the run in the bucket: references read by s3:// URI (sha256 checked),
+    misclassified.jsonl written to the bucket, the ONNX export staged locally and uploaded."""
+    from s3_finetune.activity import evaluate
+
+    monkeypatch.setenv("S3_FINETUNE_SCRATCH", str(tmp_path / "scratch"))
+    artifacts = {"uri": f"s3://{server['bucket']}/runs", "endpoint": server["endpoint"]}
+    run_uri = f"s3://{server['bucket']}/runs/ft-run/"
+    store = store_for(run_uri, artifacts)
+    local = run_store(payload["task"])  # the fixture's local run folder: copy its artifacts to the bucket
+    label_of = lambda r: r["label"]  # noqa: E731
+    task = payload["task"]
+    task["validation"] = store.put_jsonl("gold/validation.jsonl", local.read_jsonl(task["validation"]), label_of)
+    task["test"] = store.put_jsonl("gold/test.jsonl", local.read_jsonl(task["test"]), label_of)
+    payload["train"] = [store.put_jsonl("synthetic/seed.jsonl", local.read_jsonl(payload["train"][0]), label_of)]
+    task["runUri"], task["runDir"] = run_uri, "/nonexistent/ft-run"
+    payload["config"]["artifacts"] = artifacts
+    payload["config"]["student"]["finetune"]["export"] = True
+    out = evaluate(payload, max_steps=1)
+    assert out["misclassified"]["uri"] == run_uri + "round-0/misclassified.jsonl"
+    keys = store.list("")
+    assert "round-0/misclassified.jsonl" in keys
+    assert any(k.startswith("student/") and k.endswith(".onnx") for k in keys), keys
+    assert not os.path.exists("/nonexistent/ft-run")
