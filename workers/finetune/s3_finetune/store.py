@@ -262,7 +262,8 @@ def _client(opts: dict[str, Any]) -> Any:
         import boto3  # only workers that use an object store need it
         from botocore.config import Config
 
-        _clients[key] = boto3.client(
+        # a session of its own: credentials are resolved from the environment when the client is made
+        _clients[key] = boto3.session.Session().client(
             "s3",
             endpoint_url=opts["endpoint"],
             region_name=opts["region"],

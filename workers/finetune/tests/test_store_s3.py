@@ -141,3 +141,16 @@ def test_the_activity_reads_and_writes_through_an_object_store(server, payload, 
     assert "round-0/misclassified.jsonl" in keys
     assert any(k.startswith("student/") and k.endswith(".onnx") for k in keys), keys
     assert not os.path.exists("/nonexistent/ft-run")
+
+
+def test_missing_credentials_name_the_uri(server, monkeypatch):
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    store = store_for(f"s3://{server['bucket']}/y/", {"endpoint": server["endpoint"], "region": "eu-nocreds-1"})
+    with pytest.raises(
+        StoreAccessError, match=r"artifact store s3://py-test/y/k: no credentials: set AWS_ACCESS_KEY_ID"
+    ):
+        store.get("k")
