@@ -287,3 +287,16 @@ export class OutputFilters {
     usage.filters = this.tally();
   }
 }
+
+/**
+ * One line for report.md: what each filter looked at and dropped, and the self-check's cost.
+ * E.g. "Filters: selfCheck dropped 14 of 19 outputs (19 teacher calls, 1424 tokens, counted above)."
+ */
+export function filtersSentence(filters: Record<string, FilterTally>): string {
+  const parts = Object.entries(filters).map(
+    ([name, t]) =>
+      `${name} dropped ${t.dropped} of ${t.checked} outputs` +
+      (t.calls !== undefined ? ` (${t.calls} teacher calls, ${t.tokens ?? 0} tokens, counted above)` : ''),
+  );
+  return `Filters: ${parts.join('; ')} (rejected outputs with reasons: synthetic/*.rejected.jsonl).`;
+}

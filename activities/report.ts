@@ -12,6 +12,7 @@ import { runActivity } from './context.js';
 import type { StoreDeps } from './deps.js';
 import { runArtifacts } from './paths.js';
 import { agreementSentence, referenceVerdicts } from './labelAgreement.js';
+import { filtersSentence } from './filters.js';
 
 /** The teacher model a report names, by provider (the configured name or GGUF; unset: "default"). */
 const MODEL_NAMES: PerProvider<string | undefined> = {
@@ -107,6 +108,7 @@ export async function writeReport(
         input.stopReason ? `EES stopped early: ${input.stopReason}.` : '',
         ...(input.warnings ?? []).map((w) => `Warning: ${w}.`),
         `Teacher: ${usage.calls} calls (${usage.cachedCalls} from cache), ${usage.promptTokens} prompt / ${usage.completionTokens} completion tokens, ${usage.rejected} outputs rejected.`,
+        usage.filters ? filtersSentence(usage.filters) : '',
         config.budget.teacherTokens !== undefined
           ? `Teacher budget: ${config.budget.teacherTokens} tokens, spent ${usage.promptTokens + usage.completionTokens}, remaining ${config.budget.teacherTokens - usage.promptTokens - usage.completionTokens}.`
           : '',

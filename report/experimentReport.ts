@@ -210,6 +210,52 @@ function quality8Rows(qs: readonly QualityStudy[]): string[][] {
   ]);
 }
 
+/** Columns of the quality-filter table (synthesis.filters; activities/filters.ts). */
+export const FILTERS_HEAD = [
+  'arm',
+  'filter',
+  'outputs checked',
+  'dropped',
+  'share dropped',
+  'teacher calls',
+  'teacher tokens',
+];
+
+/**
+ * What each arm's quality filters did, summed over its finished seeds: one row per (arm,
+ * filter), arms in config order, filters in run order; no row for arms without filters.
+ */
+export function filterRows(summary: ExperimentSummary): string[][] {
+  const rows: string[][] = [];
+  for (const { name } of summary.arms) {
+    const sum = new Map<string, { checked: number; dropped: number; calls?: number; tokens?: number }>();
+    for (const r of summary.results)
+      if (r.arm === name && r.status === 'completed')
+        for (const [f, t] of Object.entries(r.usage.filters ?? {})) {
+          const o = sum.get(f) ?? { checked: 0, dropped: 0 };
+          o.checked += t.checked;
+          o.dropped += t.dropped;
+          if (t.calls !== undefined) o.calls = (o.calls ?? 0) + t.calls;
+          if (t.tokens !== undefined) o.tokens = (o.tokens ?? 0) + t.tokens;
+          sum.set(f, o);
+        }
+    for (const [f, t] of sum)
+      rows.push([
+        name,
+        f,
+        grouped(t.checked),
+        grouped(t.dropped),
+        t.checked ? `${pct1(t.dropped / t.checked)}%` : '—',
+        t.calls === undefined ? '—' : grouped(t.calls),
+        t.tokens === undefined ? '—' : grouped(t.tokens),
+      ]);
+  }
+  return rows;
+}
+
+const FILTERS_NOTE =
+  'Quality filters (synthesis.filters), summed over finished seeds: outputs looked at and dropped (each drop is a rejection in *.rejected.jsonl, asked again like any other); the self-check’s teacher calls and tokens are part of the arm’s calls and tokens.';
+
 const FAILED_HEAD = ['arm', 'seed', 'workflow id', 'error'];
 const failedRows = (stats: ArmSummaries) =>
   stats.arms.flatMap((a) => a.failures.map((f) => [a.arm, String(f.seed), f.workflowId, f.error]));
@@ -251,6 +297,8 @@ function renderMarkdown(summary: ExperimentSummary, stats: ArmSummaries, charts:
     failed.length === 0 ? 'None.' : mdTable(FAILED_HEAD, failed),
     '',
   ];
+  const filters = filterRows(summary);
+  if (filters.length > 0) out.push('## Quality filters', '', FILTERS_NOTE, '', mdTable(FILTERS_HEAD, filters), '');
   if (summary.quality.length > 0)
     out.push(
       '## Data quality (S3 Table 6: misclassified gold example vs the example written from it)',
@@ -345,6 +393,14 @@ function renderHtml(summary: ExperimentSummary, stats: ArmSummaries, charts: rea
       : `<div class="table-wrap">${htmlTable(FAILED_HEAD, failed, 'failed')}</div>`,
     '</section>',
   ];
+  const filters = filterRows(summary);
+  if (filters.length > 0)
+    parts.push(
+      '<section><h2>Quality filters</h2>',
+      `<p>${e(FILTERS_NOTE)}</p>`,
+      `<div class="table-wrap">${htmlTable(FILTERS_HEAD, filters, 'filters')}</div>`,
+      '</section>',
+    );
   if (summary.quality.length > 0)
     parts.push(
       '<section><h2>Data quality</h2>',

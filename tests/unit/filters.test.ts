@@ -14,12 +14,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { OutputFilters, type FilterCandidate } from '../../activities/filters.js';
+import { filtersSentence, OutputFilters, type FilterCandidate } from '../../activities/filters.js';
 import type { TaskRefs } from '../../activities/prepare.js';
 import { armConfig, parseExperiment } from '../../config/experiment.js';
 import { parseConfig, type S3Config } from '../../config/schema.js';
 import { copiesDemo, DEMO_MAX_CHARS, pickDemos, withDemos } from '../../domain/demos.js';
+import type { ArmSeedResult, ExperimentSummary } from '../../domain/experiment.js';
 import { addUsage, emptyUsage } from '../../domain/types.js';
+import { FILTERS_HEAD, filterRows } from '../../report/experimentReport.js';
 import { metaTalkRules } from '../../quality/filters/metaTalk.js';
 import { jaccard, NearDuplicateIndex, shingles } from '../../quality/filters/nearDuplicates.js';
 import { activeFilters, mergeFilters, FiltersSchema } from '../../quality/filters/schema.js';
@@ -367,6 +369,41 @@ describe('filter tallies in the usage', () => {
       selfCheck: { checked: 3, dropped: 0, calls: 3, tokens: 30 },
     });
     assert.deepEqual(addUsage(emptyUsage(), a).filters, { metaTalk: { checked: 4, dropped: 1 } });
+  });
+});
+
+describe('filters in the reports', () => {
+  test('report.md: one sentence with what each filter dropped and the self-check’s cost', () => {
+    assert.equal(
+      filtersSentence({
+        metaTalk: { checked: 20, dropped: 3 },
+        selfCheck: { checked: 17, dropped: 5, calls: 17, tokens: 900 },
+      }),
+      'Filters: metaTalk dropped 3 of 20 outputs; selfCheck dropped 5 of 17 outputs (17 teacher calls, 900 tokens, counted above) (rejected outputs with reasons: synthetic/*.rejected.jsonl).',
+    );
+  });
+
+  test('experiment report: per arm and filter, summed over finished seeds; arms without filters have no row', () => {
+    const result = (
+      arm: string,
+      seed: number,
+      status: 'completed' | 'failed',
+      filters?: ArmSeedResult['usage']['filters'],
+    ) => ({ arm, seed, status, usage: { ...emptyUsage(), ...(filters ? { filters } : {}) } }) as ArmSeedResult;
+    const summary = {
+      arms: [
+        { name: 's3', method: 's3' },
+        { name: 's3-self-check', method: 's3' },
+      ],
+      results: [
+        result('s3', 1, 'completed'),
+        result('s3-self-check', 1, 'completed', { selfCheck: { checked: 10, dropped: 4, calls: 10, tokens: 500 } }),
+        result('s3-self-check', 2, 'completed', { selfCheck: { checked: 10, dropped: 1, calls: 10, tokens: 450 } }),
+        result('s3-self-check', 3, 'failed', { selfCheck: { checked: 99, dropped: 99, calls: 99, tokens: 9999 } }),
+      ],
+    } as unknown as ExperimentSummary;
+    assert.equal(FILTERS_HEAD.length, 7);
+    assert.deepEqual(filterRows(summary), [['s3-self-check', 'selfCheck', '20', '5', '25.0%', '20', '950']]);
   });
 });
 

@@ -79,6 +79,11 @@ test('self-check drops are rejections with reasons, in the usage and report.json
   const report = JSON.parse(readFileSync(r.reportJson, 'utf8'));
   assert.deepEqual(report.usage.filters, r.usage.filters);
   assert.equal(tokensOf(report.usage), tokensOf(r.usage));
+  const md = readFileSync(path.join(runDir, 'report.md'), 'utf8');
+  assert.ok(
+    md.includes(`Filters: selfCheck dropped ${f.dropped} of ${f.checked} outputs (${f.calls} teacher calls`),
+    md,
+  );
 
   // the same run again on the same cache: every call (self-check included) comes from the cache
   const again0 = h.fake.requests;
@@ -98,4 +103,23 @@ test('the self-check spends the run’s token budget: its calls are counted agai
   assert.ok(cut.usage.filters!.selfCheck.tokens! > 0);
   assert.ok(spent >= cut.usage.filters!.selfCheck.tokens!, 'the self-check tokens are part of what the run spent');
   assert.ok(cut.dataset.count < free.dataset.count, 'the budget left fewer examples');
+});
+
+test('s3-demos: every seed prompt shows 2 gold validation examples of the asked label, recorded in provenance', async () => {
+  const base = fakeRunConfig(gold, h.fake.baseURL, { runId: 's3-demos', seedSize: 8, rounds: 0 });
+  const r = await run({ ...base, method: 's3-demos' });
+  const runDir = path.join(gold.dir, 'runs', 's3-demos');
+  const validation = new Map(readJsonl(gold.validation).map((x) => [x.id, x]));
+  const seed = readJsonl(path.join(runDir, 'synthetic', 'seed.jsonl'));
+  assert.ok(seed.length > 0 && r.dataset.count === seed.length);
+  for (const x of seed) {
+    const p = x.provenance;
+    assert.equal(p.demos.length, 2);
+    assert.match(p.templateId, /\+demos$/);
+    assert.ok(p.prompt.startsWith(`Here are examples of a ${x.label} review:\n- `), p.prompt);
+    for (const id of p.demos) {
+      assert.equal(validation.get(id)?.label, x.label, `demo ${id} has the asked label`);
+      assert.ok(p.prompt.includes(validation.get(id)!.text));
+    }
+  }
 });
