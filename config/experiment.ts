@@ -138,6 +138,10 @@ export function parseExperiment(raw: unknown, source = 'experiment config'): Exp
       throw new Error(
         `invalid ${source}: arm "${armName(arm)}": classCap needs an acquisition function the student computes, not teacher-judge`,
       );
+    if (!METHODS[arm.method].usesTeacher && (arm.filters || arm.seedDemos !== undefined))
+      throw new Error(
+        `invalid ${source}: arm "${armName(arm)}": filters and seedDemos act on the teacher's prompts and outputs; method "${arm.method}" calls no teacher`,
+      );
     if (arm.method === 'gold' && cfg.budget.tokens !== undefined && arm.goldExamples === undefined)
       throw new Error(`invalid ${source}: arm "${armName(arm)}" needs goldExamples with a token budget`);
     checkStudent(armConfig(cfg, arm, cfg.seeds[0]), `${source}: arm "${armName(arm)}"`);

@@ -480,6 +480,10 @@ describe('configuration', () => {
     });
     assert.equal(armConfig(withDemoArm, withDemoArm.arms[0], 2).synthesis.seedDemos, 4);
     assert.equal(armConfig(withDemoArm, withDemoArm.arms[1], 2).synthesis.filters?.metaTalk, true);
+    assert.throws(
+      () => parseExperiment({ ...exp, arms: [{ method: 'gold-validation', filters: { selfCheck: true } }] }),
+      /arm "gold-validation": filters and seedDemos act on the teacher's prompts and outputs; method "gold-validation" calls no teacher/,
+    );
   });
 
   test('both experiment configs: s3, s3 + each filter, s3-balanced, s3-demos, goldgen, gold-validation on 3 seeds', () => {
