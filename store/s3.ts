@@ -19,14 +19,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { z } from 'zod';
 import { DatasetError, decodeLineBatches, parseRecord } from '../data/jsonl.js';
 import type { DatasetRef } from '../domain/types.js';
@@ -75,12 +68,17 @@ export function s3OptionsOf(config: Omit<StoreConfig, 'uri'>, env: NodeJS.Proces
   };
 }
 
+/** The AWS SDK, loaded on first use (workers and the CLI without an object store never load it). */
+type Sdk = typeof import('@aws-sdk/client-s3');
+let sdk: Promise<Sdk> | undefined;
+const loadSdk = (): Promise<Sdk> => (sdk ??= import('@aws-sdk/client-s3'));
+
 /** One client per (endpoint, region, path style): connections are reused across stores. */
-const clients = new Map<string, S3Client>();
+const clients = new Map<string, Promise<S3Client>>();
 /** The options a bucket was last opened with, for `storeFor(uri)` readers without a configuration. */
 const bucketOptions = new Map<string, Omit<StoreConfig, 'uri'>>();
 
-function clientFor(opts: ReturnType<typeof s3OptionsOf>): S3Client {
+function clientFor(opts: ReturnType<typeof s3OptionsOf>): Promise<S3Client> {
   const id = JSON.stringify(opts);
   let client = clients.get(id);
   if (!client) {
@@ -94,7 +92,7 @@ function clientFor(opts: ReturnType<typeof s3OptionsOf>): S3Client {
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 3,
     };
-    client = new S3Client(config);
+    client = loadSdk().then((m) => new m.S3Client(config));
     clients.set(id, client);
   }
   return client;
@@ -188,7 +186,8 @@ export class S3ObjectStore implements ArtifactStore {
   readonly bucket: string;
   /** the object key prefix of the root: '' or ending in "/" */
   readonly prefix: string;
-  readonly client: S3Client;
+  /** the shared client of this store's options (created with the SDK on first use) */
+  readonly client: Promise<S3Client>;
   private readonly endpoint?: string;
 
   /** @param config `uri`: `s3://bucket` or `s3://bucket/prefix[/]`; endpoint, region, forcePathStyle */
@@ -238,7 +237,8 @@ export class S3ObjectStore implements ArtifactStore {
   /** HEAD: the object's size and stored sha256, undefined when there is none. */
   private async head(at: Located): Promise<{ bytes?: number; sha256?: string } | undefined> {
     try {
-      const h = await this.client.send(new HeadObjectCommand({ Bucket: at.bucket, Key: at.key }));
+      const { HeadObjectCommand } = await loadSdk();
+      const h = await (await this.client).send(new HeadObjectCommand({ Bucket: at.bucket, Key: at.key }));
       return { bytes: h.ContentLength, sha256: h.Metadata?.[SHA256_METADATA] };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -249,7 +249,8 @@ export class S3ObjectStore implements ArtifactStore {
   /** GET: the object's body as a stream. @throws DatasetError when the object does not exist */
   private async open(at: Located): Promise<AsyncIterable<Uint8Array>> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key }));
+      const { GetObjectCommand } = await loadSdk();
+      const out = await (await this.client).send(new GetObjectCommand({ Bucket: at.bucket, Key: at.key }));
       if (!out.Body) return once(Buffer.alloc(0));
       return out.Body as Readable & AsyncIterable<Uint8Array>;
     } catch (err) {
@@ -276,7 +277,10 @@ export class S3ObjectStore implements ArtifactStore {
     const stored = await this.head(at);
     if (stored && stored.sha256 === sha256 && stored.bytes === buf.length) return { ...result, written: false };
     try {
-      await this.client.send(
+      const { PutObjectCommand } = await loadSdk();
+      await (
+        await this.client
+      ).send(
         new PutObjectCommand({
           Bucket: at.bucket,
           Key: at.key,
@@ -368,7 +372,10 @@ export class S3ObjectStore implements ArtifactStore {
     do {
       let out;
       try {
-        out = await this.client.send(
+        const { ListObjectsV2Command } = await loadSdk();
+        out = await (
+          await this.client
+        ).send(
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
         );
       } catch (err) {
