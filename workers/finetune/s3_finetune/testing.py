@@ -27,7 +27,9 @@ def make_tiny_model(out: str, seed: int = 0) -> str:
     vocab += ["##" + c for c in "abcdefghijklmnopqrstuvwxyz0123456789"]
     with open(os.path.join(out, "vocab.txt"), "w") as f:
         f.write("\n".join(dict.fromkeys(vocab)) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=os.path.join(out, "vocab.txt"), do_lower_case=True, model_max_length=128)
+    # transformers 5 takes the vocabulary as `vocab` (a path or a dict); `vocab_file=` is ignored
+    # silently and leaves a 5-token vocabulary that maps every word to [UNK]
+    tokenizer = BertTokenizerFast(vocab=os.path.join(out, "vocab.txt"), do_lower_case=True, model_max_length=128)
     torch.manual_seed(seed)
     cfg = BertConfig(
         vocab_size=len(dict.fromkeys(vocab)),
