@@ -101,6 +101,8 @@ const RULES: Rule[] = [
           String.raw`\b${here}${generic}[^.!?\n:]{0,40}:`, // anywhere, introducing something with a colon
           String.raw`\b${here}(?:${c.label})[^.!?\n:]{0,12}\b(?:${c.item})\b`, // "here is a normal (not spam) email"
           String.raw`\bhere(?:['’]s| is) (?:the|your) (?:(?:revised|rewritten|edited|new|updated|corrected|final) )?(?:${c.item})\b`,
+          // "Here's a rewritten version with minor tweaks …"
+          String.raw`\bhere(?:['’]s| is) an? (?:(?:revised|rewritten|edited|cleaner|polished|improved|more \w+) )+version (?:with|of (?:your|the|this) (?:${c.item}|text|message))\b`,
         ].join('|'),
         'i',
       );

@@ -2,7 +2,8 @@
  * The quality filters (issue 18 item 2) and seed demonstrations (item 4), with known answers:
  * - meta-talk rules on 168 real outputs of the default teacher (SmolLM2-135M-Instruct, Q4_1)
  *   from SpamAssassin runs, each marked by hand as meta-talk or not
- *   (tests/fixtures/filters/smollm2-135m-spamassassin.jsonl), and on real rationales;
+ *   (tests/fixtures/filters/smollm2-135m-spamassassin.jsonl), on 39 outputs collected later
+ *   (…-later.jsonl), and on real rationales;
  * - near-duplicates (MinHash/LSH with bloom-filters) against exact Jaccard similarities;
  * - the self-check prompt and the parsing of its answers;
  * - OutputFilters.check: order, drops with reasons, tallies, the self-check's calls and budget;
@@ -45,6 +46,21 @@ describe('meta-talk rules', () => {
     assert.equal(real.filter((x) => x.meta).length, 79);
     assert.equal(caught, 71);
     assert.deepEqual(flagged, ['129', '134', '145']);
+  });
+
+  test('on 39 later outputs (collected after the rules were written; one rule added after): 8 of 9 caught, 2 of 30 flagged', () => {
+    const later: typeof real = readFileSync(FIXTURE.replace('.jsonl', '-later.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const hit = later.map((x) => spam.output(x.text) !== null);
+    assert.equal(later.length, 39);
+    assert.equal(later.filter((x, i) => x.meta && hit[i]).length, 8);
+    assert.equal(later.filter((x) => x.meta).length, 9);
+    assert.deepEqual(
+      later.filter((x, i) => !x.meta && hit[i]).map((x) => x.id),
+      ['later-31', 'later-38'], // spam that says "I'm here to help you get a million dollars"
+    );
   });
 
   test('each rule on a real output (known answers)', () => {
