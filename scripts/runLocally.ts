@@ -69,9 +69,13 @@ export async function runLocally<R>(g: GlobalOptions, o: LocalOptions, run: Loca
   say(`Temporal ${server.started ? 'dev server started' : 'server reused'} at ${server.address}`);
   const client = new Client({ connection: await Connection.connect({ address: g.address }), namespace: g.namespace });
   let stopWorker = async () => undefined as void;
+  // resolves when the in-process worker stops on its own: the SDK shuts it down on SIGINT /
+  // SIGTERM, and then nothing would ever answer the watch's queries
+  let workerStopped: Promise<void> = new Promise(() => undefined);
   let trainer: { stop(): Promise<void> } | undefined;
   try {
-    if (o.worker) stopWorker = await startWorker(g, run.logFile, o.verbose ?? false);
+    if (o.worker)
+      ({ stop: stopWorker, stopped: workerStopped } = await startWorker(g, run.logFile, o.verbose ?? false));
     // student.kind "finetune": a Python training worker polls its task queue (started here when none does)
     if (run.finetuneQueue) {
       // the Python worker's log goes where the TypeScript worker's does
@@ -95,7 +99,13 @@ export async function runLocally<R>(g: GlobalOptions, o: LocalOptions, run: Loca
     run.onStarted?.({ workflowId: handle.workflowId, ui });
     const seconds = () => (Date.now() - t0) / 1000;
     try {
-      const result = await run.watch(handle, client);
+      const interrupted = workerStopped.then(() => {
+        throw new Error(
+          `interrupted: this command's worker stopped (a signal); workflow ${handle.workflowId} goes on on the server ` +
+            'and resumes when a worker polls again: run the same command again',
+        );
+      });
+      const result = await Promise.race([run.watch(handle, client), interrupted]);
       return { ok: true, result, workflowId: handle.workflowId, ui, seconds: seconds() };
     } catch (error) {
       return { ok: false, error, workflowId: handle.workflowId, ui, seconds: seconds() };
@@ -117,9 +127,14 @@ export function formatLogEntry(entry: LogEntry): string {
 /**
  * Installs the SDK runtime with a logger writing to `logFile` (and the terminal's stderr when
  * `verbose`), native (core) logs forwarded to it, and runs a worker in this process.
- * @returns stop(): drains the worker and closes its teachers
+ * @returns stop(): drains the worker and closes its teachers; stopped: resolves when the
+ *   worker has stopped (after stop(), or on its own: the SDK shuts it down on SIGINT/SIGTERM)
  */
-async function startWorker(g: GlobalOptions, logFile: string, verbose: boolean): Promise<() => Promise<void>> {
+async function startWorker(
+  g: GlobalOptions,
+  logFile: string,
+  verbose: boolean,
+): Promise<{ stop: () => Promise<void>; stopped: Promise<void> }> {
   mkdirSync(path.dirname(logFile), { recursive: true });
   appendFileSync(logFile, `--- ${new Date().toISOString()} worker started (pid ${process.pid})\n`);
   const level = process.env.S3_LOG_LEVEL === 'INFO' ? 'INFO' : 'WARN';
@@ -135,10 +150,16 @@ async function startWorker(g: GlobalOptions, logFile: string, verbose: boolean):
   const nc = await NativeConnection.connect({ address: g.address });
   const worker = await createWorker({ connection: nc, namespace: g.namespace, taskQueue: g.taskQueue });
   const done = worker.worker.run().finally(() => nc.close());
-  return async () => {
-    worker.worker.shutdown();
-    await done;
-    await worker.teachers.close();
+  return {
+    stopped: done.then(
+      () => undefined,
+      () => undefined,
+    ),
+    async stop() {
+      if (worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
+      await done;
+      await worker.teachers.close();
+    },
   };
 }
 
