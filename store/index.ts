@@ -20,6 +20,7 @@ export {
   type StoreConfig,
 } from './types.js';
 export { parseS3Uri, S3ObjectStore, StoreAccessError } from './s3.js';
+export { pullArtifacts, type PullResult } from './pull.js';
 export { fileUri, folderUri, pathOfFileUri, refUri, schemeOf } from './uri.js';
 
 /** Opens stores by configuration (the activities' dependency; tests may pass their own). */

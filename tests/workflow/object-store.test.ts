@@ -16,8 +16,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
-import { DatasetError } from '../../data/jsonl.js';
-import { IntegrityError, openStore, S3ObjectStore, StoreAccessError, storeFor } from '../../store/index.js';
+import { DatasetError, readJsonl } from '../../data/jsonl.js';
+import {
+  IntegrityError,
+  openStore,
+  pullArtifacts,
+  S3ObjectStore,
+  StoreAccessError,
+  storeFor,
+} from '../../store/index.js';
 import { TeacherCache } from '../../teacher/cache.js';
 import type { S3Result } from '../../workflows/types.js';
 import { fakeRunConfig, writeGoldTask } from '../helpers/fixtures.js';
@@ -170,6 +177,16 @@ describe('artifact store on a real S3-compatible server (versitygw)', { skip: OB
       assert.equal(existsSync(path.join(gold.dir, 'cache', 'teacher')), false, 'no local teacher cache');
       const final = await store.getJsonl(first.dataset, z.object({ label: z.string() }).loose());
       assert.equal(final.length, first.dataset.count);
+      // a run pulled from the bucket into a local folder (s3 pull), then again: nothing to copy
+      const local = path.join(gold.dir, 'pulled');
+      const pulled = await pullArtifacts(store, 'objstore-1/', local);
+      assert.equal(pulled.files.length, keys.length);
+      assert.equal(pulled.written, keys.length);
+      assert.deepEqual(
+        await readJsonl(path.join(local, 'synthetic', 'final.jsonl'), z.object({ label: z.string() }).loose()),
+        final,
+      );
+      assert.equal((await pullArtifacts(store, 'objstore-1/', local)).written, 0, 'identical files left untouched');
       const cached = await store.list('cache/teacher/');
       assert.ok(cached.length > 0, 'teacher cache entries in the bucket');
       const paid = h.fake.answered;
