@@ -71,6 +71,8 @@ export interface ReviewInput {
 /** `setReview`: whether the run waits for a review of each round's synthetic data. */
 export interface SetReviewInput {
   mode: 'none' | 'each-round';
+  /** approve a round nobody reviewed within this many minutes (absent: wait for ever) */
+  timeoutMin?: number;
 }
 
 /** One accepted change, as recorded in progress, the result and the report. */
@@ -102,7 +104,13 @@ export interface SteeringState {
   /** gold validation rows in the pool the next student is scored on */
   validation: number;
   /** review mode; the round waiting for a review, its examples and the files that hold them */
-  review: { mode: 'none' | 'each-round'; round: number | null; examples: number; data: string[] };
+  review: {
+    mode: 'none' | 'each-round';
+    timeoutMin?: number;
+    round: number | null;
+    examples: number;
+    data: string[];
+  };
   /** accepted changes that take effect at the next round (acquisition, gold rows) */
   pending: string[];
   /** every accepted change, oldest first */

@@ -6,6 +6,9 @@
  *   s3 acquisition <id> <rule>          s3 finish <id> [--reason …]
  *   s3 add-gold <id> <file.jsonl|csv> | --rows '<json array>' [--note …]
  *   s3 cancel <id> [--no-wait]
+ *   s3 review <id> --mode each-round|none [--timeout-min M]
+ *   s3 review <id> --print                 (the round waiting for review, one line per example)
+ *   s3 review <id> [--reject id,…] [--relabel id=label,…] [--by name]   (the rest is approved)
  *
  * Each is one Temporal Update (cancel: a cancellation request) on the workflow `<id>` and prints
  * the run's new state, or the validator's reason when the Update is rejected (exit code 1). The
@@ -107,6 +110,74 @@ export function steerCommands(program: Command): void {
       return update(id, 'addGold', [{ ...add, ...(o.note ? { note: o.note } : {}) }], o.json);
     });
   program
+    .command('review')
+    .description('review each round’s synthetic data before it trains the student: turn it on, list the round, decide')
+    .argument('<id>', 'run id or arm workflow id')
+    .option('--mode <mode>', 'each-round (wait for a review before each training) or none')
+    .option('--timeout-min <m>', 'with --mode each-round: approve a round nobody reviewed within m minutes', Number)
+    .option('--print', 'list the examples of the round waiting for review')
+    .option('--reject <ids>', 'comma-separated example ids that must not train the student')
+    .option('--relabel <id=label,…>', 'comma-separated id=label pairs (a human label)')
+    .option('--reason <text>', 'why (recorded with each decision)')
+    .option('--by <name>', 'who reviewed (recorded)', process.env.USER ?? 'reviewer')
+    .option(...json)
+    .action(
+      async (
+        id: string,
+        o: {
+          mode?: string;
+          timeoutMin?: number;
+          print?: boolean;
+          reject?: string;
+          relabel?: string;
+          reason?: string;
+          by: string;
+          json?: boolean;
+        },
+      ) => {
+        if (o.mode)
+          return update(
+            id,
+            'setReview',
+            [{ mode: o.mode, ...(o.timeoutMin !== undefined ? { timeoutMin: o.timeoutMin } : {}) }],
+            o.json,
+          );
+        if (o.print)
+          return withHandle(id, async (handle) => {
+            const p = await handle.query<{ steering?: SteeringState }>('progress');
+            const r = p.steering?.review;
+            if (!r || r.round === null) {
+              console.log(`${id}: no round is waiting for review (review ${r?.mode ?? 'none'})`);
+              return;
+            }
+            console.log(`${id}: round ${r.round} waits for review (${r.examples} examples)`);
+            for (const file of r.data)
+              for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+                const e = JSON.parse(line) as { id: string; label: string; text: string; text_pair?: string };
+                const text = (e.text_pair ? `${e.text} ‖ ${e.text_pair}` : e.text).replace(/\s+/g, ' ');
+                console.log(`${e.id}\t${e.label}\t${text.length > 100 ? `${text.slice(0, 99)}…` : text}`);
+              }
+          });
+        const list = (v?: string) =>
+          v
+            ? v
+                .split(',')
+                .map((x) => x.trim())
+                .filter(Boolean)
+            : [];
+        const why = o.reason ? { reason: o.reason } : {};
+        const decisions = [
+          ...list(o.reject).map((x) => ({ id: x, action: 'reject', ...why })),
+          ...list(o.relabel).map((pair) => {
+            const at = pair.lastIndexOf('=');
+            if (at <= 0) throw new Error(`--relabel takes id=label, got ${pair}`);
+            return { id: pair.slice(0, at), action: 'relabel', label: pair.slice(at + 1), ...why };
+          }),
+        ];
+        return update(id, 'review', [{ decisions, by: o.by }], o.json);
+      },
+    );
+  program
     .command('cancel')
     .description(
       'cancel a run or experiment: the teacher stops, and the report of what exists is written, marked cancelled',
@@ -150,11 +221,18 @@ export function describeSteering(id: string, state: unknown): string {
     ].join('\n');
   }
   const lines = [
-    `${id}: ${s.waiting === 'resume' ? 'paused' : s.paused ? 'pausing before the next step' : s.closed ? 'closed' : 'running'}`,
+    `${id}: ${s.waiting === 'resume' ? 'paused' : s.waiting === 'review' ? 'waiting for a review' : s.paused ? 'pausing before the next step' : s.closed ? 'closed' : 'running'}`,
   ];
-  if (s.budget) lines.push(`  budget: ${s.budget.spent} of ${s.budget.limit ?? 'no limit'} ${s.budget.kind} spent`);
+  if (s.budget)
+    lines.push(
+      `  budget: ${s.budget.spent} ${s.budget.kind} spent${s.budget.limit === null ? ' (no limit)' : ` of ${s.budget.limit}`}`,
+    );
   if (s.acquisition) lines.push(`  acquisition: ${s.acquisition}`);
   if (s.validation) lines.push(`  gold validation rows: ${s.validation}`);
+  if (s.review && s.review.mode !== 'none')
+    lines.push(
+      `  review: ${s.review.mode}${s.review.round !== null ? `; round ${s.review.round} waits (${s.review.examples} examples)` : ''}`,
+    );
   for (const p of s.pending ?? []) lines.push(`  pending: ${p}`);
   const last = s.log?.[s.log.length - 1];
   if (last) lines.push(`  last change: ${last.update} (${last.detail})`);

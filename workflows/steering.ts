@@ -111,6 +111,7 @@ export class Steering {
   /** addGold merges run one at a time, each on the previous one's pool */
   private queue: Promise<unknown> = Promise.resolve();
   private reviewMode: SetReviewInput['mode'] = 'none';
+  private reviewTimeoutMin: number | undefined;
   /** the round waiting for a review and its data */
   private reviewWait: { round: number; data: DatasetRef[] } | null = null;
   /** the review's outcome: the reviewed data (null: all approved as they are) */
@@ -147,18 +148,21 @@ export class Steering {
       );
     if (this.finishRequested && !this.closed) pending.push('finish after the round being made');
     if (this.paused && this.waiting !== 'resume') pending.push('pause before the next step');
+    // a review just given: the loop goes on with it
+    const wait = this.reviewDone ? null : this.reviewWait;
     return {
       paused: this.paused,
-      waiting: this.waiting,
+      waiting: this.waiting === 'review' && !wait ? null : this.waiting,
       finishAfterRound: this.finishRequested,
       budget: { kind, limit: Number.isFinite(limit) ? limit : null, spent: ledger.spent() },
       acquisition: this.acquisition,
       validation: this.validationCount || (this.task?.validation.count ?? 0),
       review: {
         mode: this.reviewMode,
-        round: this.reviewWait?.round ?? null,
-        examples: (this.reviewWait?.data ?? []).reduce((n, r) => n + r.count, 0),
-        data: (this.reviewWait?.data ?? []).map((r) => r.path ?? r.uri ?? ''),
+        ...(this.reviewTimeoutMin !== undefined ? { timeoutMin: this.reviewTimeoutMin } : {}),
+        round: wait?.round ?? null,
+        examples: (wait?.data ?? []).reduce((n, r) => n + r.count, 0),
+        data: (wait?.data ?? []).map((r) => r.path ?? r.uri ?? ''),
       },
       pending,
       log: this.log,
@@ -264,7 +268,9 @@ export class Steering {
       setReviewUpdate,
       (input) => {
         this.reviewMode = input.mode;
-        this.record('setReview', `review ${input.mode === 'none' ? 'off' : 'each round before training'}`);
+        this.reviewTimeoutMin = input.mode === 'each-round' ? input.timeoutMin : undefined;
+        const timeout = this.reviewTimeoutMin ? ` (approved after ${this.reviewTimeoutMin} min without one)` : '';
+        this.record('setReview', `review ${input.mode === 'none' ? 'off' : `each round before training${timeout}`}`);
         return this.snapshot();
       },
       {
@@ -272,7 +278,11 @@ export class Steering {
           this.open('setReview');
           const mode = (input as { mode?: unknown } | undefined)?.mode;
           if (mode !== 'none' && mode !== 'each-round') reject('setReview: mode must be "none" or "each-round"');
-          if (mode === this.reviewMode) reject(`setReview: review is already ${mode}`);
+          const timeoutMin = (input as { timeoutMin?: unknown }).timeoutMin;
+          if (timeoutMin !== undefined && !(typeof timeoutMin === 'number' && timeoutMin > 0))
+            reject('setReview: timeoutMin must be a number of minutes > 0');
+          if (mode === this.reviewMode && timeoutMin === this.reviewTimeoutMin)
+            reject(`setReview: review is already ${mode}`);
         },
       },
     );
@@ -397,7 +407,16 @@ export class Steering {
     this.waiting = 'review';
     state.phase = 'review';
     try {
-      await condition(() => this.reviewDone !== null);
+      const limit = this.reviewTimeoutMin;
+      if (limit === undefined) await condition(() => this.reviewDone !== null);
+      else if (!(await condition(() => this.reviewDone !== null, limit * 60_000))) {
+        // nobody reviewed in time: approved as they are (unless a review is being applied now)
+        if (!this.reviewBusy) {
+          this.record('review', `round ${round}: no review within ${limit} min, all approved`).appliedAt = round;
+          return null;
+        }
+        await condition(() => this.reviewDone !== null);
+      }
       return this.reviewDone!.ref;
     } finally {
       this.reviewWait = null;

@@ -474,3 +474,20 @@ test('review each round: the loop waits for a review before training; rejected e
   const reviews = result.steering!.filter((r) => r.update === 'review');
   assert.match(reviews[0].detail, /round 0 reviewed by tester: 2 rejected, 1 relabelled/);
 });
+
+test('review each round with a timeout: a round nobody reviews is approved as it is after timeoutMin (a durable timer)', async () => {
+  const h = await start('steer-review-timeout', { rounds: 1 });
+  await rejected(h, 'setReview', [{ mode: 'each-round', timeoutMin: -1 }], /timeoutMin must be/);
+  const s = await update(h, 'setReview', { mode: 'each-round', timeoutMin: 0.02 });
+  assert.equal(s.review.timeoutMin, 0.02);
+  const result = (await h.result()) as S3Result;
+  const timedOut = result.steering!.filter((r) => r.update === 'review');
+  assert.ok(timedOut.length >= 1, 'round 0 waited');
+  assert.match(timedOut[0].detail, /round 0: no review within 0.02 min, all approved/);
+  const acts = scheduledActivities(await h.fetchHistory());
+  assert.ok(!acts.includes('applyReview'), acts.join(', '));
+  assert.ok(
+    (await h.fetchHistory()).events?.some((e) => e.timerStartedEventAttributes),
+    'the wait is a durable timer in the history',
+  );
+});
