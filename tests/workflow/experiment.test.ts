@@ -151,6 +151,13 @@ test('every method runs under one examples budget; shared calls are paid once; a
     const wrong = extrapolated.filter((x) => x.predicted !== x.example.label).length;
     assert.ok(wrong < 12 || r.rounds[0].validation.misclassified >= 30, 'a uniform sample, not only errors');
   }
+  for (const r of byArm(rs, 's3-demos')) {
+    // s3 with 2 gold validation examples of the asked label above every seed prompt
+    const seed = (await readJsonl(r.dataset!.path, SyntheticExampleSchema)).filter(
+      (x) => x.provenance.origin === 'seed',
+    );
+    assert.ok(seed.length > 0 && seed.every((x) => x.provenance.demos?.length === 2), r.workflowId);
+  }
   for (const r of byArm(rs, 'progen')) {
     assert.ok(existsSync(path.join(r.runDir, 'round-0', 'in-context.jsonl')), 'ProGen scored influence');
     const rows = await readJsonl(r.dataset!.path, SyntheticExampleSchema);
@@ -168,8 +175,8 @@ test('every method runs under one examples budget; shared calls are paid once; a
   assert.equal(child.type, 'synthesisArm');
   assert.equal(child.parentExecution?.workflowId, 'exp-all');
 
-  // quality study for s3 and goldgen, report files
-  assert.equal(out.summary.quality.length, 4);
+  // quality study for s3, s3-demos and goldgen, report files
+  assert.equal(out.summary.quality.length, 6);
   for (const f of [out.reportHtml, out.reportMd, out.resultsJsonl]) assert.ok(existsSync(f), f);
   assert.equal(readFileSync(out.resultsJsonl, 'utf8').trim().split('\n').length, rs.length);
 
