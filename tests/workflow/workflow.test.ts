@@ -208,13 +208,14 @@ test('budget.teacherTokens: a single run with an acquisition function stops befo
   assert.ok(picked.length > 0 && picked.every((r) => r.acquisition!.name === 'entropy'));
   const md = readFileSync(result.reportMd, 'utf8');
   assert.match(md, /Teacher budget: 2500 tokens, spent \d+, remaining \d+/);
-  assert.match(md, /\| tokens spent \| remaining \|/, 'per-round budget columns');
-  // the last round's row ends with the cumulative spend and what is left
+  assert.match(md, /\| tokens spent \| remaining \| ref\. agrees \|/, 'per-round budget and label-agreement columns');
+  // the last round's row ends with the cumulative spend, what is left, and the label agreement
+  // of the round's additions
   const lastRow = md
     .split('\n')
     .filter((l) => l.startsWith('| '))
     .pop()!;
-  assert.ok(lastRow.endsWith(`| ${spent} | ${2500 - spent} |`), lastRow);
+  assert.match(lastRow, new RegExp(`\\| ${spent} \\| ${2500 - spent} \\| (\\d+\\.\\d% of \\d+|–) \\|$`), lastRow);
 });
 
 test('synthesis.candidatesPerPick on a single run: m candidates per pick, the student keeps one, provenance says which', async () => {
