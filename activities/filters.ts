@@ -33,6 +33,7 @@ import { parseSelfCheck, SELF_CHECK_MAX_TOKENS, selfCheckPrompt } from '../quali
 import { fitReference, REFERENCE_MAX_TRAIN, type Reference } from '../quality/labelAgreement.js';
 import type { ArtifactStore } from '../store/index.js';
 import { isRefusal, type TeacherCall, type TeacherRefusal, type TeacherReply } from '../teacher/index.js';
+import { taskKindOf } from '../tasks/index.js';
 import type { TaskRefs } from './prepare.js';
 
 /** One output that passed cleaning and the copy / duplicate checks. */
@@ -213,17 +214,19 @@ export class OutputFilters {
   ): Promise<void> {
     const { task } = this.config;
     const words = task.labels.map((l) => labelWord(l, task.labelWords));
+    const kind = taskKindOf(task);
     const calls = idx.map((i) => {
       const c = cands[i];
-      const pair = task.kind === 'pair';
+      // the context the task kind shows an example with (a pair's premise; none for a single text)
+      const { context } = kind.showExample(c.input, { item: task.item, label: '' });
       return {
         prompt: selfCheckPrompt({
           template: this.f.selfCheckPrompt,
-          kind: pair ? 'pair' : 'single',
+          kind: kind.name,
           item: task.item,
           labelWords: words,
           example: c.output,
-          ...(pair ? { context: c.input.text } : {}),
+          ...(context !== undefined ? { context } : {}),
         }),
         sampleIndex: c.sampleIndex,
       };

@@ -11,6 +11,7 @@
  */
 import type { PromptVars, Template } from '../../domain/prompts.js';
 import { renderPrompt } from '../../domain/prompts.js';
+import type { TaskKindName } from '../../tasks/names.js';
 
 /** Default question for single-text tasks. {labels}: the label words, quoted, joined with "or". */
 export const SELF_CHECK_SINGLE =
@@ -18,6 +19,12 @@ export const SELF_CHECK_SINGLE =
 /** Default question for sentence-pair tasks. */
 export const SELF_CHECK_PAIR =
   '{context}\nBased on the above description, is the following sentence {labels}? Answer with the label only.\n\nSentence: {example}\n\nAnswer:';
+
+/** The default question per task kind (a new kind adds its own). */
+export const SELF_CHECK_DEFAULTS: Readonly<Record<TaskKindName, string>> = {
+  single: SELF_CHECK_SINGLE,
+  pair: SELF_CHECK_PAIR,
+};
 
 /** Completion tokens of one self-check answer (a label word or two). */
 export const SELF_CHECK_MAX_TOKENS = 8;
@@ -31,22 +38,21 @@ export function labelList(words: readonly string[]): string {
 /**
  * The self-check question for one output.
  * @param opts.template the configured question (synthesis.filters.selfCheckPrompt) or undefined for the default
- * @param opts.kind 'single' or 'pair'
+ * @param opts.kind the task kind (config task.kind): its default question
  * @param opts.labelWords the label words of every label, in label order
  * @param opts.example the output to check (a pair task: the written sentence)
  * @param opts.context a pair task's context
  */
 export function selfCheckPrompt(opts: {
   template?: string;
-  kind: 'single' | 'pair';
+  kind: TaskKindName;
   item: string;
   labelWords: string[];
   example: string;
   context?: string;
 }): string {
-  const text = (opts.template ?? (opts.kind === 'pair' ? SELF_CHECK_PAIR : SELF_CHECK_SINGLE)).replace(
-    /\{labels\}/g,
-    () => labelList(opts.labelWords),
+  const text = (opts.template ?? SELF_CHECK_DEFAULTS[opts.kind]).replace(/\{labels\}/g, () =>
+    labelList(opts.labelWords),
   );
   const t: Template = { id: `${opts.kind}.selfCheck`, text };
   const vars: PromptVars = {
