@@ -491,3 +491,48 @@ test('review each round with a timeout: a round nobody reviews is approved as it
     'the wait is a durable timer in the history',
   );
 });
+
+test('an experiment sends finishAfterRound to its running arm: the arm finishes after its round, the experiment reports as usual', async () => {
+  fakeOptions.delayMs = 100;
+  const experimentId = 'steer-exp-finish';
+  const cfg: ExperimentConfigInput = {
+    experimentId,
+    runRoot: path.join(gold.dir, 'runs'),
+    cacheDir: path.join(gold.dir, 'cache-exp-finish'),
+    task: {
+      kind: 'single',
+      item: 'review',
+      labels: ['positive', 'negative'],
+      source: { type: 'files', validation: gold.validation, test: gold.test },
+    },
+    teacher: { provider: 'openai', baseURL: fake.baseURL, model: 'fake-teacher', concurrency: 2 },
+    synthesis: { rounds: 3, numRationales: 4 },
+    timeouts: { heartbeatSec: 30, activityMin: 10 },
+    seeds: [1],
+    budget: { examples: 80 },
+    quality: false,
+    arms: [{ method: 's3' }],
+  };
+  const exp = await env.client.workflow.start('s3Experiment', {
+    taskQueue: TASK_QUEUE,
+    workflowId: experimentId,
+    args: [cfg],
+  });
+  const arm = env.client.workflow.getHandle(`${experimentId}/s3/seed-1`);
+  await until('the arm to make its seed data', async () => {
+    const p = await arm.query<ArmProgress>('progress').catch(() => undefined);
+    return p && p.phase !== 'prepare' && p.rounds.length === 0;
+  });
+  await rejected(exp, 'resume', [], /not paused/);
+  const s = (await exp.executeUpdate('finishAfterRound', { args: [{ reason: 'enough' }] })) as ExperimentProgress;
+  assert.equal(s.steering?.finishAfterRound, true);
+  assert.equal(s.steering?.log[0].children, 1, 'sent to the running arm');
+  await rejected(exp, 'finishAfterRound', [{}], /already asked/);
+  const out = (await exp.result()) as { summary: { results: ArmSeedResult[] } };
+  const r = out.summary.results[0];
+  assert.equal(r.status, 'completed');
+  // asked while round 0 was being made (round 1 at the latest, if its seed data just finished)
+  const last = r.rounds[r.rounds.length - 1].round;
+  assert.ok(r.rounds.length <= 2, `rounds ${r.rounds.map((x) => x.round).join(', ')} of 0-3`);
+  assert.match(r.stopReason ?? '', new RegExp(`finished after round ${last} \\(finishAfterRound\\)`));
+});
