@@ -355,6 +355,9 @@ export interface SeedInput {
   file?: string;
   /** stop once this many prompt + completion tokens were spent (token budgets) */
   tokenLimit?: number;
+  /** the training data so far (fill-up batches): only the near-duplicate filter compares with
+   * it (synthesis.filters.nearDuplicates); without it a seed batch is compared with itself */
+  train?: DatasetRef[];
 }
 
 /**
@@ -443,9 +446,15 @@ async function synthesizeSeed(deps: ActivityDeps, input: SeedInput): Promise<Syn
       );
       warn(warnings[0]);
     }
+    const filterSeen: string[] = [];
+    if (input.train && config.synthesis.filters?.nearDuplicates)
+      for (const ref of input.train)
+        for (const r of await teacher.artifacts.store.getJsonl(ref, SyntheticExampleSchema, { allowEmpty: true }))
+          filterSeen.push(kind.target(r));
     const result = await synthesizeExamples(teacher, wants, {
       origin: input.inContext ? 'icl' : 'seed',
       gold: task,
+      filterSeen,
       round,
       file: ['synthetic', input.file ?? 'seed'],
       tokenLimit: input.tokenLimit,
@@ -583,6 +592,8 @@ async function synthesizeExamples(
     tokenLimit?: number;
     /** the task's gold data (the reference filter's training data) */
     gold?: TaskRefs;
+    /** texts only the near-duplicate filter compares with (default `seen`) */
+    filterSeen?: string[];
   },
 ): Promise<SynthesisResult> {
   const { config, sampling } = teacher;
@@ -596,7 +607,7 @@ async function synthesizeExamples(
   const kept = new Map<string, SyntheticExample>();
   const rejected: Rejection[] = [];
   // synthesis.filters: null without any (then every output is judged as before)
-  const filters = await OutputFilters.open(run.store, config, opts.gold, opts.seen);
+  const filters = await OutputFilters.open(run.store, config, opts.gold, opts.filterSeen ?? opts.seen);
   const order = new Map(wants.map((w, i) => [w, i]));
   const keep = (w: Want, text: string, rawOutput: string, sampleIndex: number) =>
     kept.set(w.id, {

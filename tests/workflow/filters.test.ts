@@ -123,3 +123,38 @@ test('s3-demos: every seed prompt shows 2 gold validation examples of the asked 
     }
   }
 });
+
+test('near-duplicates: a seed batch given the training set drops outputs that repeat it (activity level)', async () => {
+  const { createActivities } = await import('../../activities/index.js');
+  const { parseConfig } = await import('../../config/schema.js');
+  const { createTeacherPool } = await import('../../workers/worker.js');
+  const teachers = createTeacherPool();
+  try {
+    const acts = createActivities({ teachers });
+    const base = fakeRunConfig(gold, h.fake.baseURL, { runId: 'near-dup', seedSize: 6, rounds: 0 });
+    const config = parseConfig({ ...base, synthesis: { ...base.synthesis, filters: { nearDuplicates: true } } });
+    const task = await acts.prepareTask(config);
+    const rationales = await acts.synthesizeRationales({ config, task });
+    const first = await acts.synthesizeSeed({ config, task, rationales: rationales.ref, file: 'first' });
+    assert.equal(first.usage.filters?.nearDuplicates.dropped, 0, 'distinct outputs within one batch');
+    // the same prompts again (the cache answers the same outputs), now with the first batch as training data
+    const again = await acts.synthesizeSeed({
+      config,
+      task,
+      rationales: rationales.ref,
+      file: 'again',
+      train: [first.ref],
+    });
+    const dropped = readJsonl(again.rejectedRef.path).filter((x) => x.reason === 'nearDuplicates:jaccard');
+    assert.equal(dropped.length, first.ref.count, 'every repeat of a training example is dropped once');
+    assert.ok(
+      dropped.every((x) =>
+        /near-duplicate of an example of the training set \(estimated Jaccard 1\.00\)/.test(x.detail),
+      ),
+    );
+    assert.equal(again.usage.filters?.nearDuplicates.dropped, first.ref.count);
+    assert.equal(again.ref.count, first.ref.count, 'each was asked again and a new output kept');
+  } finally {
+    await teachers.close();
+  }
+});
