@@ -17,7 +17,7 @@ import {
   type DatasetRef,
   type Example,
   type AcquisitionRecord,
-  type MisclassifiedRow,
+  type PickedRow,
   type SplitMetrics,
 } from '../domain/types.js';
 import type { ArtifactStore } from '../store/index.js';
@@ -34,7 +34,7 @@ export interface Evaluation {
   fit: FitStats;
   validation: SplitMetrics;
   test: SplitMetrics;
-  /** D_mis^(q): round-<q>/misclassified.jsonl (capped by synthesis.maxPerRound: a seeded uniform sample) */
+  /** D_mis^(q) (or another rule's picks): round-<q>/picked.jsonl (capped by synthesis.maxPerRound: a seeded uniform sample) */
   misclassified: DatasetRef;
   /** wall time of training + prediction, ms */
   studentMs: number;
@@ -107,7 +107,7 @@ export async function trainAndEvaluate(
             cap,
             ranked: input.select?.ranked === true,
           });
-      const misclassified = await run.store.putJsonl(run.key(`round-${round}`, 'misclassified.jsonl'), rows, {
+      const misclassified = await run.store.putJsonl(run.key(`round-${round}`, 'picked.jsonl'), rows, {
         labelOf: (r) => r.example.label,
       });
       const score = (idx: number[]) =>
@@ -191,7 +191,7 @@ function goldgenRows(
   validation: Example[],
   predV: string[],
   rng: Rng,
-): { rows: MisclassifiedRow[]; acquisition?: AcquisitionRecord } {
+): { rows: PickedRow[]; acquisition?: AcquisitionRecord } {
   const rows = selectAll(pv, goldIdx, cap, rng).map((m) => ({
     index: m.index,
     loss: m.loss,
@@ -230,7 +230,7 @@ async function pickRows(a: {
   labels: string[];
   cap: number | undefined;
   ranked: boolean;
-}): Promise<{ rows: MisclassifiedRow[]; acquisition: AcquisitionRecord }> {
+}): Promise<{ rows: PickedRow[]; acquisition: AcquisitionRecord }> {
   const { config, labels } = a;
   const name = config.synthesis.acquisition;
   const pool = config.synthesis.pool;
@@ -255,7 +255,7 @@ async function pickRows(a: {
   const wrong = candidates.filter((c) => a.kind.isMisclassified(labels[argmax(c.probs)], c.example)).length;
   if (name === 'teacher-judge') {
     // every candidate goes to the judgeDifficulty activity, which asks the teacher and picks
-    const all: MisclassifiedRow[] = candidates.map((c) => ({
+    const all: PickedRow[] = candidates.map((c) => ({
       index: c.index,
       loss: crossEntropy(c.probs, c.label),
       predicted: labels[argmax(c.probs)],
@@ -301,7 +301,7 @@ async function pickRows(a: {
     name === 'misclassified' && !a.ranked
       ? [...picks].sort((x, y) => candidates[x.index].index - candidates[y.index].index)
       : picks;
-  const rows: MisclassifiedRow[] = ordered.map((p) => {
+  const rows: PickedRow[] = ordered.map((p) => {
     const c = candidates[p.index];
     return {
       index: c.index,

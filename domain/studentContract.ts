@@ -7,7 +7,7 @@
  *   the synthetic training sets (seed ∪ additions, S3 Alg. 2 line 3), the round q and the
  *   selection (which gold validation examples go to extrapolation, Alg. 2 line 6).
  * - Output ({@link EvaluationSchema}): validation and test scores, a reference to
- *   round-<q>/misclassified.jsonl whose rows are {@link MisclassifiedRowSchema} (per-example
+ *   round-<q>/picked.jsonl whose rows are {@link MisclassifiedRowSchema} (per-example
  *   loss in nats, the predicted label, the acquisition function and its score), fit statistics
  *   and the student's wall time in ms.
  *

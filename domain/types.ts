@@ -243,8 +243,10 @@ export interface AcquisitionRecord {
   classCap?: 'balanced' | 'prior';
 }
 
-/** Rows of round-q/misclassified.jsonl written by trainAndEvaluate (the EES input, S3 Alg. 2 line 6). */
-export const MisclassifiedRowSchema = z.object({
+/** Rows of round-q/picked.jsonl written by trainAndEvaluate: the pool items the round's
+ * acquisition rule picked for the teacher to expand (S3's rule: misclassified gold validation
+ * examples, Alg. 2 line 6; runs recorded before the rename wrote round-q/misclassified.jsonl). */
+export const PickedRowSchema = z.object({
   /** index of the example in the gold validation file */
   index: z.number().int(),
   /** cross-entropy of the gold label under the student, nats */
@@ -259,4 +261,8 @@ export const MisclassifiedRowSchema = z.object({
   pool: z.enum(['gold-validation', 'synthetic']).optional(),
   rationales: z.array(z.string()).optional(),
 });
-export type MisclassifiedRow = z.infer<typeof MisclassifiedRowSchema>;
+export type PickedRow = z.infer<typeof PickedRowSchema>;
+/** @deprecated the old name of {@link PickedRowSchema} (rows hold any acquisition pick) */
+export const MisclassifiedRowSchema = PickedRowSchema;
+/** @deprecated the old name of {@link PickedRow} */
+export type MisclassifiedRow = PickedRow;

@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../../activities/paths.js';
-import { MisclassifiedRowSchema } from '../../domain/types.js';
+import { PickedRowSchema } from '../../domain/types.js';
 import { encodeTruncated, loadExportedStudent } from '../../scripts/predict.js';
 import type { TeacherPool } from '../../teacher/index.js';
 import { createWorker } from '../../workers/worker.js';
@@ -175,11 +175,11 @@ describe('s3Synthesis with student.kind "finetune" on two workers', { skip }, ()
       const predicted = probs.map((p) => student.labels[p.indexOf(Math.max(...p))]);
       const accuracy = predicted.filter((p, i) => p === validation[i].label).length / validation.length;
       assert.equal(accuracy, result.rounds[1].validation.accuracy);
-      const rows = readFileSync(path.join(runDir, 'round-1', 'misclassified.jsonl'), 'utf8')
+      const rows = readFileSync(path.join(runDir, 'round-1', 'picked.jsonl'), 'utf8')
         .trim()
         .split('\n')
         .filter(Boolean)
-        .map((l) => MisclassifiedRowSchema.parse(JSON.parse(l)));
+        .map((l) => PickedRowSchema.parse(JSON.parse(l)));
       assert.ok(rows.length > 0, 'the tiny student misclassified nothing: no probabilities to compare');
       let maxDiff = 0;
       for (const r of rows) {

@@ -16,7 +16,7 @@ import { readJsonl } from '../../data/jsonl.js';
 import { METHOD_NAMES, type ArmSeedResult } from '../../domain/experiment.js';
 import { splitHoldout } from '../../acquisition/holdout.js';
 import { Rng } from '../../domain/rng.js';
-import { MisclassifiedRowSchema, SyntheticExampleSchema } from '../../domain/types.js';
+import { PickedRowSchema, SyntheticExampleSchema } from '../../domain/types.js';
 import type { TeacherPool } from '../../teacher/index.js';
 import { createWorker } from '../../workers/worker.js';
 import { s3Experiment, type ExperimentResult } from '../../workflows/s3Experiment.js';
@@ -126,7 +126,7 @@ test('every method runs under one examples budget; shared calls are paid once; a
     assert.equal(r.rounds[0].added, 12);
     const rows = await readJsonl(r.dataset!.path, SyntheticExampleSchema);
     const ees = rows.filter((x) => x.provenance.origin === 'ees');
-    const mis = await readJsonl(path.join(r.runDir, 'round-0', 'misclassified.jsonl'), MisclassifiedRowSchema, {
+    const mis = await readJsonl(path.join(r.runDir, 'round-0', 'picked.jsonl'), PickedRowSchema, {
       allowEmpty: true,
     });
     const wrong = new Set(mis.map((m) => m.example.id));
@@ -146,7 +146,7 @@ test('every method runs under one examples budget; shared calls are paid once; a
     assert.ok(rows.every((x) => x.provenance.origin === 'seed' && x.provenance.rationales.length > 0));
   }
   for (const r of byArm(rs, 'goldgen')) {
-    const extrapolated = await readJsonl(path.join(r.runDir, 'round-0', 'misclassified.jsonl'), MisclassifiedRowSchema);
+    const extrapolated = await readJsonl(path.join(r.runDir, 'round-0', 'picked.jsonl'), PickedRowSchema);
     assert.equal(extrapolated.length, 12, 'every validation example is a candidate, capped at the budget left');
     const wrong = extrapolated.filter((x) => x.predicted !== x.example.label).length;
     assert.ok(wrong < 12 || r.rounds[0].validation.misclassified >= 30, 'a uniform sample, not only errors');
@@ -257,7 +257,7 @@ test('active arms: the acquisition function picks from its pool, never from the 
     if (r.arm === 'entropy') {
       const validationRows = await readJsonl(
         path.join(r.runDir, 'gold', 'validation.jsonl'),
-        MisclassifiedRowSchema.shape.example,
+        PickedRowSchema.shape.example,
       );
       const { dev } = splitHoldout(validationRows.length, 0.25, 1);
       const devIds = new Set(dev.map((i) => validationRows[i].id));
@@ -272,7 +272,7 @@ test('active arms: the acquisition function picks from its pool, never from the 
     if (r.arm === 'judge') {
       const ratings = await readJsonl(
         path.join(r.runDir, 'round-1', 'judge-ratings.jsonl'),
-        MisclassifiedRowSchema.shape.example.pick({ id: true }).extend({ rating: z.number().nullable() }),
+        PickedRowSchema.shape.example.pick({ id: true }).extend({ rating: z.number().nullable() }),
       );
       assert.equal(ratings.length, 40, 'the teacher rated every candidate');
       const rated = new Map(ratings.map((x) => [x.id, x.rating!]));
@@ -329,7 +329,7 @@ test('active arms under a token budget: every round gets its share, and the teac
       );
     if (r.arm === 'entropy') {
       // round 0's student ranked the whole pool; round 1 expanded a prefix of that ranking
-      const ranked = await readJsonl(path.join(r.runDir, 'round-0', 'misclassified.jsonl'), MisclassifiedRowSchema);
+      const ranked = await readJsonl(path.join(r.runDir, 'round-0', 'picked.jsonl'), PickedRowSchema);
       const scores = ranked.map((x) => x.score!);
       assert.ok(ranked.length >= 30, `the whole pool is ranked (${ranked.length})`);
       assert.deepEqual(

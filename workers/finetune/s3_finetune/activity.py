@@ -131,7 +131,7 @@ def evaluate(
         round_=round_,
         class_cap=str(synthesis.get("classCap", "none")),
     )
-    misclassified = store.put_jsonl(f"round-{round_}/misclassified.jsonl", rows, lambda r: r["example"]["label"])
+    misclassified = store.put_jsonl(f"round-{round_}/picked.jsonl", rows, lambda r: r["example"]["label"])
     exported = None
     if hyper.export:
         from .export import export_onnx

@@ -7,7 +7,7 @@ inputs and outputs against those files. This module only reads the fields it nee
 
 Input (TrainInput): {config: S3Config, task: TaskRefs, train: DatasetRef[], round: int,
 select?: {all?, limit?, ranked?}}. Output (Evaluation): {round, trainSize, fit, validation, test,
-misclassified: DatasetRef, studentMs, acquisition?}; round-<q>/misclassified.jsonl rows are
+misclassified: DatasetRef, studentMs, acquisition?}; round-<q>/picked.jsonl rows are
 MisclassifiedRow ({index, loss, predicted, example, acquisition?, score?, pool?}).
 
 Extractive QA (the span student, qa.py): rows are QaRow (qa-row.schema.json; read with

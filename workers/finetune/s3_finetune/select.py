@@ -146,7 +146,7 @@ def rows_for(
     round_: int,
     class_cap: str = "none",
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """The MisclassifiedRow list of round-<q>/misclassified.jsonl and the AcquisitionRecord
+    """The MisclassifiedRow list of round-<q>/picked.jsonl and the AcquisitionRecord
     (None for GoldGen), as activities/student.ts builds them for pool "gold-validation"."""
     gold = [labels.index(x["label"]) for x in validation]
 
