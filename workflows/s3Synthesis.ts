@@ -103,7 +103,8 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
   enter('report');
   const now = current();
   const cap = ledger.tokenCap;
-  const report = await whenCancelled(cancelled, () =>
+  // the report is written whole even when a cancellation arrives while it is being written
+  const report = await whenCancelled(cancelled || steering, () =>
     work.writeReport({
       // a cap set by setBudget is the one reported
       config: cap === now.config.budget.teacherTokens ? now.config : { ...now.config, budget: { teacherTokens: cap } },
