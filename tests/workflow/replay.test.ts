@@ -11,7 +11,10 @@
  *   activity, the 'steering' patch marker) and s3Synthesis.cancelled.history.json (cancelled in
  *   an EES round: the teacher activity waited for, the partial report in a non-cancellable
  *   scope, ends cancelled): recorded by
- *   `S3_RECORD_HISTORY=1 node --import tsx --test tests/workflow/steering.test.ts`;
+ *   `S3_RECORD_HISTORY=1 node --import tsx --test tests/workflow/steering.test.ts`, which also
+ *   records s3Experiment.cancelled and synthesisArm.cancelled (an experiment that sent its arm
+ *   pause and resume Signals, then was cancelled: the arm saved what it had, the experiment
+ *   reported its finished child);
  * - tests/fixtures/s3Experiment.history.json and synthesisArm.history.json (its one child, an `s3`
  *   arm under a token budget, whose history holds the `token-budget-remainder` patch marker):
  *   recorded by `node --import tsx tests/helpers/record-histories.ts`.
@@ -49,7 +52,9 @@ for (const [type, variant, closed] of [
   ['s3Synthesis', '.steering'],
   ['s3Synthesis', '.cancelled', 'CANCELED'],
   ['synthesisArm', ''],
+  ['synthesisArm', '.cancelled', 'CANCELED'],
   ['s3Experiment', ''],
+  ['s3Experiment', '.cancelled', 'CANCELED'],
 ]) {
   test(`recorded ${type}${variant} history replays against the current workflow code`, async () => {
     const history = load(type, variant, closed);

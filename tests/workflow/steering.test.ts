@@ -101,12 +101,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 }
 
 /**
- * With S3_RECORD_HISTORY=1: writes the closed run's history to
- * tests/fixtures/s3Synthesis.<variant>.history.json for tests/workflow/replay.test.ts.
+ * With S3_RECORD_HISTORY=1: writes the closed workflow's history to
+ * tests/fixtures/<type>.<variant>.history.json for tests/workflow/replay.test.ts.
  */
-function recordHistory(workflowId: string, variant: string): void {
+function recordHistory(workflowId: string, variant: string, type = 's3Synthesis'): void {
   if (!process.env.S3_RECORD_HISTORY) return;
-  const out = path.join(import.meta.dirname, '..', 'fixtures', `s3Synthesis.${variant}.history.json`);
+  const out = path.join(import.meta.dirname, '..', 'fixtures', `${type}.${variant}.history.json`);
   const args = ['workflow', 'show', '--address', env.address, '-w', workflowId, '--output', 'json'];
   writeFileSync(out, execFileSync(temporalBin(), args));
   console.log(`recorded history to ${out}`);
@@ -396,6 +396,8 @@ test('an experiment sends pause and resume to its running arm, and a cancelled e
   ) as { result: ArmSeedResult };
   assert.match(saved.result.stopReason ?? '', /^cancelled during round/);
   assert.equal(saved.result.status, 'failed', 'never reused as a finished arm');
+  recordHistory(experimentId, 'cancelled', 's3Experiment');
+  recordHistory(armId, 'cancelled', 'synthesisArm');
 });
 
 test('review each round: the loop waits for a review before training; rejected examples never train the student, a relabel is a human label in provenance', async () => {
