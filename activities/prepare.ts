@@ -2,6 +2,7 @@
  * prepareTask: loads and checks the gold data, writes it into the run directory, and checks
  * the teacher — everything that can be wrong with the input fails here, before any teacher call.
  */
+import { resolve as resolvePath } from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { goldOptionsOf, limitExample, loadContextsFile, loadGoldFile } from '../data/gold.js';
 import { spamAssassinGoldSplits } from '../data/spamassassin.js';
@@ -96,11 +97,27 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
         limits.replacedLines += v.replacedLines + t.replacedLines;
         if (src.validationSize)
           validation = kind.sample(validation, src.validationSize, new Rng(config.seed, 'gold-val'));
+        // one file for both (e.g. QNLI, whose only labeled split is GLUE dev): test is drawn
+        // from the rows validation did not take, so the two are disjoint
+        const oneFile = resolvePath(src.validation) === resolvePath(src.test);
+        if (oneFile) {
+          const taken = new Set(validation.map((r) => r.id));
+          test = test.filter((r) => !taken.has(r.id));
+        }
         if (src.testSize) test = kind.sample(test, src.testSize, new Rng(config.seed, 'gold-test'));
         if (src.train) {
           const tr = await loadGoldFile(src.train, opts);
           limits.replacedLines += tr.replacedLines;
-          train = kind.sample(tr.rows, src.trainSize, new Rng(config.seed, 'gold-train'));
+          let trainRows = tr.rows;
+          // the same file as validation / test: the gold train split is the rows neither took
+          if (
+            resolvePath(src.train) === resolvePath(src.validation) ||
+            resolvePath(src.train) === resolvePath(src.test)
+          ) {
+            const taken = new Set([...validation, ...test].map((r) => r.id));
+            trainRows = trainRows.filter((r) => !taken.has(r.id));
+          }
+          train = kind.sample(trainRows, src.trainSize, new Rng(config.seed, 'gold-train'));
           const held = new Set([...validation, ...test].map(kind.heldOutKey));
           const overlap = train.filter((r) => held.has(kind.heldOutKey(r))).length;
           if (overlap) warnings.push(`${overlap} gold train text(s) also occur in gold validation/test (${src.train})`);
@@ -115,6 +132,11 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
             gold,
           );
           contexts = c.contexts;
+          // contexts read from the test file: no test premise is a synthesis context
+          if (resolvePath(src.contexts ?? src.validation) === resolvePath(src.test)) {
+            const testTexts = new Set(test.map((r) => r.text.trim()));
+            contexts = contexts.filter((t) => !testTexts.has(t));
+          }
           limits.truncatedContexts = c.truncated;
           if (src.contexts) limits.replacedLines += c.replacedLines;
         }
