@@ -106,6 +106,10 @@ export function createSteps(c: {
         { key: S3_ROUND, value: round },
       ]);
   };
+  /** with the near-duplicate filter, seed batches after the first (fill-up, ProGen rounds) are
+   * checked against the training set so far (an activity input; absent otherwise) */
+  const seenForNearDuplicates = () =>
+    config.synthesis.filters?.nearDuplicates && ledger.synthetic.length ? { train: [...ledger.synthetic] } : {};
   const noteExhausted = (r: { budgetExhausted?: boolean }, limit: number | undefined, wholeLeft: number) =>
     ledger.noteExhausted(
       r,
@@ -155,6 +159,7 @@ export function createSteps(c: {
                 file: ledger.nextSeedIndex ? `seed-from-${ledger.nextSeedIndex}` : 'seed',
               }),
           ...cap,
+          ...seenForNearDuplicates(),
         });
         if (!icl) ledger.nextSeedIndex += count;
         ledger.record(r, icl ? 'icl' : 'seed');
@@ -177,6 +182,7 @@ export function createSteps(c: {
           ...(icl
             ? { inContext: icl.ref, round: icl.round, file: `icl-round-${icl.round}-from-${start}` }
             : { file: start ? `seed-from-${start}` : 'seed' }),
+          ...seenForNearDuplicates(),
         });
         if (icl) from += count;
         else ledger.nextSeedIndex += count;
