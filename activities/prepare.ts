@@ -5,6 +5,7 @@
 import { resolve as resolvePath } from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { goldOptionsOf, limitExample, loadContextsFile, loadGoldFile } from '../data/gold.js';
+import { qaGoldSplits, type QaContextRow } from '../data/qa.js';
 import { spamAssassinGoldSplits } from '../data/spamassassin.js';
 import { Rng } from '../domain/rng.js';
 import type { DatasetRef, Example } from '../domain/types.js';
@@ -73,6 +74,8 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
       let validation: Example[];
       let test: Example[];
       let contexts: string[] = [];
+      // extractive QA: the pool's passages with their given answer spans (data/qa.ts)
+      let qaContexts: QaContextRow[] | null = null;
       let train: Example[] | null = null;
       const limits = { truncatedRows: 0, truncatedContexts: 0, replacedLines: 0 };
       const warnings: string[] = [];
@@ -88,6 +91,16 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
         validation = cut(validation);
         test = cut(test);
         train = cut(train);
+      } else if (kind.rowFormat === 'squad') {
+        const qa = await qaGoldSplits(src, config.seed);
+        ({ validation, test, train } = qa);
+        qaContexts = qa.contexts;
+        contexts = qa.contexts.map((c) => c.text);
+        const { dropped } = qa;
+        if (dropped.validation + dropped.contexts + dropped.train)
+          warnings.push(
+            `questions about a test passage left out: ${dropped.validation} of validation, ${dropped.contexts} of the contexts pool, ${dropped.train} of train`,
+          );
       } else {
         const opts = { ...gold, fields: src.fields, labels: task.labels, kind: task.kind };
         const v = await loadGoldFile(src.validation, opts);
@@ -163,7 +176,7 @@ async function prepareTask(deps: ActivityDeps, config: S3Config): Promise<TaskRe
         contexts: kind.usesContexts
           ? await store.putJsonl(
               run.key('gold', 'contexts.jsonl'),
-              contexts.map((text, i) => ({ id: `ctx-${i}`, text })),
+              qaContexts ?? contexts.map((text, i) => ({ id: `ctx-${i}`, text })),
             )
           : null,
       };

@@ -84,30 +84,43 @@ export const FilesSourceSchema = z.strictObject({
   validationSize: z.number().int().positive().optional(),
   /** keep at most this many rows of the gold test split (first rows after a seeded shuffle) */
   testSize: z.number().int().positive().optional(),
-  /** keep at most this many contexts (pair tasks) */
+  /** keep at most this many contexts (pair tasks; QA: passages) */
   contextsSize: z.number().int().positive().default(2000),
+  /** extractive QA: where the answer spans of the seed questions come from. "given" (default):
+   * the contexts file's own answers (S3's setting); "teacher": the teacher proposes a short span
+   * of each passage, kept only when it occurs there verbatim. When validation, test and contexts
+   * name one file, it is split by passage: validationSize and testSize questions (default 200
+   * and 1000), the rest the contexts pool */
+  answers: z.enum(['given', 'teacher']).optional(),
   /** bytes that are not valid UTF-8: "error" (default) fails with file and line; "replace"
    * reads them as U+FFFD and reports how many lines were affected */
   invalidUtf8: z.enum(['error', 'replace']).default('error'),
 });
 
-export const TaskSchema = z.strictObject({
-  /** 'single' = single-text classification; 'pair' = sentence-pair classification (NLI). */
-  kind: z.enum(TASK_KIND_NAMES).default('single'),
-  /** what one example is, used in prompts, e.g. "movie review", "e-mail" */
-  item: z.string().min(1).default('text'),
-  /** the label set, in a fixed order */
-  labels: z.array(z.string().min(1)).min(2),
-  /** words used for labels in prompts, e.g. {"entailment": "correct"}; default the label itself */
-  labelWords: z.record(z.string(), z.string()).default({}),
-  source: z.discriminatedUnion('type', [SpamAssassinSourceSchema, FilesSourceSchema]),
-  prompts: PromptsSchema.default({}),
-  /** longest gold text (validation, test, contexts; text and text_pair), in characters
-   * (UTF-16 code units): longer ones are cut to it when loaded and the row records
-   * `truncatedFrom` with the original length. The spamassassin source also cuts each
-   * e-mail to its own `maxChars` (1500) */
-  maxChars: z.number().int().min(100).default(4000),
-});
+export const TaskSchema = z
+  .strictObject({
+    /** 'single' = single-text classification; 'pair' = sentence-pair classification (NLI);
+     * 'qa' = extractive question answering (SQuAD-style rows; docs/qa.md) */
+    kind: z.enum(TASK_KIND_NAMES).default('single'),
+    /** what one example is, used in prompts, e.g. "movie review", "e-mail" */
+    item: z.string().min(1).default('text'),
+    /** the label set, in a fixed order (at least 2; extractive QA, whose answers are spans, names
+     * one, e.g. ["answer"]) */
+    labels: z.array(z.string().min(1)).min(1),
+    /** words used for labels in prompts, e.g. {"entailment": "correct"}; default the label itself */
+    labelWords: z.record(z.string(), z.string()).default({}),
+    source: z.discriminatedUnion('type', [SpamAssassinSourceSchema, FilesSourceSchema]),
+    prompts: PromptsSchema.default({}),
+    /** longest gold text (validation, test, contexts; text and text_pair), in characters
+     * (UTF-16 code units): longer ones are cut to it when loaded and the row records
+     * `truncatedFrom` with the original length. The spamassassin source also cuts each
+     * e-mail to its own `maxChars` (1500) */
+    maxChars: z.number().int().min(100).default(4000),
+  })
+  .superRefine((t, ctx) => {
+    if (t.kind !== 'qa' && t.labels.length < 2)
+      ctx.addIssue({ code: 'custom', path: ['labels'], message: 'a classification task needs at least 2 labels' });
+  });
 
 /** Settings every teacher provider has: sampling, concurrency, deadlines and retries. */
 const teacherCommon = {
@@ -443,6 +456,10 @@ export function parseConfig(raw: unknown, source = 'config'): S3Config {
   const cfg = parseStrict(S3ConfigSchema, raw, source);
   checkTask(cfg.task, source);
   checkStudent(cfg, source);
+  if (cfg.task.kind === 'qa' && cfg.student.kind !== 'finetune')
+    throw new Error(
+      `invalid ${source}: task.kind "qa" needs the span-extraction student (student.kind "finetune"); "${cfg.student.kind}" is a classifier`,
+    );
   if (METHODS[cfg.method].needsBudget)
     throw new Error(
       `invalid ${source}: method "${cfg.method}" is sized by an experiment's budget; run it as an arm of an experiment (s3 experiment)`,

@@ -16,6 +16,10 @@ export const ExampleSchema = z.object({
   /** set when the gold text was longer than `task.maxChars` and was cut to it: the original
    * length in characters of `text` (and of `text_pair`), so the cut is never silent */
   truncatedFrom: z.object({ text: z.number().int().optional(), text_pair: z.number().int().optional() }).optional(),
+  /** extractive QA (task.kind "qa", tasks/qa.ts): `text` is the context, `text_pair` the
+   * question, `label` the first answer; every gold answer with its start in code points
+   * (SQuAD's `answers`). Absent for classification tasks. */
+  answers: z.object({ text: z.array(z.string()), answer_start: z.array(z.number().int().min(0)) }).optional(),
 });
 export type Example = z.infer<typeof ExampleSchema>;
 
@@ -142,6 +146,10 @@ export interface SplitMetrics {
   accuracy: number;
   macroF1: number;
   misclassified: number;
+  /** extractive QA only (tasks/qa.ts): SQuAD v1.1 Exact Match and F1 in [0, 1] (then
+   * `accuracy` = exactMatch, `macroF1` = f1 and `misclassified` = the questions with EM 0) */
+  exactMatch?: number;
+  f1?: number;
 }
 
 /** Teacher usage of one activity. Tokens as reported by the provider (or counted by the tokenizer). */

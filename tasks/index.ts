@@ -20,6 +20,7 @@
 import type { Template, TemplateName } from '../domain/prompts.js';
 import { TASK_KIND_NAMES, type TaskKindName } from './names.js';
 import { pair } from './pair.js';
+import { qa } from './qa.js';
 import { single } from './single.js';
 import type { PromptOverrides, TaskKind } from './types.js';
 
@@ -27,7 +28,7 @@ export { TASK_KIND_NAMES, type TaskKindName } from './names.js';
 export type * from './types.js';
 
 /** Every task kind by its name (config task.kind). */
-export const TASK_KINDS: Readonly<Record<TaskKindName, TaskKind>> = { single, pair };
+export const TASK_KINDS: Readonly<Record<TaskKindName, TaskKind>> = { single, pair, qa };
 
 /**
  * The task kind of a task configuration.

@@ -4,6 +4,7 @@
  * Pure module.
  */
 
-/** 'single' = single-text classification; 'pair' = sentence-pair classification (NLI). */
-export const TASK_KIND_NAMES = ['single', 'pair'] as const;
+/** 'single' = single-text classification; 'pair' = sentence-pair classification (NLI);
+ * 'qa' = extractive question answering (SQuAD-style rows, S3's AdversarialQA). */
+export const TASK_KIND_NAMES = ['single', 'pair', 'qa'] as const;
 export type TaskKindName = (typeof TASK_KIND_NAMES)[number];

@@ -59,6 +59,9 @@ export interface SeedCondition {
   rationales: string[];
   /** c_curr ~ U_1(C) of S3 §2.4 (a pair's premise); absent for kinds without contexts */
   context?: string;
+  /** extractive QA: the answer span of the context the question is written for (start in code
+   * points); absent when the teacher proposes it (task.source.answers "teacher") */
+  answer?: { text: string; start: number };
 }
 
 /** What `drawSeed` draws from. */
@@ -69,6 +72,9 @@ export interface SeedPools {
   contexts: readonly string[];
   /** k of S3 Alg. 1: rationales per seed example (synthesis.rationalesPerExample) */
   rationalesPerExample: number;
+  /** extractive QA: the pool's passages with their given answer spans (empty or absent: the
+   * teacher proposes the answers) */
+  spans?: readonly { context: string; answer: string; start: number }[];
 }
 
 /** What the prompt of one step is rendered from. */
@@ -95,9 +101,19 @@ export interface PromptPlan {
   rationales: string[];
   /** the example shown in the prompt: a reply that merely copies it is rejected */
   promptExample?: string;
-  /** the new example's input from the teacher's (cleaned) reply, e.g. a pair keeps its context */
-  compose(output: string): StudentInput;
+  /** the new example's input from the teacher's (cleaned) reply, e.g. a pair keeps its context;
+   * a QA example also carries its answer (`label`, `answers`) */
+  compose(output: string): ComposedInput;
+  /**
+   * What the kind's own cleaning finds wrong with a (cleaned) reply that only the prompt's
+   * condition can tell (e.g. a QA question containing its answer): a rejection reason, or null.
+   * Absent: nothing beyond readOutput's verdict.
+   */
+  check?(output: string): string | null;
 }
+
+/** What `compose` makes of a reply: the input, and for QA the answer it was written for. */
+export type ComposedInput = StudentInput & Partial<Pick<Example, 'label' | 'answers'>>;
 
 /** A teacher reply read by a task kind: the cleaned text and the verdict on it. */
 export interface ReadOutput {
@@ -114,6 +130,9 @@ export interface TaskKind {
   readonly name: TaskKindName;
   /** how messages name it ("single-text", "sentence-pair") */
   readonly title: string;
+  /** how gold files are read: labeled rows (data/gold.ts, the default) or SQuAD-style QA rows
+   * (data/qa.ts, answers checked to be spans; split by context) */
+  readonly rowFormat?: 'labeled' | 'squad';
 
   // ---- the row
   /** the columns of an exported dataset besides `label`, in order (s3 export) */
@@ -195,5 +214,5 @@ export interface TaskKind {
    */
   score(gold: readonly Example[], predicted: readonly string[], labels: readonly string[]): SplitMetrics;
   /** whether the student got x wrong (S3 Alg. 2 line 6: x goes to D_mis) */
-  isMisclassified(predicted: string, x: Pick<Example, 'label'>): boolean;
+  isMisclassified(predicted: string, x: Pick<Example, 'label' | 'answers'>): boolean;
 }

@@ -24,6 +24,9 @@ export const SELF_CHECK_PAIR =
 export const SELF_CHECK_DEFAULTS: Readonly<Record<TaskKindName, string>> = {
   single: SELF_CHECK_SINGLE,
   pair: SELF_CHECK_PAIR,
+  // extractive QA has no label set to check against: the self-check filter compares a label
+  // word, so for QA it only asks (the teacher's answer is not compared with the span)
+  qa: '{context}\nAnswer the following question with a short span of the above context.\n\nQuestion: {example}\n\nAnswer:',
 };
 
 /** Completion tokens of one self-check answer (a label word or two). */

@@ -34,7 +34,7 @@ describe('registry', () => {
     assert.deepEqual(Object.keys(TASK_KINDS), [...TASK_KIND_NAMES]);
     for (const name of TASK_KIND_NAMES) assert.equal(taskKindOf({ kind: name }).name, name);
     assert.equal(taskKindOf({}), single);
-    assert.throws(() => taskKindOf({ kind: 'qa' }), /unknown task kind "qa" \(one of single, pair\)/);
+    assert.throws(() => taskKindOf({ kind: 'mcq' }), /unknown task kind "mcq" \(one of single, pair, qa\)/);
   });
 
   test('the configuration accepts exactly the registered names', () => {
