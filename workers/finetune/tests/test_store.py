@@ -146,9 +146,9 @@ def test_the_activity_reads_and_writes_through_the_run_store(payload, tmp_path):
     payload["config"]["student"]["finetune"]["export"] = False
     out = evaluate(payload, max_steps=1)
     ref = out["misclassified"]
-    assert ref["uri"] == file_uri(os.path.join(run, "round-0", "misclassified.jsonl"))
+    assert ref["uri"] == file_uri(os.path.join(run, "round-0", "picked.jsonl"))
     assert ref["path"] == path_of_file_uri(ref["uri"])
-    assert LocalFolderStore(run).list("") == ["round-0/misclassified.jsonl"]
+    assert LocalFolderStore(run).list("") == ["round-0/picked.jsonl"]
 
 
 def test_the_fixture_references_resolve_by_uri_or_by_path():

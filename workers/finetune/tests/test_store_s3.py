@@ -119,7 +119,7 @@ def test_unreachable_store_names_the_uri():
 
 def test_the_activity_reads_and_writes_through_an_object_store(server, payload, monkeypatch, tmp_path):
     """trainAndEvaluate with the run in the bucket: references read by s3:// URI (sha256 checked),
-    misclassified.jsonl written to the bucket, the ONNX export staged locally and uploaded."""
+    picked.jsonl written to the bucket, the ONNX export staged locally and uploaded."""
     from s3_finetune.activity import evaluate
 
     monkeypatch.setenv("S3_FINETUNE_SCRATCH", str(tmp_path / "scratch"))
@@ -136,9 +136,9 @@ def test_the_activity_reads_and_writes_through_an_object_store(server, payload, 
     payload["config"]["artifacts"] = artifacts
     payload["config"]["student"]["finetune"]["export"] = True
     out = evaluate(payload, max_steps=1)
-    assert out["misclassified"]["uri"] == run_uri + "round-0/misclassified.jsonl"
+    assert out["misclassified"]["uri"] == run_uri + "round-0/picked.jsonl"
     keys = store.list("")
-    assert "round-0/misclassified.jsonl" in keys
+    assert "round-0/picked.jsonl" in keys
     assert any(k.startswith("student/") and k.endswith(".onnx") for k in keys), keys
     assert not os.path.exists("/nonexistent/ft-run")
 
