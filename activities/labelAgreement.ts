@@ -5,6 +5,7 @@
  * else gold validation with cross-fitting; never test) and annotates every synthetic row's
  * provenance with the reference's verdict.
  */
+import { taskKindOf } from '../tasks/index.js';
 import type { S3Config } from '../config/schema.js';
 import { ExampleSchema, type Example, type Provenance } from '../domain/types.js';
 import { labelAgreementOf, type LabelAgreement } from '../quality/labelAgreement.js';
@@ -23,6 +24,8 @@ export async function referenceVerdicts<R extends Example & { provenance?: Prove
   rows: R[],
 ): Promise<{ rows: R[]; agreement: LabelAgreement } | null> {
   if (!rows.some((r) => r.provenance)) return null;
+  // extractive QA: the label is an answer span, not a class a reference classifier could check
+  if (taskKindOf(config.task).rowFormat === 'squad') return null;
   const validation = await store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
   const train = task.train ? await store.getJsonl(task.train, ExampleSchema, { allowEmpty: true }) : null;
   const r = await labelAgreementOf(rows, { train, validation }, config.task.labels, config.seed);

@@ -91,7 +91,7 @@ export async function writeReport(
       const md = [
         `# s3-synth run \`${config.runId}\``,
         '',
-        `Task: ${config.task.kind} classification of ${config.task.item} (${config.task.labels.join(', ')}); student: ${config.student.kind}; teacher: ${report.teacher.provider} ${report.teacher.model}.`,
+        `Task: ${config.task.kind === 'qa' ? 'extractive question answering (SQuAD EM / F1)' : `${config.task.kind} classification of ${config.task.item} (${config.task.labels.join(', ')})`}; student: ${config.student.kind}; teacher: ${report.teacher.provider} ${report.teacher.model}.`,
         '',
         roundTableMarkdown(rounds, config.budget.teacherTokens, labelAgreement),
         '',
@@ -99,9 +99,11 @@ export async function writeReport(
         input.cancelled
           ? `Cancelled: this report and the dataset are what the run had made when it was cancelled (${rounds.length} round(s) trained).`
           : '',
-        last
-          ? `Final student (round ${last.round}, ${last.trainSize} synthetic examples): gold test accuracy ${pct(last.test.accuracy)}%, macro-F1 ${pct(last.test.macroF1)}% on ${last.test.count} examples.`
-          : 'No student was trained.',
+        last && last.test.exactMatch !== undefined
+          ? `Final student (round ${last.round}, ${last.trainSize} synthetic questions): gold test EM ${pct(last.test.exactMatch)}%, F1 ${pct(last.test.f1 ?? 0)}% on ${last.test.count} questions.`
+          : last
+            ? `Final student (round ${last.round}, ${last.trainSize} synthetic examples): gold test accuracy ${pct(last.test.accuracy)}%, macro-F1 ${pct(last.test.macroF1)}% on ${last.test.count} examples.`
+            : 'No student was trained.',
         ...(input.steering ?? []).map(
           (r) => `Steered: ${r.update} in ${r.phase} of round ${r.round} (${r.at}): ${r.detail}.`,
         ),

@@ -475,6 +475,14 @@ export function parseConfig(raw: unknown, source = 'config'): S3Config {
 export const FINETUNE_ACQUISITIONS = ['misclassified', 'loss'] as const;
 
 /**
+ * Acquisition functions the 'finetune' student computes for extractive QA (task.kind "qa"): of the
+ * span probabilities (workers/finetune/s3_finetune/qa_activity.py QA_ACQUISITIONS): misclassified
+ * (EM 0), loss (−log p(start) − log p(end) of the gold span), least-confidence (1 − p of the
+ * predicted span), random.
+ */
+export const FINETUNE_QA_ACQUISITIONS = ['misclassified', 'loss', 'least-confidence', 'random'] as const;
+
+/**
  * Refuses, before any teacher call, synthesis settings the chosen student cannot serve. The
  * 'finetune' student (Python worker) picks from the gold-validation pool with
  * {@link FINETUNE_ACQUISITIONS} only: no synthetic pool, validationHoldout or candidatesPerPick > 1
@@ -487,17 +495,19 @@ export function checkStudent(
   cfg: {
     student: Pick<S3Config['student'], 'kind'>;
     synthesis: Pick<S3Config['synthesis'], 'acquisition' | 'pool' | 'validationHoldout' | 'candidatesPerPick'>;
+    task?: { kind?: string };
   },
   where: string,
 ): void {
   if (cfg.student.kind !== 'finetune') return;
   const s = cfg.synthesis;
+  const names: readonly string[] = cfg.task?.kind === 'qa' ? FINETUNE_QA_ACQUISITIONS : FINETUNE_ACQUISITIONS;
   const no = (what: string) =>
     new Error(
       `invalid ${where}: ${what} is not supported by student.kind "finetune" (use tfidf-logreg or encoder-logreg)`,
     );
-  if (!(FINETUNE_ACQUISITIONS as readonly string[]).includes(s.acquisition))
-    throw no(`synthesis.acquisition "${s.acquisition}" (it computes ${FINETUNE_ACQUISITIONS.join(', ')})`);
+  if (!names.includes(s.acquisition))
+    throw no(`synthesis.acquisition "${s.acquisition}" (it computes ${names.join(', ')})`);
   if (s.pool !== 'gold-validation') throw no(`synthesis.pool "${s.pool}"`);
   if (s.validationHoldout > 0) throw no('synthesis.validationHoldout');
   if (s.candidatesPerPick > 1) throw no('synthesis.candidatesPerPick > 1');

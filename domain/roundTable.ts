@@ -32,6 +32,13 @@ export const ROUND_TABLE_HEAD = [
   'student s',
 ];
 
+/** The column names of an extractive QA run (task.kind "qa"), where they differ. */
+export const QA_HEAD: Readonly<Record<string, string>> = {
+  'val acc': 'val EM',
+  miscls: 'EM 0',
+  'test acc': 'test EM',
+};
+
 /** Columns added when the run has a teacher-token budget (budget.teacherTokens). */
 export const BUDGET_HEAD = ['tokens spent', 'remaining'];
 
@@ -83,7 +90,9 @@ export function roundTableMarkdown(
   agreement?: RoundAgreement,
 ): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  const head = roundTableHead(teacherTokens, agreement);
+  // extractive QA: the same cells hold SQuAD EM and F1, and the questions with EM 0
+  const qa = rounds.some((r) => r.test.exactMatch !== undefined);
+  const head = roundTableHead(teacherTokens, agreement).map((h) => (qa ? (QA_HEAD[h] ?? h) : h));
   return [line(head), line(head.map(() => '---')), ...roundTableRows(rounds, teacherTokens, agreement).map(line)].join(
     '\n',
   );

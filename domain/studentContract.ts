@@ -31,6 +31,9 @@ export const SplitMetricsSchema = z.object({
   accuracy: z.number().min(0).max(1),
   macroF1: z.number().min(0).max(1),
   misclassified: z.number().int().min(0),
+  /** extractive QA only: SQuAD EM and F1 (then accuracy = EM, macroF1 = F1, misclassified = EM-0 questions) */
+  exactMatch: z.number().min(0).max(1).optional(),
+  f1: z.number().min(0).max(1).optional(),
 });
 
 /** What the finetune student's training did (absent for the linear students). Times in ms. */
@@ -46,7 +49,10 @@ export const FinetuneFitSchema = z.object({
   epochs: z.number().int().min(0),
   /** the kept epoch (1-based): best gold-validation accuracy */
   bestEpoch: z.number().int().min(0),
+  /** gold validation accuracy per epoch (QA: EM) */
   validationAccuracyPerEpoch: z.array(z.number()),
+  /** extractive QA only: gold validation F1 per epoch */
+  validationF1PerEpoch: z.array(z.number()).optional(),
   epochMs: z.array(z.number()),
   /** optimizer steps already done by an earlier attempt whose checkpoint this one resumed (0: fresh) */
   resumedFromStep: z.number().int().min(0),

@@ -3,18 +3,10 @@
  * a task kind does (tasks/types.ts). A new kind is one module here, one entry in TASK_KINDS
  * and its name in tasks/names.ts (and, for a new student, the Python side).
  *
- * What a kind that is not a classification (extractive QA, issue 19) will add to TaskKind,
- * because the two classification kinds share it today and the code still assumes it:
- * - the row: activities read and write `Example` ({id, text, text_pair?, label}); a QA row
- *   ({id, context, question, answers}) needs TaskKind to carry its row schema (generic over the
- *   row) where activities now name ExampleSchema;
- * - predictions: trainAndEvaluate decodes the student's class probabilities by argmax, and the
- *   acquisition functions score class probabilities; a span student answers spans, so the kind
- *   will decode predictions and say which acquisition functions apply;
- * - metrics: SplitMetrics is accuracy / macro-F1 (reports print them); QA reports EM / F1;
- * - the Python worker picks its default preset by task.kind (s3_finetune/contract.py).
- * Prompts, the seed condition (a context and an answer span), cleaning of the question, what
- * "misclassified" means (EM = 0) and loading checks (answers are spans) fit TaskKind as it is.
+ * Extractive QA (tasks/qa.ts, issue 19) fits TaskKind as a row in `Example`'s shape (text =
+ * context, text_pair = question, label = answer, answers = every gold span): gold rows are read by
+ * data/qa.ts (`rowFormat: "squad"`), the reply's own checks go through `PromptPlan.check`, and the
+ * span student is the Python worker's (s3_finetune/qa_activity.py; docs/qa.md).
  * Pure module.
  */
 import type { Template, TemplateName } from '../domain/prompts.js';

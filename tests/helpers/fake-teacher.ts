@@ -156,6 +156,15 @@ export function fakeReply(prompt: string, seed: number | undefined, labels: stri
   const w = (i: number) => WORDS[h[i] % WORDS.length];
   // the teacher-judge question ("Answer with one number from 1 (very easy) to 5 (very hard)")
   if (/Answer with one number from 1\b/.test(prompt)) return `Rating: ${1 + (h[0] % 5)}`;
+  // extractive QA (tasks/qa.ts): a question for the asked answer, or a proposed span and its question
+  const n = h.readUInt16BE(5);
+  if (/Reply in two lines:\nAnswer: <answer>/.test(prompt)) {
+    const context = /Given a context: ([\s\S]*?) \n/.exec(prompt)?.[1] ?? '';
+    const span = context.split(/\s+/).slice(0, 2).join(' ');
+    return `Answer: ${span}\nQuestion: Which ${w(0)} ${w(1)} does the passage name first (${n})?`;
+  }
+  if (/is the answer to(?: the following question)?:/.test(prompt))
+    return `What ${w(0)} ${w(1)} is told about the ${w(2)} ${w(3)} (${n})?`;
   const asked = REASONS_PROMPT.exec(prompt);
   if (asked) {
     const k = /^\d+$/.test(asked[1]) ? Math.max(1, Number(asked[1])) : 5;

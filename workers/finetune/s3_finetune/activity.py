@@ -57,6 +57,8 @@ def evaluate(
     @raises InvalidInput on empty training data, labels outside task.labels, unsupported settings."""
     t0 = time.perf_counter()
     config, task, round_ = payload["config"], payload["task"], int(payload["round"])
+    if (config.get("task") or {}).get("kind") == "qa":
+        return _evaluate_qa(payload, progress=progress, should_stop=should_stop, max_steps=max_steps, trained=trained)
     select = payload.get("select") or {}
     hyper = hyper_of(config)
     labels: list[str] = list(config["task"]["labels"])
@@ -181,6 +183,23 @@ def evaluate(
     if record is not None:
         out["acquisition"] = record
     return out
+
+
+def _evaluate_qa(payload: dict[str, Any], **kw) -> dict[str, Any]:
+    """task.kind "qa": the span student (qa_activity.py), on the same store and training data."""
+    from .qa_activity import evaluate_qa
+
+    task, round_ = payload["task"], int(payload["round"])
+    store = run_store(task, payload["config"].get("artifacts"))
+    train_rows: list[dict[str, Any]] = []
+    for ref in payload["train"]:
+        train_rows.extend(store.read_jsonl(ref))
+    if not train_rows:
+        raise InvalidInput(
+            f"no synthetic questions to train on in round {round_}: every teacher output was rejected "
+            f"(see {task['runDir']}/synthetic/*.rejected.jsonl)"
+        )
+    return evaluate_qa(payload, store, train_rows, **kw)
 
 
 @activity.defn(name=contract.ACTIVITY_NAME)

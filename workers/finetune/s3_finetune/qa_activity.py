@@ -1,0 +1,196 @@
+"""trainAndEvaluate for extractive QA (task.kind "qa", tasks/qa.ts): the span student of qa.py trained on
+the synthetic questions and scored on gold validation and test with SQuAD EM / F1.
+
+Rows arrive as the TypeScript side's Examples (text = context, text_pair = question, label = the first
+answer, answers = every gold span) and are read back into SQuAD rows here.
+- Metrics: each split's {count, accuracy, macroF1, misclassified} holds EM, F1 and the EM-0 count, with
+  exactMatch and f1 besides, so the classification shape stays as it is.
+- Picks (round-<q>/picked.jsonl, PickedRow): "misclassified" = the gold validation questions with
+  EM 0 (S3's appendix), a seeded sample as select.pick draws it, score = loss; "loss" = highest
+  -log p(start) - log p(end) of the gold span first; "least-confidence" = highest 1 - p(start) p(end)
+  of the predicted span first; "random" = a seeded sample. GoldGen (select.all) takes every question.
+- Not here yet: checkpoint resume and ONNX export (student.finetune.export is ignored for QA).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from . import contract
+from .contract import InvalidInput, hyper_of
+from .qa import QaSettings, metrics_of, predict_qa, train_qa
+from .rng import Rng
+from .select import summary
+
+# acquisition functions of span predictions (config/schema.ts FINETUNE_QA_ACQUISITIONS)
+QA_ACQUISITIONS = ("misclassified", "loss", "least-confidence", "random")
+
+
+def qa_row(x: dict[str, Any]) -> dict[str, Any]:
+    """The SQuAD row of an Example of a QA task."""
+    answers = x.get("answers") or {"text": [x["label"]], "answer_start": [max(0, x["text"].find(x["label"]))]}
+    return {"id": x["id"], "context": x["text"], "question": x.get("text_pair", ""), "answers": answers}
+
+
+def question_clipper(model_dir: str, max_tokens: int):
+    """A function that cuts a row's question to its first max_tokens tokens (by characters, at a token end)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, use_fast=True)
+
+    def clip(row: dict[str, Any]) -> dict[str, Any]:
+        q = row["question"].lstrip()
+        enc = tokenizer(q, add_special_tokens=False, return_offsets_mapping=True)
+        offsets = enc["offset_mapping"]
+        if len(offsets) <= max_tokens:
+            return row
+        return {**row, "question": q[: offsets[max_tokens - 1][1]]}
+
+    return clip
+
+
+def split_metrics(predictions: list[dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    m = metrics_of(predictions, rows)
+    return {
+        "count": m["count"],
+        "accuracy": m["exactMatch"],
+        "macroF1": m["f1"],
+        "misclassified": m["wrong"],
+        "exactMatch": m["exactMatch"],
+        "f1": m["f1"],
+    }
+
+
+def qa_picks(name: str, predictions: list[dict[str, Any]], batch: int, seed: int) -> list[dict[str, Any]]:
+    """{index, id, score} in pick order (module doc)."""
+    ids = [p["id"] for p in predictions]
+    if name == "misclassified":
+        wrong = sorted((i for i, p in enumerate(predictions) if not p["exactMatch"]), key=lambda i: (ids[i], i))
+        order = Rng(seed, "misclassified").sample(wrong, max(0, batch))
+        return [{"index": i, "id": ids[i], "score": predictions[i]["loss"]} for i in order]
+    if name == "random":
+        order = Rng(seed, "random").sample(list(range(len(ids))), max(0, batch))
+        return [{"index": i, "id": ids[i], "score": 0.0} for i in order]
+    if name == "loss":
+        scores = [p["loss"] for p in predictions]
+    elif name == "least-confidence":
+        scores = [1.0 - p["confidence"] for p in predictions]
+    else:
+        raise InvalidInput(f"synthesis.acquisition {name!r} is not computed for QA by the finetune student")
+    order = sorted(range(len(ids)), key=lambda i: (-scores[i], ids[i]))[: max(0, batch)]
+    return [{"index": i, "id": ids[i], "score": scores[i]} for i in order]
+
+
+def evaluate_qa(
+    payload: dict[str, Any],
+    store,
+    train_rows: list[dict[str, Any]],
+    *,
+    progress=lambda d: None,
+    should_stop=lambda: False,
+    max_steps: int | None = None,
+    trained: list | None = None,
+) -> dict[str, Any]:
+    """evaluate() for task.kind "qa" (activity.py calls it after reading the training data)."""
+    t0 = time.perf_counter()
+    config, task, round_ = payload["config"], payload["task"], int(payload["round"])
+    select = payload.get("select") or {}
+    synthesis = config.get("synthesis") or {}
+    name = synthesis.get("acquisition", "misclassified")
+    if not select.get("all") and name not in QA_ACQUISITIONS:
+        raise InvalidInput(
+            f"synthesis.acquisition {name!r} is not computed for QA by the finetune student; "
+            f"use one of {', '.join(QA_ACQUISITIONS)}"
+        )
+    hyper = hyper_of(config)
+    validation_x = store.read_jsonl(task["validation"])
+    test_x = store.read_jsonl(task["test"])
+    # windows: run_qa's stride of 128 at 384 tokens, a quarter of shorter windows; a question is cut to
+    # half a window, so that every window has room for more context than the stride (the fast
+    # tokenizer panics otherwise)
+    settings = QaSettings(max_length=hyper.max_length, doc_stride=min(128, hyper.max_length // 4))
+    clip = question_clipper(hyper.model, hyper.max_length // 2)
+    validation = [clip(qa_row(x)) for x in validation_x]
+    test = [clip(qa_row(x)) for x in test_x]
+    rows = [clip(qa_row(x)) for x in train_rows]
+    res = train_qa(
+        hyper,
+        rows,
+        validation,
+        settings=settings,
+        progress=lambda d: progress({**d, "round": round_, "trainSize": len(rows)}),
+        should_stop=should_stop,
+        max_steps=max_steps,
+    )
+    if trained is not None:
+        trained.append(res)
+    progress({"phase": "predict", "round": round_})
+    pv = predict_qa(res.model, res.tokenizer, validation, settings, hyper.eval_batch_size)
+    pt = predict_qa(res.model, res.tokenizer, test, settings, hyper.eval_batch_size)
+
+    def example(x: dict[str, Any]) -> dict[str, Any]:
+        keys = ("id", "text", "text_pair", "label", "truncatedFrom", "answers")
+        return {k: x[k] for k in keys if k in x}
+
+    def row(i: int) -> dict[str, Any]:
+        return {"index": i, "loss": pv[i]["loss"], "predicted": pv[i]["predicted"], "example": example(validation_x[i])}
+
+    caps = [c for c in (synthesis.get("maxPerRound"), select.get("limit")) if c is not None]
+    cap = min(caps) if caps else None
+    seed = int(config.get("seed", 42))
+    record: dict[str, Any] | None = None
+    if select.get("all"):
+        idx = list(range(len(validation)))
+        if cap is not None and len(idx) > cap:
+            idx = sorted(random.Random(f"goldgen-{seed}-{round_}").sample(idx, cap))
+        picked = [row(i) for i in idx]
+    else:
+        wrong = sum(1 for p in pv if not p["exactMatch"])
+        n = len(validation)
+        batch = min(n, cap if cap is not None else (n if name in ("misclassified", "random") else wrong))
+        if name == "random" and cap is None:
+            batch = min(n, wrong)
+        picks = qa_picks(name, pv, batch, seed * 1000 + round_)
+        ordered = sorted(picks, key=lambda p: p["index"]) if name == "misclassified" else picks
+        picked = [
+            {**row(p["index"]), "acquisition": name, "score": p["score"], "pool": "gold-validation"} for p in ordered
+        ]
+        record = {"name": name, "pool": "gold-validation", "candidates": n, "picked": summary(picks)}
+    misclassified = store.put_jsonl(f"round-{round_}/picked.jsonl", picked, lambda r: r["example"]["label"])
+    out: dict[str, Any] = {
+        "round": round_,
+        "trainSize": len(rows),
+        "fit": {
+            "trainSize": len(rows),
+            "features": int(res.train_features),
+            "iterations": res.steps,
+            "loss": res.last_loss,
+            "ms": sum(res.epoch_ms),
+            "finetune": {
+                "device": res.device,
+                "mixedPrecision": res.mixed_precision,
+                "preset": hyper.preset,
+                "model": hyper.model,
+                "epochs": res.epochs,
+                "bestEpoch": res.best_epoch,
+                # QA: the gold validation EM per epoch (the epoch is chosen on EM, then F1)
+                "validationAccuracyPerEpoch": res.val_exact_match,
+                "validationF1PerEpoch": res.val_f1,
+                "epochMs": res.epoch_ms,
+                "resumedFromStep": 0,
+                "exported": None,
+            },
+        },
+        "validation": split_metrics(pv, validation),
+        "test": split_metrics(pt, test),
+        "misclassified": misclassified,
+        "studentMs": (time.perf_counter() - t0) * 1000,
+    }
+    if record is not None:
+        out["acquisition"] = record
+    return out
+
+
+__all__ = ["QA_ACQUISITIONS", "evaluate_qa", "qa_picks", "qa_row", "split_metrics", "contract"]
