@@ -17,6 +17,7 @@ import { PROJECT_ROOT } from '../../activities/paths.js';
 import type { TeacherPool } from '../../teacher/index.js';
 import { createWorker } from '../../workers/worker.js';
 import { FINETUNE_PYTHON, finetuneUnavailable, spawnFinetuneWorker } from '../../workers/finetune.js';
+import type { ExperimentResult } from '../../workflows/s3Experiment.js';
 import type { S3Result } from '../../workflows/types.js';
 import { startFakeTeacher } from '../helpers/fake-teacher.js';
 import { startDevServer } from '../helpers/temporal.js';
@@ -214,6 +215,46 @@ describe('s3Synthesis with task.kind "qa" and the span student', { skip }, () =>
           .filter((l) => l.startsWith('|'))
           .join('\n'),
       );
+    },
+  );
+
+  test(
+    'an experiment: gold-validation, zerogen, seed-only, goldgen and s3 arms finish with EM / F1',
+    { timeout: 600_000 },
+    async () => {
+      const cfg = {
+        experimentId: 'qa-exp',
+        runRoot: path.join(dir, 'runs'),
+        cacheDir: path.join(dir, 'cache'),
+        seeds: [1],
+        budget: { examples: 12 },
+        quality: false,
+        task: {
+          kind: 'qa',
+          labels: ['answer'],
+          source: { type: 'files', validation: file, test: file, validationSize: 16, testSize: 24 },
+        },
+        teacher: { provider: 'openai', baseURL: fake.baseURL, model: 'fake-teacher', concurrency: 4 },
+        synthesis: { rounds: 1 },
+        student: {
+          kind: 'finetune',
+          finetune: { model: tiny, epochs: 1, batchSize: 8, maxLength: 96, taskQueue: TRAIN_QUEUE, export: false },
+        },
+        timeouts: { heartbeatSec: 30, activityMin: 10 },
+        arms: ['gold-validation', 'zerogen', 'seed-only', 'goldgen', 's3'].map((method) => ({ method })),
+      };
+      const out = (await env.client.workflow.execute('s3Experiment', {
+        taskQueue: TS_QUEUE,
+        workflowId: 'qa-exp',
+        args: [cfg],
+      })) as ExperimentResult;
+      const rs = out.summary.results;
+      assert.equal(rs.length, 5);
+      for (const r of rs) {
+        assert.equal(r.status, 'completed', `${r.workflowId}: ${r.error}`);
+        assert.equal(typeof r.test?.exactMatch, 'number', r.workflowId);
+      }
+      console.log(rs.map((r) => `${r.arm}: test EM ${r.test?.exactMatch} F1 ${r.test?.f1}`).join('\n'));
     },
   );
 });
