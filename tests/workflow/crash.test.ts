@@ -67,11 +67,16 @@ async function crashedRun(
   trigger: { onRequest: (r: FakeRequest) => boolean } | { activity: string },
 ): Promise<void> {
   let killed: { answered: number; activity: string } | undefined;
+  /** the call in flight when the kill landed (its key as answeredTwice names it): the killed
+   * worker never received its answer, so it is not a finished call; whether the fake's write
+   * still got out before the socket closed is a race in the kernel, not the product's doing */
+  let interrupted: string | undefined;
   const fake: FakeTeacher = await startFakeTeacher({
     delayMs: 150,
     onRequest: (r) => {
       if (!killed && 'onRequest' in trigger && trigger.onRequest(r)) {
         killed = { answered: fake.answered, activity: 'teacher call' };
+        interrupted = JSON.stringify([r.prompt, r.seed ?? null]);
         worker.kill('SIGKILL');
       }
     },
@@ -99,8 +104,17 @@ async function crashedRun(
       `${runId}: killed inside ${killed.activity} after ${killed.answered} answered calls; recovered in ${((Date.now() - t0) / 1000).toFixed(1)} s; ` +
         `answered ${fake.answered} (reference ${reference.answered}), aborted by the kill ${fake.aborted}`,
     );
-    assert.deepEqual(fake.answeredTwice(), [], 'a finished teacher call was paid for twice');
-    assert.equal(fake.answered, reference.answered, 'the crashed run paid for as many calls as the uninterrupted one');
+    assert.deepEqual(
+      fake.answeredTwice().filter((k) => k !== interrupted),
+      [],
+      'a finished teacher call was paid for twice',
+    );
+    const again = interrupted !== undefined && fake.answeredTwice().includes(interrupted) ? 1 : 0;
+    assert.equal(
+      fake.answered,
+      reference.answered + again,
+      'the crashed run paid for as many calls as the uninterrupted one (plus the interrupted call, if its answer got out)',
+    );
     assert.equal(
       crashed.dataset.sha256,
       reference.result.dataset.sha256,
