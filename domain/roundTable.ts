@@ -44,11 +44,16 @@ export const BUDGET_HEAD = ['tokens spent', 'remaining'];
 
 /** The header of the table, with the budget columns when `teacherTokens` is set and the
  * label-agreement column when `agreement` is given. */
-export const roundTableHead = (teacherTokens?: number, agreement?: RoundAgreement) => [
-  ...ROUND_TABLE_HEAD,
-  ...(teacherTokens === undefined ? [] : BUDGET_HEAD),
-  ...(agreement ? [AGREEMENT_HEAD] : []),
-];
+export const roundTableHead = (teacherTokens?: number, agreement?: RoundAgreement, qa = false) =>
+  [
+    ...ROUND_TABLE_HEAD,
+    ...(teacherTokens === undefined ? [] : BUDGET_HEAD),
+    ...(agreement ? [AGREEMENT_HEAD] : []),
+  ].map((h) => (qa ? (QA_HEAD[h] ?? h) : h));
+
+/** Whether rounds are an extractive QA run's (their metrics carry SQuAD EM). */
+export const isQaRounds = (rounds: readonly Pick<RoundResult, 'test'>[]) =>
+  rounds.some((r) => r.test.exactMatch !== undefined);
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -91,8 +96,7 @@ export function roundTableMarkdown(
 ): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   // extractive QA: the same cells hold SQuAD EM and F1, and the questions with EM 0
-  const qa = rounds.some((r) => r.test.exactMatch !== undefined);
-  const head = roundTableHead(teacherTokens, agreement).map((h) => (qa ? (QA_HEAD[h] ?? h) : h));
+  const head = roundTableHead(teacherTokens, agreement, isQaRounds(rounds));
   return [line(head), line(head.map(() => '---')), ...roundTableRows(rounds, teacherTokens, agreement).map(line)].join(
     '\n',
   );

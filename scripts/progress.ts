@@ -14,7 +14,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { S3Config } from '../config/schema.js';
-import { roundTableHead, roundTableRows, type RoundAgreement } from '../domain/roundTable.js';
+import { isQaRounds, roundTableHead, roundTableRows, type RoundAgreement } from '../domain/roundTable.js';
 import type { RoundResult, S3Progress, S3Result } from '../workflows/types.js';
 
 interface Beat {
@@ -142,7 +142,7 @@ export async function watchProgress(
 export function printRounds(rounds: RoundResult[], teacherTokens?: number, agreement?: RoundAgreement): void {
   const t = new Table({
     style: process.stdout.isTTY ? undefined : { head: [], border: [] },
-    head: roundTableHead(teacherTokens, agreement),
+    head: roundTableHead(teacherTokens, agreement, isQaRounds(rounds)),
   });
   t.push(...roundTableRows(rounds, teacherTokens, agreement));
   console.log(t.toString());

@@ -121,8 +121,11 @@ reusing every teacher call in the cache.`,
     printRounds(result.rounds, config.budget.teacherTokens, result.labelAgreement);
     const last = result.rounds[result.rounds.length - 1];
     console.log(
-      `final student: gold test accuracy ${(100 * last.test.accuracy).toFixed(1)}% (macro-F1 ${(100 * last.test.macroF1).toFixed(1)}%) ` +
-        `trained on ${last.trainSize} synthetic examples`,
+      last.test.exactMatch !== undefined
+        ? `final student: gold test EM ${(100 * last.test.exactMatch).toFixed(1)}% (F1 ${(100 * (last.test.f1 ?? 0)).toFixed(1)}%) ` +
+            `trained on ${last.trainSize} synthetic questions`
+        : `final student: gold test accuracy ${(100 * last.test.accuracy).toFixed(1)}% (macro-F1 ${(100 * last.test.macroF1).toFixed(1)}%) ` +
+            `trained on ${last.trainSize} synthetic examples`,
     );
     const agree = result.labelAgreement;
     if (agree?.overall.rate != null)

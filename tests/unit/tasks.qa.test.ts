@@ -11,6 +11,7 @@ import { describe, test } from 'node:test';
 import { parseConfig } from '../../config/schema.js';
 import { qaGoldSplits } from '../../data/qa.js';
 import { renderPrompt } from '../../domain/prompts.js';
+import { isQaRounds, roundTableHead } from '../../domain/roundTable.js';
 import { Rng } from '../../domain/rng.js';
 import type { Example } from '../../domain/types.js';
 import { parseQaReply, questionProblem } from '../../tasks/qa.js';
@@ -250,4 +251,18 @@ describe('qaGoldSplits', () => {
     assert.ok(s.contexts.every((x) => !t.has(x.text)));
     assert.ok(Math.abs(s.test.length - 1500) <= 16 && Math.abs(s.validation.length - 300) <= 16);
   });
+});
+
+test('the round table names EM / F1 columns for QA rounds, the classification columns otherwise', () => {
+  assert.deepEqual(roundTableHead(undefined, undefined, true).slice(3, 8), [
+    'val EM',
+    'val F1',
+    'EM 0',
+    'test EM',
+    'test F1',
+  ]);
+  assert.deepEqual(roundTableHead().slice(3, 8), ['val acc', 'val F1', 'miscls', 'test acc', 'test F1']);
+  const m = { count: 1, accuracy: 0, macroF1: 0, misclassified: 1 };
+  assert.equal(isQaRounds([{ test: { ...m, exactMatch: 0, f1: 0 } }]), true);
+  assert.equal(isQaRounds([{ test: m }]), false);
 });
