@@ -37,6 +37,15 @@ export const EXPERIMENT_TABLE_HEAD = [
   'label agreement',
 ];
 
+/**
+ * The results table's head for a summary: extractive QA (task.kind "qa") names its metrics, which
+ * the same cells hold (SQuAD EM where classification has accuracy, F1 where it has macro-F1).
+ */
+export function experimentTableHead(summary: Pick<ExperimentSummary, 'results'>): string[] {
+  if (!summary.results.some((r) => r.test?.exactMatch !== undefined)) return [...EXPERIMENT_TABLE_HEAD];
+  return EXPERIMENT_TABLE_HEAD.map((h) => h.replace(/macro-F1/, 'F1').replace(/\bacc\b/, 'EM'));
+}
+
 const pct1 = (x: number) => (100 * x).toFixed(1);
 const signed = (x: number, digits = 1) => {
   const s = x.toFixed(digits);
@@ -287,7 +296,7 @@ function renderMarkdown(summary: ExperimentSummary, stats: ArmSummaries, charts:
     '',
     '## Results (ranked by mean test accuracy)',
     '',
-    mdTable(EXPERIMENT_TABLE_HEAD, experimentTableRows(summary, stats)),
+    mdTable(experimentTableHead(summary), experimentTableRows(summary, stats)),
     '',
     '## How to read this',
     '',
@@ -382,7 +391,7 @@ function renderHtml(summary: ExperimentSummary, stats: ArmSummaries, charts: rea
     `<header><h1>Experiment <code>${e(summary.experimentId)}</code></h1>`,
     `<dl class="meta">${meta.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl></header>`,
     '<section><h2>Results (ranked by mean test accuracy)</h2>',
-    `<div class="table-wrap">${htmlTable(EXPERIMENT_TABLE_HEAD, experimentTableRows(summary, stats), 'results')}</div>`,
+    `<div class="table-wrap">${htmlTable(experimentTableHead(summary), experimentTableRows(summary, stats), 'results')}</div>`,
     '</section>',
     '<section class="read"><h2>How to read this</h2>',
     ...howToRead(summary, stats).map((p) => `<p>${e(p)}</p>`),

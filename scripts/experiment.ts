@@ -10,7 +10,7 @@ import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadExperiment } from '../config/load.js';
-import { EXPERIMENT_TABLE_HEAD, experimentTableRows } from '../report/experimentReport.js';
+import { experimentTableHead, experimentTableRows } from '../report/experimentReport.js';
 import type { ExperimentProgress, ExperimentResult } from '../workflows/s3Experiment.js';
 import type { ArmProgress } from '../workflows/synthesisArm.js';
 import { currentBeat, failureInfo, pollUntilDone, progressBars } from './progress.js';
@@ -86,7 +86,7 @@ Starting the same experiment again reuses every child that finished and every te
         });
         return;
       }
-      const table = new Table({ head: EXPERIMENT_TABLE_HEAD });
+      const table = new Table({ head: experimentTableHead(result.summary) });
       table.push(...experimentTableRows(result.summary));
       console.log(table.toString());
       for (const r of result.summary.results.filter((x) => x.status === 'failed'))

@@ -12,6 +12,7 @@ import { parseConfig } from '../../config/schema.js';
 import { qaGoldSplits } from '../../data/qa.js';
 import { renderPrompt } from '../../domain/prompts.js';
 import { isQaRounds, roundTableHead } from '../../domain/roundTable.js';
+import { EXPERIMENT_TABLE_HEAD, experimentTableHead } from '../../report/experimentReport.js';
 import { Rng } from '../../domain/rng.js';
 import type { Example } from '../../domain/types.js';
 import { parseQaReply, questionProblem } from '../../tasks/qa.js';
@@ -265,4 +266,12 @@ test('the round table names EM / F1 columns for QA rounds, the classification co
   const m = { count: 1, accuracy: 0, macroF1: 0, misclassified: 1 };
   assert.equal(isQaRounds([{ test: { ...m, exactMatch: 0, f1: 0 } }]), true);
   assert.equal(isQaRounds([{ test: m }]), false);
+});
+
+test('the experiment table names EM / F1 for QA results', () => {
+  const m = { count: 1, accuracy: 0, macroF1: 0, misclassified: 1 };
+  const qaHead = experimentTableHead({ results: [{ test: { ...m, exactMatch: 0, f1: 0 } }] } as never);
+  assert.deepEqual(qaHead.slice(3, 6), ['test EM', 'test F1', 'val EM']);
+  assert.ok(qaHead.includes('Δ EM vs s3 [95% CI]') && qaHead.includes('AUC EM×tokens'));
+  assert.deepEqual(experimentTableHead({ results: [{ test: m }] } as never), [...EXPERIMENT_TABLE_HEAD]);
 });
