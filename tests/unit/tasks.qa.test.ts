@@ -4,11 +4,11 @@
  * split by passage.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { parseConfig } from '../../config/schema.js';
+import { FINETUNE_QA_ACQUISITIONS, parseConfig } from '../../config/schema.js';
 import { qaGoldSplits } from '../../data/qa.js';
 import { renderPrompt } from '../../domain/prompts.js';
 import { isQaRounds, roundTableHead } from '../../domain/roundTable.js';
@@ -274,4 +274,21 @@ test('the experiment table names EM / F1 for QA results', () => {
   assert.deepEqual(qaHead.slice(3, 6), ['test EM', 'test F1', 'val EM']);
   assert.ok(qaHead.includes('Δ EM vs s3 [95% CI]') && qaHead.includes('AUC EM×tokens'));
   assert.deepEqual(experimentTableHead({ results: [{ test: m }] } as never), [...EXPERIMENT_TABLE_HEAD]);
+});
+
+test('the config allows for QA exactly the acquisition functions the Python worker computes (qa_activity.py QA_ACQUISITIONS)', () => {
+  const py = readFileSync(path.resolve('workers/finetune/s3_finetune/qa_activity.py'), 'utf8');
+  const m = /^QA_ACQUISITIONS = \(([^)]*)\)/m.exec(py);
+  assert.ok(m, 'qa_activity.py defines QA_ACQUISITIONS as a tuple');
+  assert.deepEqual(
+    [...m[1].matchAll(/"([^"]+)"/g)].map((x) => x[1]),
+    [...FINETUNE_QA_ACQUISITIONS],
+  );
+  const qaConfig = (acquisition: string) => ({
+    task: { kind: 'qa', labels: ['answer'], source: { type: 'spamassassin' } },
+    student: { kind: 'finetune' },
+    synthesis: { acquisition },
+  });
+  assert.equal(parseConfig(qaConfig('least-confidence')).synthesis.acquisition, 'least-confidence');
+  assert.throws(() => parseConfig(qaConfig('entropy')), /synthesis\.acquisition "entropy"/);
 });
