@@ -20,6 +20,7 @@ import type { Command } from 'commander';
 import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { SteeringState } from '../domain/steering.js';
 import type { GlobalOptions } from './runLocally.js';
+import { innermostMessage } from '../domain/errors.js';
 
 /** Registers the steering commands on the CLI program. */
 export function steerCommands(program: Command): void {
@@ -41,7 +42,7 @@ export function steerCommands(program: Command): void {
         console.log(json ? JSON.stringify(state, null, 2) : describeSteering(id, state));
       } catch (err) {
         if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-        console.error(`${id}: rejected: ${innermost(err)}`);
+        console.error(`${id}: rejected: ${innermostMessage(err)}`);
         process.exitCode = 1;
       }
     });
@@ -237,15 +238,4 @@ export function describeSteering(id: string, state: unknown): string {
   const last = s.log?.[s.log.length - 1];
   if (last) lines.push(`  last change: ${last.update} (${last.detail})`);
   return lines.join('\n');
-}
-
-/** The innermost message of an error chain (the validator's or the activity's reason). */
-function innermost(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let message = e?.message ?? String(err);
-  while (e?.cause) {
-    e = e.cause as { message?: string; cause?: unknown };
-    if (e?.message) message = e.message;
-  }
-  return message;
 }

@@ -43,6 +43,7 @@ import type { ArmSeedResult, ExperimentSummary, QualityStudy } from '../domain/e
 import { emptyUsage } from '../domain/types.js';
 import { steerSignal, whenCancelled, type SteerOp } from './steering.js';
 import { synthesisArm, type ArmInput } from './synthesisArm.js';
+import { innermostMessage } from '../domain/errors.js';
 
 /** One child as the experiment's Query `progress` shows it. */
 export interface ChildStatus {
@@ -207,7 +208,7 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
         results.push(failedResult(child, 'cancelled'));
         return;
       }
-      const message = failureMessage(err);
+      const message = innermostMessage(err);
       status.status = 'failed';
       status.error = message;
       results.push(failedResult(child, message));
@@ -251,17 +252,6 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
     resultsJsonl: report.resultsJsonl,
     summary,
   };
-}
-
-/** The message of a failed child or activity (the cause's message when there is one). */
-function failureMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let message = e?.message ?? String(err);
-  while (e?.cause) {
-    e = e.cause as { message?: string; cause?: unknown };
-    if (e?.message) message = e.message;
-  }
-  return message;
 }
 
 function failedResult(child: ArmInput, error: string): ArmSeedResult {

@@ -28,7 +28,7 @@ import { METHODS } from '../methods/index.js';
 import { s3SynthesisBeforeOneLoop } from './legacy/s3SynthesisBeforeOneLoop.js';
 import { createSteps, loopActivities, type LoopState } from './loop.js';
 import { progressQuery } from './queries.js';
-import { asCancellation, finishHandlers, Steering, whenCancelled } from './steering.js';
+import { finishHandlers, runMethodCancellable, Steering, whenCancelled } from './steering.js';
 import type { S3Progress, S3Result } from './types.js';
 
 export { progressQuery } from './queries.js';
@@ -88,15 +88,8 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
     steer,
     waitCancel: steering,
   });
-  let cancelled: unknown = null;
-  try {
-    await method.run(steps);
-  } catch (err) {
-    // a cancellation: report what exists (runs started before steering end as they did)
-    cancelled = asCancellation(err, steering);
-    if (!cancelled) throw err;
-    ledger.stopReason = `cancelled during round ${state.round} (${state.phase})`;
-  }
+  // a cancellation: report what exists (runs started before steering end as they did)
+  const cancelled = await runMethodCancellable(method, steps, ledger, state, steering);
   steer.close();
 
   // Alg. 2 line 11: D_train = seed ∪ all additions; the last round's student was trained on it.

@@ -55,8 +55,9 @@ import {
   type SteeringState,
 } from '../domain/steering.js';
 import type { DatasetRef } from '../domain/types.js';
-import type { Method } from '../methods/index.js';
+import type { ArmSteps, Method } from '../methods/index.js';
 import type { LoopState } from './loop.js';
+import { innermostMessage } from '../domain/errors.js';
 
 export type { SteeringState, SteeringRecord } from '../domain/steering.js';
 
@@ -352,7 +353,7 @@ export class Steering {
         merged = await acts.mergeGoldValidation({ config: this.c.config, task, current, add: input, batch });
       } catch (err) {
         // the caller gets the activity's reason (bad file, duplicate, test row); the run goes on
-        throw ApplicationFailure.nonRetryable(causeMessage(err), 'InvalidUpdate');
+        throw ApplicationFailure.nonRetryable(innermostMessage(err), 'InvalidUpdate');
       }
       for (const id of merged.ids) this.addedIds.add(id);
       const source = input.file ? `file ${input.file}` : 'inline rows';
@@ -381,7 +382,7 @@ export class Steering {
         const r = await acts
           .applyReview({ config: this.c.config, data: wait.data, review: { decisions, by }, round: wait.round, at })
           .catch((err: unknown) => {
-            throw ApplicationFailure.nonRetryable(causeMessage(err), 'InvalidUpdate');
+            throw ApplicationFailure.nonRetryable(innermostMessage(err), 'InvalidUpdate');
           });
         ref = r.ref;
         detail = `${r.rejected} rejected, ${r.relabelled} relabelled, ${r.kept} kept`;
@@ -477,17 +478,6 @@ export class Steering {
   }
 }
 
-/** The innermost message of a failure chain (an activity's own reason). */
-function causeMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let message = e?.message ?? String(err);
-  while (e?.cause) {
-    e = e.cause as { message?: string; cause?: unknown };
-    if (e?.message) message = e.message;
-  }
-  return message;
-}
-
 /**
  * Whether the loop ended for a cancellation of the workflow, as the error to end it with.
  * A cancelled teacher activity waited for (loopActivities waitCancel) may end as failed
@@ -509,4 +499,29 @@ export function whenCancelled<T>(cancelled: unknown, fn: () => Promise<T>): Prom
 /** Waits until every Update handler has finished (no command when none is running). */
 export async function finishHandlers(): Promise<void> {
   if (!allHandlersFinished()) await condition(allHandlersFinished);
+}
+
+/**
+ * Runs a method (methods/) through the loop's steps. With steering on, a cancellation of the
+ * run is caught and recorded as the stop reason, so the caller still reports what exists.
+ * @param enabled whether steering is on (runs started before it end as they did: rethrown)
+ * @returns the cancellation caught, or null when the method ran to its end
+ * @throws whatever the method threw that is not such a cancellation
+ */
+export async function runMethodCancellable(
+  method: { run(steps: ArmSteps): Promise<void> },
+  steps: ArmSteps,
+  ledger: { stopReason: string | null },
+  state: { round: number; phase: string },
+  enabled: boolean,
+): Promise<unknown> {
+  try {
+    await method.run(steps);
+    return null;
+  } catch (err) {
+    const cancelled = asCancellation(err, enabled);
+    if (!cancelled) throw err;
+    ledger.stopReason = `cancelled during round ${state.round} (${state.phase})`;
+    return cancelled;
+  }
 }

@@ -20,7 +20,7 @@ import type { RoundResult } from '../domain/types.js';
 import { METHODS } from '../methods/index.js';
 import type { SteeringState } from '../domain/steering.js';
 import { createSteps, loopActivities, type LoopState } from './loop.js';
-import { asCancellation, finishHandlers, Steering, whenCancelled } from './steering.js';
+import { finishHandlers, runMethodCancellable, Steering, whenCancelled } from './steering.js';
 
 /** Input of one arm run (built by s3Experiment; no secrets: the config names env vars only). */
 export interface ArmInput {
@@ -89,14 +89,8 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
     waitCancel: steering,
   });
 
-  let cancelled: unknown = null;
-  try {
-    await method.run(steps);
-  } catch (err) {
-    cancelled = asCancellation(err, steering);
-    if (!cancelled) throw err;
-    ledger.stopReason = `cancelled during round ${state.round} (${state.phase})`;
-  }
+  // a cancellation: report what exists (runs started before steering end as they did)
+  const cancelled = await runMethodCancellable(method, steps, ledger, state, steering);
   steer.close();
   // the configuration and gold validation pool in force (steering may have changed them)
   const { config, task } = current();
