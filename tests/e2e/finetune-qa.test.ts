@@ -253,7 +253,10 @@ describe('s3Synthesis with task.kind "qa" and the span student', { skip }, () =>
       for (const r of rs) {
         assert.equal(r.status, 'completed', `${r.workflowId}: ${r.error}`);
         assert.equal(typeof r.test?.exactMatch, 'number', r.workflowId);
-      assert.ok(!r.warnings?.some((w) => /data-quality study failed/.test(w)), `${r.workflowId}: ${r.warnings?.join('; ')}`);
+        assert.ok(
+          !r.warnings?.some((w) => /data-quality study failed/.test(w)),
+          `${r.workflowId}: ${r.warnings?.join('; ')}`,
+        );
       }
       assert.match(readFileSync(out.reportMd, 'utf8'), /\| test EM \| test F1 \| val EM \|/);
       console.log(rs.map((r) => `${r.arm}: test EM ${r.test?.exactMatch} F1 ${r.test?.f1}`).join('\n'));
