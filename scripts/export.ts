@@ -112,6 +112,7 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: Expor
   const format = opts.format ?? 'hf';
   const config = readJson<S3Config>(path.join(runDir, 'config.json'));
   if (!config) throw new Error(`${runDir}/config.json is missing: not a run folder written by s3-synth`);
+  if (taskKindOf(config.task).rowFormat === 'squad') return exportQaRun(runDir, outDir, config, format);
   const labels = config.task.labels;
   const { columns, columnsOf } = taskKindOf(config.task);
   const train = readJsonl<SyntheticExample>(path.join(runDir, 'synthetic', 'final.jsonl'));
@@ -159,6 +160,47 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: Expor
     files.push(readme);
   }
   return { runDir, outDir, format, splits: counts, labels, labelCounts, files };
+}
+
+/**
+ * An extractive QA run (task.kind "qa") as SQuAD-style JSONL: `{id, context, question, answers}` per
+ * question (train = the synthetic questions, and the gold splits), plus provenance/train.jsonl. Only
+ * the "jsonl" format so far (no dataset card or Parquet for QA yet).
+ * @throws Error for another format
+ */
+function exportQaRun(runDir: string, outDir: string, config: S3Config, format: ExportFormat): ExportSummary {
+  if (format !== 'jsonl')
+    throw new Error(
+      `s3 export: an extractive QA run exports as --format jsonl only (SQuAD-style rows), not "${format}"`,
+    );
+  const squad = (e: Example) => ({
+    id: e.id,
+    context: e.text,
+    question: e.text_pair ?? '',
+    answers: e.answers ?? { text: [e.label], answer_start: [Math.max(0, e.text.indexOf(e.label))] },
+  });
+  const train = readJsonl<SyntheticExample>(path.join(runDir, 'synthetic', 'final.jsonl'));
+  const splits: Record<string, Example[]> = { train };
+  for (const split of ['validation', 'test']) {
+    const file = path.join(runDir, 'gold', `${split}.jsonl`);
+    if (existsSync(file)) splits[split] = readJsonl<Example>(file);
+  }
+  mkdirSync(path.join(outDir, 'provenance'), { recursive: true });
+  const files: string[] = [];
+  const counts: Record<string, number> = {};
+  for (const [split, rows] of Object.entries(splits)) {
+    const file = path.join(outDir, `${split}.jsonl`);
+    writeJsonl(file, rows.map(squad));
+    files.push(file);
+    counts[split] = rows.length;
+  }
+  const prov = path.join(outDir, 'provenance', 'train.jsonl');
+  writeJsonl(
+    prov,
+    train.map((e) => ({ id: e.id, ...e.provenance })),
+  );
+  files.push(prov);
+  return { runDir, outDir, format, splits: counts, labels: config.task.labels, labelCounts: {}, files };
 }
 
 /**

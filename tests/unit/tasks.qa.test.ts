@@ -4,7 +4,7 @@
  * split by passage.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -12,6 +12,7 @@ import { FINETUNE_QA_ACQUISITIONS, parseConfig } from '../../config/schema.js';
 import { qaGoldSplits } from '../../data/qa.js';
 import { renderPrompt } from '../../domain/prompts.js';
 import { isQaRounds, roundTableHead } from '../../domain/roundTable.js';
+import { exportRun } from '../../scripts/export.js';
 import { EXPERIMENT_TABLE_HEAD, experimentTableHead } from '../../report/experimentReport.js';
 import { Rng } from '../../domain/rng.js';
 import type { Example } from '../../domain/types.js';
@@ -291,4 +292,34 @@ test('the config allows for QA exactly the acquisition functions the Python work
   });
   assert.equal(parseConfig(qaConfig('least-confidence')).synthesis.acquisition, 'least-confidence');
   assert.throws(() => parseConfig(qaConfig('entropy')), /synthesis\.acquisition "entropy"/);
+});
+
+test('s3 export of a QA run: SQuAD-style rows (jsonl); other formats refused', () => {
+  const run = mkdtempSync(path.join(tmpdir(), 's3-qa-export-'));
+  const config = parseConfig({
+    task: { kind: 'qa', labels: ['answer'], source: { type: 'files', validation: 'v', test: 't' } },
+    student: { kind: 'finetune' },
+  });
+  writeFileSync(path.join(run, 'config.json'), JSON.stringify(config));
+  mkdirSync(path.join(run, 'synthetic'));
+  mkdirSync(path.join(run, 'gold'));
+  const provenance = { origin: 'seed', round: 0, rationales: [], misclassifiedId: null, templateId: 'qa.query.table1' };
+  const synthetic = { ...gold, id: 'seed-0', text_pair: 'On what ground is it held?', provenance };
+  writeFileSync(path.join(run, 'synthetic', 'final.jsonl'), JSON.stringify(synthetic) + '\n');
+  writeFileSync(path.join(run, 'gold', 'test.jsonl'), JSON.stringify(gold) + '\n');
+  const out = path.join(run, 'export');
+  const s = exportRun(run, out, { format: 'jsonl' });
+  assert.deepEqual(s.splits, { train: 1, test: 1 });
+  const train = JSON.parse(readFileSync(path.join(out, 'train.jsonl'), 'utf8'));
+  assert.deepEqual(train, {
+    id: 'seed-0',
+    context: CONTEXT,
+    question: 'On what ground is it held?',
+    answers: gold.answers,
+  });
+  assert.equal(
+    JSON.parse(readFileSync(path.join(out, 'provenance', 'train.jsonl'), 'utf8')).templateId,
+    'qa.query.table1',
+  );
+  assert.throws(() => exportRun(run, path.join(run, 'hf'), { format: 'hf' }), /exports as --format jsonl only/);
 });
