@@ -262,6 +262,9 @@ export const SynthesisSchema = z
      * random, badge, coreset and lion pick `maxPerRound` items (default: as many as are
      * misclassified, i.e. as many as S3 would extrapolate) */
     acquisition: AcquisitionNameSchema.default('misclassified'),
+    /** extractive QA only: a gold validation question counts as misclassified when the student's
+     * answer has SQuAD F1 below this (the paper's appendix allows "low F1"); unset: EM = 0 */
+    qaMisclassifiedBelowF1: z.number().gt(0).max(1).optional(),
     /** the candidates: "gold-validation" (S3's; labeled by humans) or "synthetic" (the synthetic
      * training examples, labeled by the label the teacher was asked for: no human label spent) */
     pool: z.enum(['gold-validation', 'synthetic']).default('gold-validation'),
@@ -456,6 +459,8 @@ export function parseConfig(raw: unknown, source = 'config'): S3Config {
   const cfg = parseStrict(S3ConfigSchema, raw, source);
   checkTask(cfg.task, source);
   checkStudent(cfg, source);
+  if (cfg.synthesis.qaMisclassifiedBelowF1 !== undefined && cfg.task.kind !== 'qa')
+    throw new Error(`invalid ${source}: synthesis.qaMisclassifiedBelowF1 is for extractive QA (task.kind "qa") only`);
   if (cfg.task.kind === 'qa' && cfg.student.kind !== 'finetune')
     throw new Error(
       `invalid ${source}: task.kind "qa" needs the span-extraction student (student.kind "finetune"); "${cfg.student.kind}" is a classifier`,

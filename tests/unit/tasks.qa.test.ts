@@ -292,6 +292,14 @@ test('the config allows for QA exactly the acquisition functions the Python work
   });
   assert.equal(parseConfig(qaConfig('least-confidence')).synthesis.acquisition, 'least-confidence');
   assert.throws(() => parseConfig(qaConfig('entropy')), /synthesis\.acquisition "entropy"/);
+  assert.throws(
+    () =>
+      parseConfig({
+        task: { labels: ['a', 'b'], source: { type: 'spamassassin' } },
+        synthesis: { qaMisclassifiedBelowF1: 0.5 },
+      }),
+    /qaMisclassifiedBelowF1 is for extractive QA/,
+  );
 });
 
 test('s3 export of a QA run: SQuAD-style rows (jsonl); other formats refused', () => {

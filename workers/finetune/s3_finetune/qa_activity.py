@@ -6,9 +6,10 @@ answer, answers = every gold span) and are read back into SQuAD rows here.
 - Metrics: each split's {count, accuracy, macroF1, misclassified} holds EM, F1 and the EM-0 count, with
   exactMatch and f1 besides, so the classification shape stays as it is.
 - Picks (round-<q>/picked.jsonl, PickedRow): "misclassified" = the gold validation questions with
-  EM 0 (S3's appendix), a seeded sample as select.pick draws it, score = loss; "loss" = highest
-  -log p(start) - log p(end) of the gold span first; "least-confidence" = highest 1 - p(start) p(end)
-  of the predicted span first; "random" = a seeded sample. GoldGen (select.all) takes every question.
+  EM 0 (S3's appendix; with synthesis.qaMisclassifiedBelowF1, those with an F1 below it), a seeded
+  sample as select.pick draws it, score = loss; "loss" = highest -log p(start) - log p(end) of the gold
+  span first; "least-confidence" = highest 1 - p(start) p(end) of the predicted span first; "random" =
+  a seeded sample. GoldGen (select.all) takes every question.
 - Not here yet: checkpoint resume and ONNX export (student.finetune.export is ignored for QA).
 """
 
@@ -63,11 +64,18 @@ def split_metrics(predictions: list[dict[str, Any]], rows: list[dict[str, Any]])
     }
 
 
-def qa_picks(name: str, predictions: list[dict[str, Any]], batch: int, seed: int) -> list[dict[str, Any]]:
+def is_wrong(p: dict[str, Any], below_f1: float | None = None) -> bool:
+    """Whether a question is "misclassified": EM 0, or with synthesis.qaMisclassifiedBelowF1 an F1 below it."""
+    return p["f1"] < below_f1 if below_f1 is not None else not p["exactMatch"]
+
+
+def qa_picks(
+    name: str, predictions: list[dict[str, Any]], batch: int, seed: int, below_f1: float | None = None
+) -> list[dict[str, Any]]:
     """{index, id, score} in pick order (module doc)."""
     ids = [p["id"] for p in predictions]
     if name == "misclassified":
-        wrong = sorted((i for i, p in enumerate(predictions) if not p["exactMatch"]), key=lambda i: (ids[i], i))
+        wrong = sorted((i for i, p in enumerate(predictions) if is_wrong(p, below_f1)), key=lambda i: (ids[i], i))
         order = Rng(seed, "misclassified").sample(wrong, max(0, batch))
         return [{"index": i, "id": ids[i], "score": predictions[i]["loss"]} for i in order]
     if name == "random":
@@ -147,12 +155,13 @@ def evaluate_qa(
             idx = sorted(random.Random(f"goldgen-{seed}-{round_}").sample(idx, cap))
         picked = [row(i) for i in idx]
     else:
-        wrong = sum(1 for p in pv if not p["exactMatch"])
+        below_f1 = synthesis.get("qaMisclassifiedBelowF1")
+        wrong = sum(1 for p in pv if is_wrong(p, below_f1))
         n = len(validation)
         batch = min(n, cap if cap is not None else (n if name in ("misclassified", "random") else wrong))
         if name == "random" and cap is None:
             batch = min(n, wrong)
-        picks = qa_picks(name, pv, batch, seed * 1000 + round_)
+        picks = qa_picks(name, pv, batch, seed * 1000 + round_, below_f1)
         ordered = sorted(picks, key=lambda p: p["index"]) if name == "misclassified" else picks
         picked = [
             {**row(p["index"]), "acquisition": name, "score": p["score"], "pool": "gold-validation"} for p in ordered
@@ -193,4 +202,4 @@ def evaluate_qa(
     return out
 
 
-__all__ = ["QA_ACQUISITIONS", "evaluate_qa", "qa_picks", "qa_row", "split_metrics", "contract"]
+__all__ = ["QA_ACQUISITIONS", "evaluate_qa", "is_wrong", "qa_picks", "qa_row", "split_metrics", "contract"]

@@ -75,5 +75,9 @@ def test_acquisition_functions_of_span_predictions():
     assert [p["id"] for p in qa_picks("least-confidence", preds, 2, 0)] == ["b", "c"]
     mis = qa_picks("misclassified", preds, 5, 0)
     assert sorted(p["id"] for p in mis) == ["a", "c"] and {p["score"] for p in mis} == {1.0, 2.0}
+    # synthesis.qaMisclassifiedBelowF1: F1 below the threshold counts as wrong (EM 1 has F1 1)
+    f1s = [{**p, "f1": f} for p, f in zip(preds, (0.6, 1.0, 0.2), strict=True)]
+    assert sorted(p["id"] for p in qa_picks("misclassified", f1s, 5, 0, below_f1=0.5)) == ["c"]
+    assert sorted(p["id"] for p in qa_picks("misclassified", f1s, 5, 0, below_f1=0.7)) == ["a", "c"]
     assert len(qa_picks("random", preds, 2, 7)) == 2
     assert qa_picks("random", preds, 2, 7) == qa_picks("random", preds, 2, 7)
