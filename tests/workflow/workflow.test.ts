@@ -162,12 +162,14 @@ test('a run of 2,000+ examples keeps every history payload under 256 KB', async 
 
 test('invalid configuration fails the workflow at once, non-retryable, before any teacher call', async () => {
   const before = fake.requests;
-  const handle = await start({ task: { labels: ['only-one'] } }, 'wf-bad-config');
+  // a classification task with one label (its only problem: the rest of the task is valid)
+  const source = { type: 'files', validation: gold.validation, test: gold.test };
+  const handle = await start({ task: { labels: ['only-one'], source } }, 'wf-bad-config');
   await assert.rejects(handle.result(), (err: unknown) => {
     assert.ok(err instanceof WorkflowFailedError);
     const cause = err.cause as { type?: string; message: string; nonRetryable?: boolean };
     assert.equal(cause.type, 'InvalidConfig');
-    assert.match(cause.message, /task\.labels/);
+    assert.match(cause.message, /task\.labels: a classification task needs at least 2 labels/);
     return true;
   });
   assert.equal(fake.requests, before);
