@@ -23,6 +23,7 @@ export const CONFIG_DOCS = path.join(ROOT, 'docs/configuration.md');
 /** The schema sources whose JSDoc comments are the descriptions. */
 const SOURCES = [
   'config/schema.ts',
+  'config/teacher.ts',
   'config/experiment.ts',
   'acquisition/types.ts',
   'domain/experiment.ts',
