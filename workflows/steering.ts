@@ -335,7 +335,7 @@ export class Steering {
     const parsed = S3ConfigSchema.shape.synthesis.safeParse(synthesis);
     if (!parsed.success) reject(`setAcquisition: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     try {
-      checkStudent({ student: config.student, synthesis }, 'setAcquisition');
+      checkStudent({ student: config.student, synthesis, task: config.task }, 'setAcquisition');
     } catch (err) {
       reject((err as Error).message);
     }
