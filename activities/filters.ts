@@ -18,7 +18,6 @@
  */
 import type { S3Config } from '../config/schema.js';
 import { labelWord } from '../domain/prompts.js';
-import { Rng } from '../domain/rng.js';
 import {
   ExampleSchema,
   type Example,
@@ -30,7 +29,7 @@ import { activeFilters, type FilterName, type FiltersConfig } from '../quality/f
 import { metaTalkRules, type MetaTalkRules } from '../quality/filters/metaTalk.js';
 import { NearDuplicateIndex } from '../quality/filters/nearDuplicates.js';
 import { parseSelfCheck, SELF_CHECK_MAX_TOKENS, selfCheckPrompt } from '../quality/filters/selfCheck.js';
-import { fitReference, REFERENCE_MAX_TRAIN, type Reference } from '../quality/labelAgreement.js';
+import { fitReference, type Reference } from '../quality/labelAgreement.js';
 import type { ArtifactStore } from '../store/index.js';
 import { isRefusal, type TeacherCall, type TeacherRefusal, type TeacherReply } from '../teacher/index.js';
 import { taskKindOf } from '../tasks/index.js';
@@ -85,12 +84,7 @@ async function referenceFor(
   if (!r) {
     r = (async () => {
       const validation = await store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
-      let train: Example[] | null = null;
-      if (useTrain) {
-        train = await store.getJsonl(task.train!, ExampleSchema, { allowEmpty: true });
-        if (train.length > REFERENCE_MAX_TRAIN)
-          train = new Rng(config.seed, 'reference-train').sample(train, REFERENCE_MAX_TRAIN);
-      }
+      const train = useTrain ? await store.getJsonl(task.train!, ExampleSchema, { allowEmpty: true }) : null;
       return fitReference({ train, validation }, config.task.labels, config.seed);
     })();
     references.set(key, r);

@@ -39,16 +39,3 @@ export async function referenceVerdicts<R extends Example & { provenance?: Prove
     }),
   };
 }
-
-const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
-
-/** One line for report.md: overall agreement, per class, and the reference's own accuracy. */
-export function agreementSentence(a: LabelAgreement): string {
-  const classes = Object.entries(a.byClass)
-    .map(([l, c]) => `${l} ${pct(c.rate)} of ${c.count}`)
-    .join(', ');
-  return (
-    `Label agreement: a reference classifier (${a.reference.student}, trained on ${a.reference.examples} ${a.reference.trainedOn} examples; ` +
-    `${pct(a.reference.heldOut.accuracy)} accurate on ${a.reference.heldOut.on}) gives ${pct(a.overall.rate)} of the ${a.overall.count} synthetic examples the label the teacher was asked for (${classes}).`
-  );
-}

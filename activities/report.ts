@@ -11,7 +11,8 @@ import type { TaskRefs } from './prepare.js';
 import { runActivity } from './context.js';
 import type { StoreDeps } from './deps.js';
 import { runArtifacts } from './paths.js';
-import { agreementSentence, referenceVerdicts } from './labelAgreement.js';
+import { agreementSentence } from '../domain/labelAgreement.js';
+import { referenceVerdicts } from './labelAgreement.js';
 import { filtersSentence } from './filters.js';
 
 /** The teacher model a report names, by provider (the configured name or GGUF; unset: "default"). */

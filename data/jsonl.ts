@@ -329,13 +329,50 @@ export function arrayHint(line: number, value: unknown): string {
     : '';
 }
 
-/** rows serialized per write() call */
+/** rows serialized per chunk (one write() call) */
 const CHUNK_ROWS = 2000;
 
-/** `row.label` when it is a string, else undefined (the default label of writeJsonl). */
+/** `row.label` when it is a string, else undefined (the default label of writeJsonl / putJsonl). */
 function defaultLabelOf(row: unknown): string | undefined {
   const label = (row as { label?: unknown } | null)?.label;
   return typeof label === 'string' ? label : undefined;
+}
+
+/** What {@link jsonlChunks} counted: lines written and label -> count. */
+export interface JsonlTally {
+  count: number;
+  labelCounts: Record<string, number>;
+}
+
+/**
+ * Serializes rows as JSON Lines in UTF-8 chunks of up to 2,000 lines, counting rows and labels
+ * into `tally` as it goes (the one encoder of writeJsonl and the artifact stores' putJsonl).
+ * @param rows records; each must be JSON-serializable (not undefined)
+ * @param opts.labelOf label counted for a row; default `row.label` when a string
+ * @param opts.what names the writer in errors, e.g. "writeJsonl seed.jsonl"
+ * @throws TypeError `<what>: row N is not JSON-serializable`
+ */
+export function* jsonlChunks<T>(
+  rows: Iterable<T>,
+  tally: JsonlTally,
+  opts: { labelOf?: (row: T) => string; what: string },
+): Generator<Buffer> {
+  const labelOf: (row: T) => string | undefined = opts.labelOf ?? defaultLabelOf;
+  let chunk: string[] = [];
+  for (const row of rows) {
+    const json = JSON.stringify(row);
+    if (json === undefined) throw new TypeError(`${opts.what}: row ${tally.count + 1} is not JSON-serializable`);
+    chunk.push(json, '\n');
+    tally.count++;
+    const label = labelOf(row);
+    if (label !== undefined) tally.labelCounts[label] = (tally.labelCounts[label] ?? 0) + 1;
+    if (chunk.length >= 2 * CHUNK_ROWS) {
+      // two entries (JSON, newline) per row
+      yield Buffer.from(chunk.join(''), 'utf8');
+      chunk = [];
+    }
+  }
+  if (chunk.length) yield Buffer.from(chunk.join(''), 'utf8');
 }
 
 /**
@@ -355,34 +392,17 @@ export async function writeJsonl<T>(
   rows: Iterable<T>,
   opts: { labelOf?: (row: T) => string } = {},
 ): Promise<DatasetRef> {
-  const labelOf: (row: T) => string | undefined = opts.labelOf ?? defaultLabelOf;
   const abs = resolve(path);
   await mkdir(dirname(abs), { recursive: true });
   const tmp = `${abs}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const hash = createHash('sha256');
-  const labelCounts: Record<string, number> = {};
-  let count = 0;
+  const tally: JsonlTally = { count: 0, labelCounts: {} };
   const fh = await open(tmp, 'w');
   try {
-    let chunk: string[] = [];
-    const flush = async (): Promise<void> => {
-      if (chunk.length === 0) return;
-      const bytes = Buffer.from(chunk.join(''), 'utf8');
-      chunk = [];
-      hash.update(bytes);
-      await fh.write(bytes);
-    };
-    for (const row of rows) {
-      const json = JSON.stringify(row);
-      if (json === undefined)
-        throw new TypeError(`writeJsonl ${basename(abs)}: row ${count + 1} is not JSON-serializable`);
-      chunk.push(json, '\n');
-      count++;
-      const label = labelOf(row);
-      if (label !== undefined) labelCounts[label] = (labelCounts[label] ?? 0) + 1;
-      if (chunk.length >= 2 * CHUNK_ROWS) await flush();
+    for (const buf of jsonlChunks(rows, tally, { ...opts, what: `writeJsonl ${basename(abs)}` })) {
+      hash.update(buf);
+      await fh.write(buf);
     }
-    await flush();
     await fh.sync();
     await fh.close();
     await rename(tmp, abs);
@@ -391,7 +411,7 @@ export async function writeJsonl<T>(
     await rm(tmp, { force: true });
     throw err;
   }
-  return { path: abs, sha256: hash.digest('hex'), count, labelCounts };
+  return { path: abs, sha256: hash.digest('hex'), ...tally };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Shapes of the label-agreement metric (computed by quality/labelAgreement.ts; shown in
- * report.json, the round table, arm results and the experiment report). Pure module: types only.
+ * report.json, the round table, arm results and the experiment report), and the sentence
+ * report.md and the CLI print. Pure module.
  */
 
 /** Agreement of one group of examples: `agree` of `count` (rate null for an empty group). */
@@ -34,4 +35,17 @@ export interface ReferenceVerdict {
   label: string;
   /** the reference's probability of the asked label */
   p: number;
+}
+
+const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+
+/** One line for report.md: overall agreement, per class, and the reference's own accuracy. */
+export function agreementSentence(a: LabelAgreement): string {
+  const classes = Object.entries(a.byClass)
+    .map(([l, c]) => `${l} ${pct(c.rate)} of ${c.count}`)
+    .join(', ');
+  return (
+    `Label agreement: a reference classifier (${a.reference.student}, trained on ${a.reference.examples} ${a.reference.trainedOn} examples; ` +
+    `${pct(a.reference.heldOut.accuracy)} accurate on ${a.reference.heldOut.on}) gives ${pct(a.overall.rate)} of the ${a.overall.count} synthetic examples the label the teacher was asked for (${classes}).`
+  );
 }

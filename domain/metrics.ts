@@ -56,9 +56,10 @@ export interface Misclassified {
 }
 
 /**
- * D_mis^(q) of S3 Alg. 2 line 6: the gold validation examples the student gets wrong.
- * With a budget `max`, keeps the `max` with the highest loss (the loss acquisition function
- * of Kessler et al. 2025); ties keep split order. Result is in split order.
+ * The gold validation examples the student gets wrong (S3 Alg. 2 line 6, D_mis). With a budget
+ * `max`, keeps the `max` with the highest loss (the `loss` rule's choice; S3's own rule under a
+ * cap is a seeded uniform sample: acquisition/misclassified.ts, which the activities use);
+ * ties keep split order. Result is in split order.
  * @param probs class probabilities per example, columns in `labels` order
  * @param goldIdx gold class index per example
  */

@@ -1,10 +1,9 @@
 /** The per-round table (report.md and the CLI print the same columns). Pure module. */
+import type { LabelAgreement } from './labelAgreement.js';
 import type { RoundResult } from './types.js';
 
-/** Label agreement per origin (quality/labelAgreement.ts LabelAgreement, the part the table shows). */
-export interface RoundAgreement {
-  byOrigin: Record<string, { count: number; agree: number; rate: number | null }>;
-}
+/** Label agreement per origin (the part of LabelAgreement the table shows). */
+export type RoundAgreement = Pick<LabelAgreement, 'byOrigin'>;
 
 /** The column added when the label agreement is known (after the run: the report). */
 export const AGREEMENT_HEAD = 'ref. agrees';

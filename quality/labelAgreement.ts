@@ -36,11 +36,16 @@ export const CROSS_FIT_FOLDS = 5;
 
 const referenceStudent = (): Student => createStudent(StudentSchema.parse({ kind: 'tfidf-logreg' }), { cacheDir: '' });
 
+/** Most gold train examples the reference is fitted on (a seeded sample of larger splits),
+ * so that its cost stays seconds on one CPU core. */
+export const REFERENCE_MAX_TRAIN = 5000;
+
 /**
  * Fits the reference classifier.
- * @param gold.train the gold train split (null or empty: none), gold.validation the gold validation set
+ * @param gold.train the gold train split (null or empty: none; a split larger than
+ *   REFERENCE_MAX_TRAIN is sampled down, seeded), gold.validation the gold validation set
  * @param labels the task's labels (class order)
- * @param seed the run's seed (fold assignment for cross-fitting)
+ * @param seed the run's seed (the train sample and the fold assignment for cross-fitting)
  * @throws Error when there is no gold data to train on (an empty validation set and no train split)
  */
 export async function fitReference(
@@ -52,14 +57,18 @@ export async function fitReference(
     rows.length ? rows.filter((x, i) => labels[argmax(pred[i])] === x.label).length / rows.length : 0;
   let info: ReferenceInfo;
   let model: Student;
-  if (gold.train && gold.train.length > 0) {
+  const train =
+    gold.train && gold.train.length > REFERENCE_MAX_TRAIN
+      ? new Rng(seed, 'reference-train').sample(gold.train, REFERENCE_MAX_TRAIN)
+      : gold.train;
+  if (train && train.length > 0) {
     model = referenceStudent();
-    await model.fit(gold.train, labels);
+    await model.fit(train, labels);
     const pv = gold.validation.length ? await model.predictProba(gold.validation) : [];
     info = {
       student: 'tfidf-logreg',
       trainedOn: 'gold-train',
-      examples: gold.train.length,
+      examples: train.length,
       heldOut: { on: 'gold-validation', count: gold.validation.length, accuracy: accuracy(pv, gold.validation) },
     };
   } else {
@@ -131,10 +140,6 @@ export function agreementOf(
   return { reference, overall, byOrigin, byClass };
 }
 
-/** Most gold train examples the reference is fitted on (a seeded sample of larger splits),
- * so that its cost stays seconds on one CPU core. */
-export const REFERENCE_MAX_TRAIN = 5000;
-
 /**
  * Label agreement of a synthetic training set, with the reference's verdict per example.
  * Gold rows (no provenance: human labels) are skipped; they are not synthetic.
@@ -151,11 +156,7 @@ export async function labelAgreementOf<R extends { label: string; provenance?: P
 ): Promise<{ agreement: LabelAgreement; synthetic: (R & Example)[]; verdicts: ReferenceVerdict[] } | null> {
   const synthetic = rows.filter((x) => x.provenance !== undefined);
   if (!synthetic.length) return null;
-  const train =
-    gold.train && gold.train.length > REFERENCE_MAX_TRAIN
-      ? new Rng(seed, 'reference-train').sample(gold.train, REFERENCE_MAX_TRAIN)
-      : gold.train;
-  const reference = await fitReference({ train, validation: gold.validation }, labels, seed);
+  const reference = await fitReference(gold, labels, seed);
   const verdicts = await reference.judge(synthetic);
   const agreement = agreementOf(
     synthetic.map((x) => ({ label: x.label, provenance: x.provenance! })),

@@ -32,6 +32,7 @@ import { describeFailure, describeProgress, failureInfo, printRounds, watchProgr
 import type { GlobalOptions, LocalOptions } from './runLocally.js';
 import { steerCommands } from './steer.js';
 import { teacherServerCommand } from './teacher-server.js';
+import { agreementSentence } from '../domain/labelAgreement.js';
 
 const DEFAULT_CONFIG = 'configs/spamassassin.json';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -127,13 +128,7 @@ reusing every teacher call in the cache.`,
         : `final student: gold test accuracy ${(100 * last.test.accuracy).toFixed(1)}% (macro-F1 ${(100 * last.test.macroF1).toFixed(1)}%) ` +
             `trained on ${last.trainSize} synthetic examples`,
     );
-    const agree = result.labelAgreement;
-    if (agree?.overall.rate != null)
-      console.log(
-        `label agreement: a reference classifier trained on ${agree.reference.examples} ${agree.reference.trainedOn} examples ` +
-          `(${(100 * agree.reference.heldOut.accuracy).toFixed(1)}% accurate on held-out gold) agrees with ` +
-          `${(100 * agree.overall.rate).toFixed(1)}% of the ${agree.overall.count} synthetic labels`,
-      );
+    if (result.labelAgreement) console.log(agreementSentence(result.labelAgreement));
     if (result.stopReason) console.log(`EES stopped early: ${result.stopReason}`);
     for (const w of result.warnings ?? []) console.log(`warning: ${w}`);
     console.log(`dataset: ${result.dataset.path}\nreport:  ${result.reportMd}\n         ${result.reportJson}`);

@@ -11,7 +11,14 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { z } from 'zod';
-import { DatasetError, decodeLineBatches, openForRead, parseRecord } from '../data/jsonl.js';
+import {
+  DatasetError,
+  decodeLineBatches,
+  jsonlChunks,
+  openForRead,
+  parseRecord,
+  type JsonlTally,
+} from '../data/jsonl.js';
 import type { DatasetRef } from '../domain/types.js';
 import {
   IntegrityError,
@@ -21,9 +28,6 @@ import {
   type PutResult,
 } from './types.js';
 import { fileUri, folderUri, pathOfFileUri, refUri, schemeOf } from './uri.js';
-
-/** rows serialized per write() call */
-const CHUNK_ROWS = 2000;
 
 /** Suffix of the temporary files of in-flight writes (never listed). */
 const TMP = /\.tmp-\d+-[0-9a-f]{8}$/;
@@ -44,12 +48,6 @@ export function checkKey(key: string, opts: { folder?: boolean } = {}): string[]
   )
     throw new RangeError(`invalid artifact key ${JSON.stringify(key)}: expected a relative '/'-separated key`);
   return parts;
-}
-
-/** `row.label` when it is a string, else undefined (the default label of putJsonl). */
-function defaultLabelOf(row: unknown): string | undefined {
-  const label = (row as { label?: unknown } | null)?.label;
-  return typeof label === 'string' ? label : undefined;
 }
 
 const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -186,40 +184,24 @@ export class LocalFolderStore implements ArtifactStore {
   }
 
   async putJsonl<T>(key: string, rows: Iterable<T>, opts: { labelOf?: (row: T) => string } = {}): Promise<DatasetRef> {
-    const labelOf: (row: T) => string | undefined = opts.labelOf ?? defaultLabelOf;
     const file = this.pathOf(key);
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
     const hash = createHash('sha256');
-    const labelCounts: Record<string, number> = {};
-    let count = 0;
+    const tally: JsonlTally = { count: 0, labelCounts: {} };
     let bytes = 0;
     const fh = await open(tmp, 'w');
     try {
-      let chunk: string[] = [];
-      const flush = async (): Promise<void> => {
-        if (chunk.length === 0) return;
-        const buf = Buffer.from(chunk.join(''), 'utf8');
-        chunk = [];
+      for (const buf of jsonlChunks(rows, tally, { ...opts, what: `putJsonl ${key}` })) {
         hash.update(buf);
         bytes += buf.length;
         await fh.write(buf);
-      };
-      for (const row of rows) {
-        const json = JSON.stringify(row);
-        if (json === undefined) throw new TypeError(`putJsonl ${key}: row ${count + 1} is not JSON-serializable`);
-        chunk.push(json, '\n');
-        count++;
-        const label = labelOf(row);
-        if (label !== undefined) labelCounts[label] = (labelCounts[label] ?? 0) + 1;
-        if (chunk.length >= 2 * CHUNK_ROWS) await flush();
       }
-      await flush();
       await fh.sync();
       await fh.close();
       const sha256 = hash.digest('hex');
       await this.commit(tmp, file, bytes, sha256);
-      return { path: file, uri: this.uriOf(key), sha256, count, labelCounts };
+      return { path: file, uri: this.uriOf(key), sha256, count: tally.count, labelCounts: tally.labelCounts };
     } catch (err) {
       await fh.close().catch(() => undefined);
       await rm(tmp, { force: true });
@@ -228,28 +210,10 @@ export class LocalFolderStore implements ArtifactStore {
   }
 
   async getJsonl<T>(target: ArtifactTarget, schema: z.ZodType<T>, opts: JsonlReadOptions = {}): Promise<T[]> {
-    const at = this.locate(target, opts.sha256);
     const rows: T[] = [];
-    const fh = await openForRead(at.file);
-    try {
-      const hash = createHash('sha256');
-      const stream = fh.createReadStream({ start: 0, autoClose: false });
-      try {
-        for await (const batch of decodeLineBatches(tapped(stream as AsyncIterable<Buffer>, hash), at.file))
-          for (const { line, text } of batch)
-            if (text.trim() !== '') rows.push(parseRecord(at.file, line, text, schema));
-      } catch (err) {
-        // changed bytes explain a parse error better than the parse error itself
-        if (at.sha256 !== undefined && err instanceof DatasetError) this.check(at, await hashFile(at.file));
-        throw err;
-      } finally {
-        stream.destroy();
-      }
-      this.check(at, hash.digest('hex'));
-    } finally {
-      await fh.close();
-    }
-    if (rows.length === 0 && !opts.allowEmpty) throw new DatasetError(at.file, undefined, 'is empty (no records)');
+    for await (const row of this.streamJsonl(target, schema, { sha256: opts.sha256 })) rows.push(row);
+    if (rows.length === 0 && !opts.allowEmpty)
+      throw new DatasetError(this.locate(target, opts.sha256).file, undefined, 'is empty (no records)');
     return rows;
   }
 
@@ -267,6 +231,7 @@ export class LocalFolderStore implements ArtifactStore {
         for await (const batch of decodeLineBatches(tapped(stream as AsyncIterable<Buffer>, hash), at.file))
           for (const { line, text } of batch) if (text.trim() !== '') yield parseRecord(at.file, line, text, schema);
       } catch (err) {
+        // changed bytes explain a parse error better than the parse error itself
         if (at.sha256 !== undefined && err instanceof DatasetError) this.check(at, await hashFile(at.file));
         throw err;
       } finally {

@@ -21,7 +21,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { z } from 'zod';
-import { DatasetError, decodeLineBatches, parseRecord } from '../data/jsonl.js';
+import { DatasetError, decodeLineBatches, jsonlChunks, parseRecord, type JsonlTally } from '../data/jsonl.js';
 import type { DatasetRef } from '../domain/types.js';
 import { checkKey } from './local.js';
 import {
@@ -33,9 +33,6 @@ import {
   type StoreConfig,
 } from './types.js';
 import { refUri, schemeOf } from './uri.js';
-
-/** rows serialized per chunk of putJsonl */
-const CHUNK_ROWS = 2000;
 
 /** The metadata key of an object's hex sha256 (sent as `x-amz-meta-sha256`). */
 export const SHA256_METADATA = 'sha256';
@@ -161,12 +158,6 @@ interface Located {
   key: string;
   uri: string;
   sha256?: string;
-}
-
-/** `row.label` when it is a string, else undefined (the default label of putJsonl). */
-function defaultLabelOf(row: unknown): string | undefined {
-  const label = (row as { label?: unknown } | null)?.label;
-  return typeof label === 'string' ? label : undefined;
 }
 
 async function* once(buf: Buffer): AsyncGenerator<Buffer> {
@@ -308,27 +299,11 @@ export class S3ObjectStore implements ArtifactStore {
   }
 
   async putJsonl<T>(key: string, rows: Iterable<T>, opts: { labelOf?: (row: T) => string } = {}): Promise<DatasetRef> {
-    const labelOf: (row: T) => string | undefined = opts.labelOf ?? defaultLabelOf;
-    const parts: Buffer[] = [];
-    const labelCounts: Record<string, number> = {};
-    let count = 0;
-    let chunk: string[] = [];
-    for (const row of rows) {
-      const json = JSON.stringify(row);
-      if (json === undefined) throw new TypeError(`putJsonl ${key}: row ${count + 1} is not JSON-serializable`);
-      chunk.push(json, '\n');
-      count++;
-      const label = labelOf(row);
-      if (label !== undefined) labelCounts[label] = (labelCounts[label] ?? 0) + 1;
-      if (chunk.length >= 2 * CHUNK_ROWS) {
-        parts.push(Buffer.from(chunk.join(''), 'utf8'));
-        chunk = [];
-      }
-    }
-    parts.push(Buffer.from(chunk.join(''), 'utf8'));
-    const put = await this.put(key, Buffer.concat(parts));
+    const tally: JsonlTally = { count: 0, labelCounts: {} };
+    const body = Buffer.concat([...jsonlChunks(rows, tally, { ...opts, what: `putJsonl ${key}` })]);
+    const put = await this.put(key, body);
     // an object has no local path: `path` repeats the URI (DatasetRef.path is required; readers use refUri)
-    return { path: put.uri, uri: put.uri, sha256: put.sha256, count, labelCounts };
+    return { path: put.uri, uri: put.uri, sha256: put.sha256, count: tally.count, labelCounts: tally.labelCounts };
   }
 
   async getJsonl<T>(target: ArtifactTarget, schema: z.ZodType<T>, opts: JsonlReadOptions = {}): Promise<T[]> {

@@ -11,22 +11,13 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createWorker } from '../../workers/worker.js';
-import { startFakeTeacher } from '../../tests/helpers/fake-teacher.js';
-import { startDevServer } from '../../tests/helpers/temporal.js';
+import { startWorkflowHarness } from '../../tests/helpers/temporal.js';
 
 const [file, ...rest] = process.argv.slice(2);
 const tokens = rest.find((a) => a.startsWith('teacherTokens='))?.split('=')[1];
 const raw = JSON.parse(readFileSync(file, 'utf8'));
 const dir = mkdtempSync(path.join(os.tmpdir(), 's3-final-sha-'));
-const env = await startDevServer();
-const fake = await startFakeTeacher();
-const { worker, teachers } = await createWorker({
-  connection: env.nativeConnection,
-  namespace: env.namespace,
-  taskQueue: 'final-sha',
-});
-const running = worker.run();
+const { env, fake, close } = await startWorkflowHarness('final-sha');
 try {
   const config = {
     ...raw,
@@ -78,9 +69,5 @@ try {
     ),
   );
 } finally {
-  worker.shutdown();
-  await running;
-  await teachers.close();
-  await fake.close();
-  await env.teardown();
+  await close();
 }

@@ -17,11 +17,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ExperimentConfigInput } from '../../config/experiment.js';
 import { temporalBin } from '../../scripts/devserver.js';
-import { createWorker } from '../../workers/worker.js';
 import type { ExperimentResult } from '../../workflows/s3Experiment.js';
-import { startFakeTeacher } from './fake-teacher.js';
 import { writeGoldTask } from './fixtures.js';
-import { startDevServer } from './temporal.js';
+import { startWorkflowHarness } from './temporal.js';
 
 const OUT = path.resolve(process.argv[2] ?? path.join(import.meta.dirname, '..', 'fixtures'));
 const TASK_QUEUE = 's3-record-histories';
@@ -37,14 +35,7 @@ writeFileSync(
   }).join('\n') + '\n',
 );
 
-const env = await startDevServer();
-const fake = await startFakeTeacher();
-const { worker, teachers } = await createWorker({
-  connection: env.nativeConnection,
-  namespace: env.namespace,
-  taskQueue: TASK_QUEUE,
-});
-const running = worker.run();
+const { env, fake, close } = await startWorkflowHarness(TASK_QUEUE);
 try {
   const cfg: ExperimentConfigInput = {
     experimentId: EXPERIMENT_ID,
@@ -95,9 +86,5 @@ try {
     console.log(`recorded ${type} (${id}): ${events.length} events, ${markers} markers -> ${file}`);
   }
 } finally {
-  worker.shutdown();
-  await running;
-  await teachers.close();
-  await fake.close();
-  await env.teardown();
+  await close();
 }

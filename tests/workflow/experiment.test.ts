@@ -10,25 +10,20 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { z } from 'zod';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { parseExperiment, type ExperimentConfigInput } from '../../config/experiment.js';
 import { readJsonl } from '../../data/jsonl.js';
 import { METHOD_NAMES, type ArmSeedResult } from '../../domain/experiment.js';
 import { splitHoldout } from '../../acquisition/holdout.js';
 import { Rng } from '../../domain/rng.js';
 import { PickedRowSchema, SyntheticExampleSchema } from '../../domain/types.js';
-import type { TeacherPool } from '../../teacher/index.js';
-import { createWorker } from '../../workers/worker.js';
 import { s3Experiment, type ExperimentResult } from '../../workflows/s3Experiment.js';
 import { startFakeTeacher } from '../helpers/fake-teacher.js';
 import { writeGoldTask } from '../helpers/fixtures.js';
-import { startDevServer } from '../helpers/temporal.js';
+import { startWorkflowHarness } from '../helpers/temporal.js';
 
 const TASK_QUEUE = 's3-experiment-test';
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let teachers: TeacherPool;
-let running: Promise<void>;
+let close: () => Promise<void>;
 let fake: Awaited<ReturnType<typeof startFakeTeacher>>;
 const gold = writeGoldTask({ validation: 40, test: 60 });
 const trainFile = path.join(gold.dir, 'train.jsonl');
@@ -41,23 +36,10 @@ writeFileSync(
 );
 
 before(async () => {
-  env = await startDevServer();
-  fake = await startFakeTeacher();
-  ({ worker, teachers } = await createWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue: TASK_QUEUE,
-  }));
-  running = worker.run();
+  ({ env, fake, close } = await startWorkflowHarness(TASK_QUEUE));
 });
 
-after(async () => {
-  worker.shutdown();
-  await running;
-  await teachers.close();
-  await fake.close();
-  await env.teardown();
-});
+after(() => close());
 
 function experiment(over: Partial<ExperimentConfigInput> & { experimentId: string }): ExperimentConfigInput {
   return {

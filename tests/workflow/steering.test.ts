@@ -14,49 +14,31 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { ExperimentConfigInput } from '../../config/experiment.js';
 import type { ArmSeedResult } from '../../domain/experiment.js';
 import type { SteeringState } from '../../domain/steering.js';
-import type { TeacherPool } from '../../teacher/index.js';
 import { temporalBin } from '../../scripts/devserver.js';
-import { createWorker } from '../../workers/worker.js';
 import type { ExperimentProgress } from '../../workflows/s3Experiment.js';
 import type { ArmProgress } from '../../workflows/synthesisArm.js';
 import type { S3Progress, S3Result } from '../../workflows/types.js';
 import { startFakeTeacher } from '../helpers/fake-teacher.js';
 import { fakeRunConfig, writeGoldTask } from '../helpers/fixtures.js';
-import { scheduledActivities, startDevServer } from '../helpers/temporal.js';
+import { scheduledActivities, startWorkflowHarness } from '../helpers/temporal.js';
 
 const TASK_QUEUE = 's3-steering-test';
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let teachers: TeacherPool;
-let running: Promise<void>;
+let close: () => Promise<void>;
 let fake: Awaited<ReturnType<typeof startFakeTeacher>>;
 /** the fake reads its delay per request: the cancellation test slows it down */
 const fakeOptions = { delayMs: 40 };
 const gold = writeGoldTask({ validation: 40, test: 40 });
 
 before(async () => {
-  env = await startDevServer();
   // slow enough that a test can act while a step runs
-  fake = await startFakeTeacher(fakeOptions);
-  ({ worker, teachers } = await createWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue: TASK_QUEUE,
-  }));
-  running = worker.run();
+  ({ env, fake, close } = await startWorkflowHarness(TASK_QUEUE, fakeOptions));
 });
 
-after(async () => {
-  worker.shutdown();
-  await running;
-  await teachers.close();
-  await fake.close();
-  await env.teardown();
-});
+after(() => close());
 
 /** A run config with its own teacher cache (so every call reaches the counting fake). */
 function config(runId: string, over: { seedSize?: number; rounds?: number; heartbeatSec?: number } = {}) {

@@ -9,43 +9,25 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import type { TeacherPool } from '../../teacher/index.js';
 import { parseConfig, type S3ConfigInput } from '../../config/schema.js';
 import { SyntheticExampleSchema } from '../../domain/types.js';
 import { temporalBin } from '../../scripts/devserver.js';
-import { createWorker } from '../../workers/worker.js';
 import type { S3Progress, S3Result } from '../../workflows/types.js';
 import { startFakeTeacher } from '../helpers/fake-teacher.js';
 import { fakeRunConfig, writeGoldTask } from '../helpers/fixtures.js';
-import { largestEvent, scheduledActivities, startDevServer } from '../helpers/temporal.js';
+import { largestEvent, scheduledActivities, startWorkflowHarness } from '../helpers/temporal.js';
 
 const TASK_QUEUE = 's3-workflow-test';
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let teachers: TeacherPool;
-let running: Promise<void>;
+let close: () => Promise<void>;
 let fake: Awaited<ReturnType<typeof startFakeTeacher>>;
 const gold = writeGoldTask({ validation: 40, test: 60 });
 
 before(async () => {
-  env = await startDevServer();
-  fake = await startFakeTeacher();
-  ({ worker, teachers } = await createWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace,
-    taskQueue: TASK_QUEUE,
-  }));
-  running = worker.run();
+  ({ env, fake, close } = await startWorkflowHarness(TASK_QUEUE));
 });
 
-after(async () => {
-  worker.shutdown();
-  await running;
-  await teachers.close();
-  await fake.close();
-  await env.teardown();
-});
+after(() => close());
 
 function start(config: S3ConfigInput | unknown, workflowId: string) {
   return env.client.workflow.start('s3Synthesis', { taskQueue: TASK_QUEUE, workflowId, args: [config] });

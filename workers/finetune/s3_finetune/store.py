@@ -170,29 +170,14 @@ class LocalFolderStore:
                 data = f.read()
         except FileNotFoundError as e:
             raise InvalidInput(f"{path}: no such file (is the s3-train worker on the machine that holds runs/?)") from e
-        if expected is not None:
-            actual = hashlib.sha256(data).hexdigest()
-            if actual != expected:
-                raise IntegrityError(uri, expected, actual)
+        _check_sha256(uri, expected, data)
         return data
 
     def put_jsonl(
         self, key: str, rows: Iterable[dict[str, Any]], label_of: Callable[[dict[str, Any]], str]
     ) -> dict[str, Any]:
         """Writes rows as JSON Lines; returns the DatasetRef {path, uri, sha256, count, labelCounts}."""
-        rows = list(rows)
-        data = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows).encode()
-        put = self.put(key, data)
-        counts: dict[str, int] = {}
-        for r in rows:
-            counts[label_of(r)] = counts.get(label_of(r), 0) + 1
-        return {
-            "path": put["path"],
-            "uri": put["uri"],
-            "sha256": put["sha256"],
-            "count": len(rows),
-            "labelCounts": counts,
-        }
+        return _put_jsonl(self, key, rows, label_of)
 
     def read_jsonl(self, target: str | dict[str, Any], sha256: str | None = None) -> list[dict[str, Any]]:
         """Examples of a JSONL artifact (contract.parse_jsonl), sha256 checked first."""
@@ -407,10 +392,7 @@ class S3ObjectStore:
             if _not_found(e):
                 raise InvalidInput(f"{uri}: object not found") from e
             raise _explain(e, uri, self.options["endpoint"]) from e
-        if expected is not None:
-            actual = hashlib.sha256(data).hexdigest()
-            if actual != expected:
-                raise IntegrityError(uri, expected, actual)
+        _check_sha256(uri, expected, data)
         return data
 
     def put_jsonl(
@@ -438,6 +420,14 @@ class S3ObjectStore:
         except Exception as e:
             raise _explain(e, self.root_uri + prefix, self.options["endpoint"]) from e
         return sorted(keys)
+
+
+def _check_sha256(uri: str, expected: str | None, data: bytes) -> None:
+    """Raises IntegrityError when `expected` is given and the bytes' sha256 differs."""
+    if expected is not None:
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected:
+            raise IntegrityError(uri, expected, actual)
 
 
 def _put_jsonl(
