@@ -6,6 +6,7 @@
 import { dirname } from 'node:path';
 import { LocalFolderStore } from './local.js';
 import { parseS3Uri, S3ObjectStore } from './s3.js';
+import { meteredIfAsked } from './metered.js';
 import type { ArtifactStore, StoreConfig } from './types.js';
 import { pathOfFileUri, schemeOf } from './uri.js';
 
@@ -21,6 +22,7 @@ export {
 } from './types.js';
 export { parseS3Uri, S3ObjectStore, StoreAccessError } from './s3.js';
 export { pullArtifacts, type PullResult } from './pull.js';
+export { meterStore, storeMetrics, writeStoreMetrics, type StoreMetrics } from './metered.js';
 export { fileUri, folderUri, pathOfFileUri, refUri, schemeOf } from './uri.js';
 
 /** Opens stores by configuration (the activities' dependency; tests may pass their own). */
@@ -28,16 +30,19 @@ export type OpenStore = (config: StoreConfig) => ArtifactStore;
 
 /**
  * The store rooted at `config.uri`: a `file://` URI, a local path (relative: against the cwd),
- * or `s3://bucket/prefix/` (with config.endpoint / region / forcePathStyle).
+ * or `s3://bucket/prefix/` (with config.endpoint / region / forcePathStyle). Metered
+ * (store/metered.ts) when the environment sets S3_STORE_METRICS.
  * @throws TypeError for a scheme no store implements
  */
-export const openStore: OpenStore = (config) => {
+export const openStore: OpenStore = (config) => meteredIfAsked(openUnmetered(config));
+
+function openUnmetered(config: StoreConfig): ArtifactStore {
   const scheme = schemeOf(config.uri);
   if (scheme === undefined) return new LocalFolderStore(config.uri);
   if (scheme === 'file') return new LocalFolderStore(pathOfFileUri(config.uri));
   if (scheme === 's3') return new S3ObjectStore(config);
   throw new TypeError(`no artifact store for ${scheme}:// URIs (${config.uri}); use a local folder, file:// or s3://`);
-};
+}
 
 /**
  * The store that holds `uri`: rooted at the URI when it names a folder (ends in "/"), else at
@@ -48,7 +53,7 @@ export function storeFor(uri: string): ArtifactStore {
   const scheme = schemeOf(uri);
   if (scheme === 's3') {
     const { bucket, key } = parseS3Uri(uri);
-    return new S3ObjectStore({
+    return openStore({
       uri: `s3://${bucket}/${uri.endsWith('/') ? key : key.slice(0, key.lastIndexOf('/') + 1)}`,
     });
   }
