@@ -63,7 +63,7 @@ function rootUriOf(uri: string): string {
 
 /** The artifact store of a configuration's runs: `artifacts.uri` (an object store or a local
  * folder, with its connection options), else the local folder runRoot. */
-export function artifactStoreOf(config: S3Config): StoreConfig {
+export function artifactStoreOf(config: Pick<S3Config, 'runRoot' | 'artifacts'>): StoreConfig {
   const a = config.artifacts;
   if (a?.uri === undefined) return { uri: folderUri(path.resolve(config.runRoot)) };
   return { uri: rootUriOf(a.uri), ...connectionOf(a) };

@@ -9,6 +9,8 @@
  *   s3 predict <studentDir> <file>  predictions of an exported finetune student (ONNX)
  *   s3 teacher-server start|stop|status   llama.cpp's llama-server, one model shared by many workers
  *   s3 contract [--check]           writes the trainAndEvaluate JSON Schemas for the Python training worker
+ *   s3 pull <runId|experimentId> [dir]   a finished run's artifacts from the store into a local folder
+ *   s3 store start|stop|status|env  a single-node S3-compatible object store (versitygw) on loopback
  *
  * `start`, `experiment`, `check` and `progress` take `--json` (stdout carries only the JSON);
  * `start` and `experiment` send the in-process worker's SDK log to `<run folder>/worker.log`
@@ -28,9 +30,11 @@ import { collect, jsonOut } from './cli.js';
 import { experimentCommand } from './experiment.js';
 import { exportCommand } from './export.js';
 import { predictCommand } from './predict.js';
+import { pullCommand } from './pull.js';
 import { describeFailure, describeProgress, failureInfo, printRounds, watchProgress } from './progress.js';
 import type { GlobalOptions, LocalOptions } from './runLocally.js';
 import { steerCommands } from './steer.js';
+import { storeCommand } from './store.js';
 import { teacherServerCommand } from './teacher-server.js';
 import { agreementSentence } from '../domain/labelAgreement.js';
 
@@ -181,6 +185,8 @@ program.addCommand(exportCommand('export'));
 program.addCommand(predictCommand('predict'));
 program.addCommand(teacherServerCommand('teacher-server'));
 program.addCommand(contractCommand('contract'));
+program.addCommand(pullCommand('pull'));
+program.addCommand(storeCommand('store'));
 
 program.parseAsync().catch((err) => {
   console.error(`error: ${(err as Error).message}`);

@@ -6,20 +6,14 @@
  * with `OBJECT_STORE_SKIP` when the binary is missing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { PROJECT_ROOT } from '../../activities/paths.js';
+import { accepts, createBucket, objectStoreBin, versitygwArgs } from '../../scripts/store.js';
 import { openStore, type ArtifactStore, type OpenStore } from '../../store/index.js';
 
-/** The versitygw binary: $S3_OBJECT_STORE_BIN, else the one setup builds. */
-export function objectStoreBin(): string | undefined {
-  const bin = process.env.S3_OBJECT_STORE_BIN ?? path.join(PROJECT_ROOT, '.tools', 'object-store', 'bin', 'versitygw');
-  return existsSync(bin) ? bin : undefined;
-}
+export { objectStoreBin };
 
 /** Why object-store tests skip (undefined when the server binary is present). */
 export const OBJECT_STORE_SKIP = objectStoreBin()
@@ -51,17 +45,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /**
  * Starts versitygw on loopback and creates `bucket`.
  * @throws Error when the binary is missing or the server does not listen within 30 s (with its output)
@@ -77,19 +60,14 @@ export async function startObjectStore(bucket = 's3-synth-test'): Promise<Object
   const secretAccessKey = 's3synthtestsecret';
   const child = spawn(
     bin,
-    [
-      '--port',
-      `127.0.0.1:${port}`,
-      '--access',
+    versitygwArgs({
+      host: '127.0.0.1',
+      port,
       accessKeyId,
-      '--secret',
       secretAccessKey,
-      '--quiet',
-      'posix',
-      '--sidecar',
-      path.join(root, 'meta'),
-      path.join(root, 'data'),
-    ],
+      dataDir: path.join(root, 'data'),
+      metaDir: path.join(root, 'meta'),
+    }),
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -105,7 +83,7 @@ export async function startObjectStore(bucket = 's3-synth-test'): Promise<Object
     await rm(root, { recursive: true, force: true });
   };
   const deadline = Date.now() + 30_000;
-  while (!(await accepts(port))) {
+  while (!(await accepts('127.0.0.1', port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`versitygw did not start on 127.0.0.1:${port}:\n${out}`);
@@ -113,17 +91,7 @@ export async function startObjectStore(bucket = 's3-synth-test'): Promise<Object
     await new Promise((r) => setTimeout(r, 100));
   }
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId, secretAccessKey },
-  });
-  try {
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  } finally {
-    client.destroy();
-  }
+  await createBucket(endpoint, bucket, { accessKeyId, secretAccessKey });
   return { endpoint, bucket, accessKeyId, secretAccessKey, root, process: child, stop };
 }
 
