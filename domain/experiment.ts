@@ -6,42 +6,14 @@
  * Pure module: types and zod schemas only.
  */
 import { z } from 'zod';
+import { METHOD_NAMES, type MethodName } from '../methods/names.js';
 import type { LabelAgreement } from './labelAgreement.js';
 import type { DatasetRef, RoundResult, SplitMetrics, TeacherUsage } from './types.js';
 
-/**
- * The synthesis methods an arm can run (one module each under methods/):
- * - s3: rationales + seed data + EES (S3 Alg. 1-3)
- * - s3-demos: S3 whose seed prompts show k gold validation examples of the asked label
- *   (synthesis.seedDemos, default 2; spends gold examples as GoldGen does)
- * - zerogen: plain label-conditioned prompt, whole budget at once (S3 §3.2, Ye et al. 2022a)
- * - seed-only: rationale prompts, no EES, same size ("w/o EES", S3 Table 3)
- * - no-rationales: plain seed prompt, then EES (S3 Table 4 direction)
- * - goldgen: seed data, then extrapolate every gold validation example (S3 §3.2)
- * - progen: plain seed, then rounds whose prompts show the most helpful synthetic examples by
- *   influence on the gold-validation loss (ProGen, Ye et al. 2022b)
- * - active: S3's loop with an acquisition function over a pool choosing what the teacher
- *   expands (Kessler et al. 2025)
- * - gold / gold-all: the student on N / all human-labeled gold train examples ("gold data")
- * - gold-validation: the student on the gold validation examples themselves
- * - s3+gold-validation: S3's synthetic data together with the gold validation examples
- */
-export const METHOD_NAMES = [
-  's3',
-  's3-demos',
-  'zerogen',
-  'seed-only',
-  'no-rationales',
-  'goldgen',
-  'progen',
-  'active',
-  'gold',
-  'gold-all',
-  'gold-validation',
-  's3+gold-validation',
-] as const;
+/** The synthesis methods an arm can run: their names live with the registry
+ * (methods/names.ts, one `Method` each in methods/index.ts), re-exported here for the shapes. */
+export { METHOD_NAMES, type MethodName };
 export const MethodNameSchema = z.enum(METHOD_NAMES);
-export type MethodName = z.infer<typeof MethodNameSchema>;
 
 /** What every arm must meet: a number of training examples (default) or of teacher tokens
  * (prompt + completion, every call counted, also the ones served from cache). */

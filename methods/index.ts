@@ -1,8 +1,9 @@
 /**
- * The registry of synthesis methods: one module each, looked up by the arm's `method`.
+ * The registry of synthesis methods: one module each, looked up by the arm's `method`. A new
+ * method is its module, its name in methods/names.ts and its entry here (the type below
+ * requires one `Method` per name).
  * Pure module (imported by workflows).
  */
-import type { MethodName } from '../domain/experiment.js';
 import { active } from './active.js';
 import { gold, goldAll, goldValidation, s3PlusGoldValidation } from './gold.js';
 import { goldgen } from './goldgen.js';
@@ -11,9 +12,11 @@ import { progen } from './progen.js';
 import { s3 } from './s3.js';
 import { s3Demos } from './s3Demos.js';
 import { seedOnly } from './seedOnly.js';
+import type { MethodName } from './names.js';
 import type { Method } from './types.js';
 import { zerogen } from './zerogen.js';
 
+export { METHOD_NAMES, type MethodName } from './names.js';
 export type { ArmSteps, Method, TrainedRound } from './types.js';
 
 export const METHODS: Readonly<Record<MethodName, Method>> = {

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ArmSchema, type ArmConfig } from '../../config/experiment.js';
-import { METHOD_NAMES, type Budget, type MethodName } from '../../domain/experiment.js';
+import { MethodNameSchema, type Budget } from '../../domain/experiment.js';
 import type { DatasetRef } from '../../domain/types.js';
-import { METHODS, seedDemosOf } from '../../methods/index.js';
+import { METHOD_NAMES, METHODS, seedDemosOf, type Method, type MethodName } from '../../methods/index.js';
 import type { ArmSteps, TrainedRound } from '../../methods/types.js';
 
 const ref = (name: string, count: number): DatasetRef => ({ path: name, sha256: name, count, labelCounts: {} });
@@ -380,8 +380,16 @@ test('every registered method is here, under its own name, and the teacher metho
     's3+gold-validation',
   ]);
   assert.deepEqual([...METHOD_NAMES].sort(), [...tested].sort(), 'a new method needs its own test above');
+  assert.deepEqual(Object.keys(METHODS), [...METHOD_NAMES], 'the registry holds one method per name, in names.ts order');
   for (const name of METHOD_NAMES) {
-    assert.equal(METHODS[name].name, name);
+    const m = METHODS[name] as Method | undefined;
+    assert.ok(m, `${name}: listed in methods/names.ts but not registered in methods/index.ts`);
+    assert.equal(m.name, name);
+    // every declaration the loop, the report and the experiment read, present and of its type
+    assert.ok(m.source.trim().length > 0 && m.summary.trim().length > 0, `${name}: source and summary`);
+    for (const flag of ['usesTeacher', 'rationales', 'ownAcquisition', 'qualityStudy', 'needsBudget'] as const)
+      assert.equal(typeof m[flag], 'boolean', `${name}: declares ${flag}`);
+    assert.equal(typeof m.run, 'function', `${name}: has a script`);
     const calls = await run(name);
     assert.equal(
       calls.some((c) => TEACHER_STEPS.test(c)),
@@ -389,6 +397,11 @@ test('every registered method is here, under its own name, and the teacher metho
       `${name}: usesTeacher says ${METHODS[name].usesTeacher}, steps ${calls.join(' ')}`,
     );
   }
+});
+
+test('the config schema accepts exactly the registered method names (derived from methods/names.ts)', () => {
+  assert.deepEqual(MethodNameSchema.options, [...METHOD_NAMES]);
+  assert.equal(MethodNameSchema.safeParse('s4').success, false);
 });
 
 describe('stop reasons (recorded by eesRounds through arm.stop)', () => {
