@@ -100,7 +100,9 @@ async function recordedSha256(store: ArtifactStore, key: string): Promise<string
   if (!(store instanceof S3ObjectStore)) return undefined;
   const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
   const { SHA256_METADATA } = await import('../store/s3.js');
-  const head = await (await store.client).send(new HeadObjectCommand({ Bucket: store.bucket, Key: store.prefix + key }));
+  const head = await (
+    await store.client
+  ).send(new HeadObjectCommand({ Bucket: store.bucket, Key: store.prefix + key }));
   return head.Metadata?.[SHA256_METADATA];
 }
 
@@ -143,7 +145,9 @@ export async function pullRun(opts: PullOptions): Promise<PullSummary> {
   const fromUri = from.uriOf(prefix);
   const keys = await from.list(prefix);
   if (keys.length === 0)
-    throw new Error(`nothing under ${fromUri}: check the id, the store (--config / --uri) and that the run has started`);
+    throw new Error(
+      `nothing under ${fromUri}: check the id, the store (--config / --uri) and that the run has started`,
+    );
 
   // the JSON artifacts first: the references they carry check every other file before it is written
   const isJson = (k: string) => k.endsWith('.json');

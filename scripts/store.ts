@@ -330,7 +330,9 @@ Examples:
         `${reused ? 'object store already running' : 'object store started'}: ${state.endpoint} (pid ${state.pid}), ` +
           `bucket s3://${state.bucket}, data ${state.dataDir}`,
       );
-      console.log(`use it with "artifacts": {"uri": "s3://${state.bucket}/runs"} and this environment (\`s3 store env\`):`);
+      console.log(
+        `use it with "artifacts": {"uri": "s3://${state.bucket}/runs"} and this environment (\`s3 store env\`):`,
+      );
       console.log(storeEnv(state).replace(/(AWS_SECRET_ACCESS_KEY=).*/, '$1… (see `s3 store env`)'));
     });
   cmd

@@ -37,7 +37,10 @@ test('referencesIn finds {uri|path, sha256} objects at any depth and ignores the
   const refs = referencesIn(
     {
       a: { uri: 's3://b/k/final.jsonl', sha256: h, count: 2 },
-      list: [{ path: '/abs/old.jsonl', sha256: h }, { path: 'relative.jsonl', sha256: h }],
+      list: [
+        { path: '/abs/old.jsonl', sha256: h },
+        { path: 'relative.jsonl', sha256: h },
+      ],
       noSha: { uri: 's3://b/k/x' },
       badSha: { uri: 's3://b/k/y', sha256: 'abc' },
     },
