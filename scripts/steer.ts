@@ -9,6 +9,8 @@
  *   s3 review <id> --mode each-round|none [--timeout-min M]
  *   s3 review <id> --print                 (the round waiting for review, one line per example)
  *   s3 review <id> [--reject id,…] [--relabel id=label,…] [--by name]   (the rest is approved)
+ *   s3 review <id> --approve-all           (the whole round as it is)
+ *   s3 review <id> [--port N]              (the review page on 127.0.0.1: scripts/review/server.ts)
  *
  * Each is one Temporal Update (cancel: a cancellation request) on the workflow `<id>` and prints
  * the run's new state, or the validator's reason when the Update is rejected (exit code 1). The
@@ -21,6 +23,7 @@ import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } fr
 import type { SteeringState } from '../domain/steering.js';
 import type { GlobalOptions } from './runLocally.js';
 import { innermostMessage } from '../domain/errors.js';
+import { startReviewServer, temporalBackend } from './review/server.js';
 
 /** Registers the steering commands on the CLI program. */
 export function steerCommands(program: Command): void {
@@ -47,6 +50,21 @@ export function steerCommands(program: Command): void {
       }
     });
   const json = ['--json', 'print the new state as JSON'] as const;
+  /** `s3 review <id>` without decisions: the review page, until Ctrl-C */
+  const serveReviewPage = async (id: string, by: string, port?: number) => {
+    const g = program.opts<GlobalOptions>();
+    const client = new Client({ connection: await Connection.connect({ address: g.address }), namespace: g.namespace });
+    const server = await startReviewServer({
+      backend: temporalBackend(client.workflow.getHandle(id)),
+      workflowId: id,
+      by,
+      port,
+    });
+    console.log(`review page of ${id}: ${server.url}  (loopback only; Ctrl-C stops it)`);
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    await server.close();
+    await client.connection.close();
+  };
 
   program
     .command('pause')
@@ -120,7 +138,9 @@ export function steerCommands(program: Command): void {
     .option('--reject <ids>', 'comma-separated example ids that must not train the student')
     .option('--relabel <id=label,…>', 'comma-separated id=label pairs (a human label)')
     .option('--reason <text>', 'why (recorded with each decision)')
+    .option('--approve-all', 'approve the whole round waiting for review as it is')
     .option('--by <name>', 'who reviewed (recorded)', process.env.USER ?? 'reviewer')
+    .option('--port <n>', 'without decisions: the review page’s port on 127.0.0.1 (default: a free one)', Number)
     .option(...json)
     .action(
       async (
@@ -132,7 +152,9 @@ export function steerCommands(program: Command): void {
           reject?: string;
           relabel?: string;
           reason?: string;
+          approveAll?: boolean;
           by: string;
+          port?: number;
           json?: boolean;
         },
       ) => {
@@ -159,6 +181,7 @@ export function steerCommands(program: Command): void {
                 console.log(`${e.id}\t${e.label}\t${text.length > 100 ? `${text.slice(0, 99)}…` : text}`);
               }
           });
+        if (!o.reject && !o.relabel && !o.approveAll) return serveReviewPage(id, o.by, o.port);
         const list = (v?: string) =>
           v
             ? v
