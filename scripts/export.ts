@@ -14,8 +14,12 @@
  * `load_dataset(DIR)` gives a ClassLabel column and `load_dataset("json", data_dir=DIR + "/data")` the
  * same integers. Reads the run folder as the activities wrote it (config.json, synthetic/final.jsonl,
  * gold/*.jsonl, report.json or, for an experiment arm, arm-result.json).
+ *
+ * An extractive QA run (task.kind "qa") exports SQuAD-style columns instead (scripts/exportQa.ts).
+ * What the two share (formats, reading the run folder, the card's provenance lines) is in
+ * scripts/exportCommon.ts.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { parquetWriteFile } from 'hyparquet-writer';
@@ -23,24 +27,23 @@ import { stringify } from 'yaml';
 import type { S3Config } from '../config/schema.js';
 import type { Example, SyntheticExample } from '../domain/types.js';
 import { taskKindOf } from '../tasks/index.js';
+import {
+  EXPORT_FORMATS,
+  joinCard,
+  methodOf,
+  provenanceLines,
+  readJson,
+  readRunReport,
+  readRunSplits,
+  S3_BIBTEX,
+  sizeCategory,
+  writeJsonl,
+  type ExportFormat,
+  type ExportSummary,
+} from './exportCommon.js';
+import { exportQaRun } from './exportQa.js';
 
-/** "hf": the datasets layout with JSONL data files and a card; "parquet": the same with Parquet data
- * files; "jsonl": plain train/validation/test .jsonl with `label` as the label name. */
-export type ExportFormat = 'hf' | 'parquet' | 'jsonl';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['hf', 'parquet', 'jsonl'];
-
-/** What `exportRun` wrote. */
-export interface ExportSummary {
-  runDir: string;
-  outDir: string;
-  format: ExportFormat;
-  /** rows per split written */
-  splits: Record<string, number>;
-  labels: string[];
-  /** training rows per label */
-  labelCounts: Record<string, number>;
-  files: string[];
-}
+export { EXPORT_FORMATS, sizeCategory, type ExportFormat, type ExportSummary } from './exportCommon.js';
 
 /** The run folder a CLI argument names: a folder holding synthetic/final.jsonl, else `<runRoot>/<arg>`. */
 export function resolveRunDir(arg: string, runRoot = 'runs'): string {
@@ -50,62 +53,11 @@ export function resolveRunDir(arg: string, runRoot = 'runs'): string {
   throw new Error(`no finished run at ${arg}: neither ${tried} exists (has the run finished?)`);
 }
 
-function readJsonl<T>(file: string): T[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l, i) => {
-      try {
-        return JSON.parse(l) as T;
-      } catch (err) {
-        throw new Error(`${file}:${i + 1}: not JSON (${(err as Error).message})`, { cause: err });
-      }
-    });
-}
-
-function readJson<T>(file: string): T | undefined {
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
-}
-
-const writeJsonl = (file: string, rows: unknown[]) =>
-  writeFileSync(file, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-
-/** Hugging Face's size category of a row count. */
-export function sizeCategory(n: number): string {
-  const bounds: [number, string][] = [
-    [1e3, 'n<1K'],
-    [1e4, '1K<n<10K'],
-    [1e5, '10K<n<100K'],
-    [1e6, '100K<n<1M'],
-    [1e7, '1M<n<10M'],
-  ];
-  return bounds.find(([b]) => n < b)?.[1] ?? 'n>10M';
-}
-
-/** What report.json (a single run) and arm-result.json (an experiment arm) say about the result. */
-interface RunReport {
-  teacher?: { provider: string; model: string };
-  rounds?: {
-    round: number;
-    trainSize: number;
-    validation?: { accuracy: number };
-    test: { accuracy: number; macroF1: number; count: number };
-  }[];
-  usage?: { calls: number; cachedCalls: number; promptTokens: number; completionTokens: number };
-}
-
-const S3_BIBTEX = `@inproceedings{wang-etal-2023-lets,
-  title = {Let's Synthesize Step by Step: Iterative Dataset Synthesis with Large Language Models by Extrapolating Errors from Small Models},
-  author = {Wang, Ruida and Zhou, Wangchunshu and Sachan, Mrinmaya},
-  booktitle = {Findings of the Association for Computational Linguistics: EMNLP 2023},
-  year = {2023},
-  url = {https://arxiv.org/abs/2310.13671}
-}`;
-
 /**
  * Writes the run's dataset into `outDir`.
- * @param opts.format "hf" (the datasets layout with a card, default) or "jsonl" (train/validation/test
- *   .jsonl with `text`, [`text_pair`], `label` as the label name)
+ * @param opts.format "hf" (the datasets layout with a card, default), "parquet" (the same with Parquet
+ *   files) or "jsonl" (train/validation/test .jsonl with `text`, [`text_pair`], `label` as the label
+ *   name); an extractive QA run writes SQuAD-style rows in every format (scripts/exportQa.ts)
  * @throws Error when the run folder lacks its dataset or configuration, or a label is not the task's
  */
 export function exportRun(runDir: string, outDir: string, opts: { format?: ExportFormat } = {}): ExportSummary {
@@ -115,12 +67,7 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: Expor
   if (taskKindOf(config.task).rowFormat === 'squad') return exportQaRun(runDir, outDir, config, format);
   const labels = config.task.labels;
   const { columns, columnsOf } = taskKindOf(config.task);
-  const train = readJsonl<SyntheticExample>(path.join(runDir, 'synthetic', 'final.jsonl'));
-  const gold: Record<string, Example[]> = {};
-  for (const split of ['validation', 'test']) {
-    const file = path.join(runDir, 'gold', `${split}.jsonl`);
-    if (existsSync(file)) gold[split] = readJsonl<Example>(file);
-  }
+  const { train, splits } = readRunSplits(runDir);
   const labelIndex = (e: Example, where: string) => {
     const i = labels.indexOf(e.label);
     if (i < 0) throw new Error(`${where}: label "${e.label}" is not one of the task's labels (${labels.join(', ')})`);
@@ -130,7 +77,6 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: Expor
     const index = labelIndex(e, where);
     return { ...columnsOf(e), label: format === 'jsonl' ? e.label : index };
   };
-  const splits: Record<string, Example[]> = { train, ...gold };
   const card = format !== 'jsonl';
   const ext = format === 'parquet' ? 'parquet' : 'jsonl';
   const dataDir = card ? path.join(outDir, 'data') : outDir;
@@ -160,47 +106,6 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: Expor
     files.push(readme);
   }
   return { runDir, outDir, format, splits: counts, labels, labelCounts, files };
-}
-
-/**
- * An extractive QA run (task.kind "qa") as SQuAD-style JSONL: `{id, context, question, answers}` per
- * question (train = the synthetic questions, and the gold splits), plus provenance/train.jsonl. Only
- * the "jsonl" format so far (no dataset card or Parquet for QA yet).
- * @throws Error for another format
- */
-function exportQaRun(runDir: string, outDir: string, config: S3Config, format: ExportFormat): ExportSummary {
-  if (format !== 'jsonl')
-    throw new Error(
-      `s3 export: an extractive QA run exports as --format jsonl only (SQuAD-style rows), not "${format}"`,
-    );
-  const squad = (e: Example) => ({
-    id: e.id,
-    context: e.text,
-    question: e.text_pair ?? '',
-    answers: e.answers ?? { text: [e.label], answer_start: [Math.max(0, e.text.indexOf(e.label))] },
-  });
-  const train = readJsonl<SyntheticExample>(path.join(runDir, 'synthetic', 'final.jsonl'));
-  const splits: Record<string, Example[]> = { train };
-  for (const split of ['validation', 'test']) {
-    const file = path.join(runDir, 'gold', `${split}.jsonl`);
-    if (existsSync(file)) splits[split] = readJsonl<Example>(file);
-  }
-  mkdirSync(path.join(outDir, 'provenance'), { recursive: true });
-  const files: string[] = [];
-  const counts: Record<string, number> = {};
-  for (const [split, rows] of Object.entries(splits)) {
-    const file = path.join(outDir, `${split}.jsonl`);
-    writeJsonl(file, rows.map(squad));
-    files.push(file);
-    counts[split] = rows.length;
-  }
-  const prov = path.join(outDir, 'provenance', 'train.jsonl');
-  writeJsonl(
-    prov,
-    train.map((e) => ({ id: e.id, ...e.provenance })),
-  );
-  files.push(prov);
-  return { runDir, outDir, format, splits: counts, labels: config.task.labels, labelCounts: {}, files };
 }
 
 /**
@@ -247,9 +152,7 @@ export function datasetCard(input: {
   const ext = input.ext ?? 'jsonl';
   const labels = config.task.labels;
   const kind = taskKindOf(config.task);
-  const report =
-    readJson<RunReport>(path.join(runDir, 'report.json')) ??
-    readJson<{ result?: RunReport }>(path.join(runDir, 'arm-result.json'))?.result;
+  const report = readRunReport(runDir);
   const splitNames = Object.keys(counts);
   const header = {
     pretty_name: `s3-synth: synthetic ${config.task.item} classification (${config.runId})`,
@@ -276,15 +179,8 @@ export function datasetCard(input: {
       ],
     },
   };
-  const byOrigin = new Map<string, number>();
-  for (const e of train) {
-    const key = `${e.provenance.origin} (round ${e.provenance.round})`;
-    byOrigin.set(key, (byOrigin.get(key) ?? 0) + 1);
-  }
-  const models = [...new Set(train.map((e) => e.provenance.teacherModel))];
-  const t = config.teacher;
-  // the method of the run (a single run's `method`, default s3; an experiment arm's run config has its own)
-  const method = (config as { method?: string }).method ?? 's3';
+  const made = provenanceLines({ runDir, config, train, report });
+  const method = methodOf(config);
   const s = config.synthesis;
   const rounds = report?.rounds ?? [];
   const last = rounds[rounds.length - 1];
@@ -321,17 +217,15 @@ export function datasetCard(input: {
     '',
     '## How it was made',
     '',
-    `- **Run**: \`${config.runId}\` (run folder \`${path.basename(path.dirname(runDir))}/${path.basename(runDir)}\`), seed ${config.seed}.`,
-    `- **Teacher**: ${report?.teacher ? `${report.teacher.provider} ${report.teacher.model}` : t.provider}${models.length ? ` (rows written by ${models.map((m) => `\`${m}\``).join(', ')})` : ''}; temperature ${t.temperature}, top-p ${t.topP}, at most ${t.maxTokens} tokens per call.`,
+    made.run,
+    made.teacher,
     method === 's3'
       ? `- **Method**: S3: the teacher lists ${s.numRationales} rationales per label, writes ${s.seedSize} seed examples from sampled rationales${s.useRationales ? '' : ' (plain prompts, without rationales)'}, then up to ${s.rounds} round(s) of error extrapolation: a ${config.student.kind} student is trained, and for each gold validation example it gets wrong (acquisition: ${s.acquisition}) the teacher writes a similar example with the gold label.`
       : `- **Method**: \`${method}\` (s3-synth's docs/experiments.md describes each method), ${s.useRationales ? 'rationale' : 'plain'} prompts, acquisition ${s.acquisition}, a ${config.student.kind} student.`,
-    `- **Rounds run**: ${rounds.length ? rounds.length - 1 : 'unknown'} extrapolation round(s) after the seed round.${config.budget?.teacherTokens ? ` Teacher budget: ${config.budget.teacherTokens} tokens.` : ''}`,
-    `- **Rows by origin**: ${[...byOrigin].map(([k, n]) => `${k}: ${n}`).join('; ') || 'none'}.`,
+    made.rounds,
+    made.origins,
     `- **Label distribution (train)**: ${labels.map((l) => `\`${l}\` ${labelCounts[l]} (${((100 * labelCounts[l]) / total).toFixed(1)}%)`).join(', ')}.`,
-    report?.usage
-      ? `- **Teacher usage**: ${report.usage.calls} calls (${report.usage.cachedCalls} from the cache), ${report.usage.promptTokens} prompt and ${report.usage.completionTokens} completion tokens.`
-      : '',
+    made.usage,
     last
       ? `- **Student trained on it**: ${config.student.kind}, gold test accuracy ${pct(last.test.accuracy)} (macro-F1 ${pct(last.test.macroF1)}) on ${last.test.count} examples${last.validation ? `, gold validation accuracy ${pct(last.validation.accuracy)} (the set the rounds extrapolated: optimistic)` : ''}.`
       : '',
@@ -348,7 +242,7 @@ export function datasetCard(input: {
     '```',
     '',
   ];
-  return lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n');
+  return joinCard(lines);
 }
 
 /** The `export` command. */
@@ -375,6 +269,7 @@ Examples:
   $ npm run s3 -- export spamassassin/s3/seed-1 --out exported/spam-s3-seed1
   $ npm run s3 -- export s3-run --out exported/spam-parquet --format parquet
   $ npm run s3 -- export runs/my-task --out exported/my-task --format jsonl
+  $ npm run s3 -- export adversarialqa --out exported/adqa     (extractive QA: SQuAD columns)
 
 Then, in Python:  datasets.load_dataset("exported/spam")  or  load_dataset("json", data_dir="exported/spam/data")`,
     )

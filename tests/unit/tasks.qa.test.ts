@@ -302,7 +302,7 @@ test('the config allows for QA exactly the acquisition functions the Python work
   );
 });
 
-test('s3 export of a QA run: SQuAD-style rows (jsonl); other formats refused', () => {
+test('s3 export of a QA run: SQuAD-style rows (jsonl, and the same rows in the hf layout)', () => {
   const run = mkdtempSync(path.join(tmpdir(), 's3-qa-export-'));
   const config = parseConfig({
     task: { kind: 'qa', labels: ['answer'], source: { type: 'files', validation: 'v', test: 't' } },
@@ -329,5 +329,7 @@ test('s3 export of a QA run: SQuAD-style rows (jsonl); other formats refused', (
     JSON.parse(readFileSync(path.join(out, 'provenance', 'train.jsonl'), 'utf8')).templateId,
     'qa.query.table1',
   );
-  assert.throws(() => exportRun(run, path.join(run, 'hf'), { format: 'hf' }), /exports as --format jsonl only/);
+  // the datasets layout writes the same rows under data/ with a card (tests/unit/export.qa.test.ts)
+  exportRun(run, path.join(run, 'hf'), { format: 'hf' });
+  assert.deepEqual(JSON.parse(readFileSync(path.join(run, 'hf', 'data', 'train.jsonl'), 'utf8')), train);
 });
