@@ -8,66 +8,37 @@
  * themselves; their element ids are prefixed per chart so several can be inlined in one page.
  *
  * Units: accuracies are fractions in [0, 1] in the data, shown as % on the axes; tokens are
- * teacher tokens (prompt + completion) counted against the budget.
+ * teacher tokens (prompt + completion) counted against the budget. Titles name the scores in the
+ * task kind's metric names (report/metrics.ts: EM / F1 for extractive QA); the spec functions take
+ * them as `m` (default: accuracy / macro-F1).
  *
  * Sources: Satyanarayan, Moritz, Wongsuphasawat & Heer (2017), "Vega-Lite: A Grammar of
  * Interactive Graphics", IEEE TVCG 23(1); the vega / vega-lite package documentation (View API:
  * `toSVG`, headless rendering with renderer "none").
  */
+import type { ExperimentSummary } from '../domain/experiment.js';
+import { learningCurve, type ArmSummaries, type ArmSummary } from '../domain/statistics.js';
+import { armColor, band, HEIGHT, WIDTH } from './chartStyle.js';
+import { CLASSIFICATION_METRICS, metricNamesOf, type MetricNames } from './metrics.js';
+import { labelAgreementSpec, qualityMapSpec, readMapRows, type MapRow } from './qualityCharts.js';
 import { renderChart, type Chart, type VegaLiteSpec } from './render.js';
 
+export { labelAgreementSpec, MapRowSchema, qualityMapSpec, readMapRows, type MapRow } from './qualityCharts.js';
 export { renderChart, type Chart, type VegaLiteSpec } from './render.js';
-import type { ExperimentSummary, QualityStudy } from '../domain/experiment.js';
-import { learningCurve, type ArmSummaries, type ArmSummary } from '../domain/statistics.js';
-
-/** A row of a QualityStudy's 2-D map JSONL. */
-import { MapRowSchema, type MapRow } from '../domain/experiment.js';
-import { refUri, storeFor } from '../store/index.js';
-export { MapRowSchema, type MapRow };
-
-const WIDTH = 500;
-const HEIGHT = 260;
-/** ColorBrewer/Tableau "tableau10": one color per arm, the same in every chart */
-const ARM_COLORS = [
-  '#4c78a8',
-  '#f58518',
-  '#e45756',
-  '#72b7b2',
-  '#54a24b',
-  '#eeca3b',
-  '#b279a2',
-  '#ff9da6',
-  '#9d755d',
-  '#bab0ac',
-];
-
-/** Color encoding of arms, with a fixed domain so every chart uses the same color per arm;
- * the legend lists only the arms drawn (`present`, default all). */
-function armColor(arms: readonly string[], present: readonly string[] = arms) {
-  return {
-    field: 'arm',
-    type: 'nominal',
-    title: 'arm',
-    scale: { domain: [...arms], range: ARM_COLORS },
-    sort: [...arms],
-    legend: { values: arms.filter((a) => present.includes(a)) },
-  };
-}
-
-const band = (m: { mean: number; std: number | null }) => ({
-  mean: m.mean,
-  lo: m.mean - (m.std ?? 0),
-  hi: m.mean + (m.std ?? 0),
-});
 
 /**
  * (a) Test accuracy per round per arm: mean line (with points) and a ±1 std band over seeds.
  * Only arms with at least two rounds are drawn (one-round methods would be a single point).
  * @param stats armSummaries(...).arms
  * @param armOrder arm names in config order (color domain)
+ * @param m the metric names (axis title)
  * @returns the spec, or null when no arm has two rounds
  */
-export function roundAccuracySpec(stats: readonly ArmSummary[], armOrder: readonly string[]): VegaLiteSpec | null {
+export function roundAccuracySpec(
+  stats: readonly ArmSummary[],
+  armOrder: readonly string[],
+  m: MetricNames = CLASSIFICATION_METRICS,
+): VegaLiteSpec | null {
   const values = stats
     .filter((a) => a.roundTestAccuracy.length >= 2)
     .flatMap((a) =>
@@ -94,7 +65,7 @@ export function roundAccuracySpec(stats: readonly ArmSummary[], armOrder: readon
           y: {
             field: 'lo',
             type: 'quantitative',
-            title: 'test accuracy',
+            title: `test ${m.accuracy}`,
             axis: { format: '.0%' },
             scale: { zero: false },
           },
@@ -121,9 +92,14 @@ export function roundAccuracySpec(stats: readonly ArmSummary[], armOrder: readon
  * diamond at the arm's mean (tokens, accuracy).
  * @param summary the experiment (finished results are drawn)
  * @param armOrder arm names in config order (color domain)
+ * @param m the metric names (axis title)
  * @returns the spec, or null when no child finished
  */
-export function accuracyVsTokensSpec(summary: ExperimentSummary, armOrder: readonly string[]): VegaLiteSpec | null {
+export function accuracyVsTokensSpec(
+  summary: ExperimentSummary,
+  armOrder: readonly string[],
+  m: MetricNames = CLASSIFICATION_METRICS,
+): VegaLiteSpec | null {
   const seeds = summary.results
     .filter((r) => r.status === 'completed' && r.test !== null)
     .map((r) => ({ arm: r.arm, seed: r.seed, tokens: r.used.tokens, accuracy: r.test!.accuracy }));
@@ -149,7 +125,7 @@ export function accuracyVsTokensSpec(summary: ExperimentSummary, armOrder: reado
   const y = {
     field: 'accuracy',
     type: 'quantitative',
-    title: 'final test accuracy',
+    title: `final test ${m.accuracy}`,
     axis: { format: '.0%' },
     scale: { zero: false, padding: 12 },
   };
@@ -172,18 +148,16 @@ export function accuracyVsTokensSpec(summary: ExperimentSummary, armOrder: reado
 }
 
 /**
- * (c) Bars of the mean final test accuracy per arm with mean ± 1 std error bars over seeds,
- * and the per-seed values as black dots.
- * @param stats armSummaries(...).arms
- * @param summary the experiment (per-seed dots)
- * @returns the spec, or null when no arm has a test score
- */
-/**
  * (e) Learning curves: test accuracy of each round's student against the teacher tokens spent
  * so far, one step line per (arm, seed) (Kessler et al. 2025 compare at equal teacher compute).
+ * @param m the metric names (axis title)
  * @returns null when no finished child has a round
  */
-export function learningCurveSpec(summary: ExperimentSummary, armOrder: readonly string[]): VegaLiteSpec | null {
+export function learningCurveSpec(
+  summary: ExperimentSummary,
+  armOrder: readonly string[],
+  m: MetricNames = CLASSIFICATION_METRICS,
+): VegaLiteSpec | null {
   const values = summary.results
     .filter((r) => r.status === 'completed')
     .flatMap((r) => learningCurve(r).map((p) => ({ arm: r.arm, seed: String(r.seed), ...p })));
@@ -199,7 +173,7 @@ export function learningCurveSpec(summary: ExperimentSummary, armOrder: readonly
       y: {
         field: 'accuracy',
         type: 'quantitative',
-        title: 'test accuracy',
+        title: `test ${m.accuracy}`,
         axis: { format: '.0%' },
         scale: { zero: false },
       },
@@ -209,7 +183,19 @@ export function learningCurveSpec(summary: ExperimentSummary, armOrder: readonly
   };
 }
 
-export function finalAccuracyBarSpec(stats: readonly ArmSummary[], summary: ExperimentSummary): VegaLiteSpec | null {
+/**
+ * (c) Bars of the mean final test accuracy per arm with mean ± 1 std error bars over seeds,
+ * and the per-seed values as black dots.
+ * @param stats armSummaries(...).arms
+ * @param summary the experiment (per-seed dots)
+ * @param m the metric names (axis title)
+ * @returns the spec, or null when no arm has a test score
+ */
+export function finalAccuracyBarSpec(
+  stats: readonly ArmSummary[],
+  summary: ExperimentSummary,
+  m: MetricNames = CLASSIFICATION_METRICS,
+): VegaLiteSpec | null {
   const arms = stats.filter((a) => a.testAccuracy !== null);
   if (arms.length === 0) return null;
   const order = arms.map((a) => a.arm);
@@ -218,7 +204,12 @@ export function finalAccuracyBarSpec(stats: readonly ArmSummary[], summary: Expe
     .filter((r) => r.status === 'completed' && r.test !== null && order.includes(r.arm))
     .map((r) => ({ arm: r.arm, seed: r.seed, accuracy: r.test!.accuracy }));
   const x = { field: 'arm', type: 'nominal', sort: order, title: null, axis: { labelAngle: -25, labelLimit: 160 } };
-  const y = { type: 'quantitative', title: 'final test accuracy', axis: { format: '.0%' }, scale: { domain: [0, 1] } };
+  const y = {
+    type: 'quantitative',
+    title: `final test ${m.accuracy}`,
+    axis: { format: '.0%' },
+    scale: { domain: [0, 1] },
+  };
   return {
     width: { step: Math.max(44, Math.min(120, Math.floor(WIDTH / order.length))) },
     height: HEIGHT,
@@ -243,78 +234,19 @@ export function finalAccuracyBarSpec(stats: readonly ArmSummary[], summary: Expe
 }
 
 /**
- * (e) Label agreement per arm: the share of synthetic examples whose asked label a gold-trained
- * reference classifier agrees with (quality/labelAgreement.ts), by origin (seed, EES round q,
- * …), mean over finished seeds (bars) with the seeds as dots; a black tick marks the
- * reference's own held-out accuracy (mean over seeds), the ceiling an agreement can be read against.
- * @returns the spec, or null when no arm has label agreement (gold arms, old results)
- */
-export function labelAgreementSpec(summary: ExperimentSummary, armOrder: readonly string[]): VegaLiteSpec | null {
-  const done = summary.results.filter((r) => r.status === 'completed' && r.labelAgreement);
-  if (done.length === 0) return null;
-  const dots = done.flatMap((r) =>
-    Object.entries(r.labelAgreement!.byOrigin)
-      .filter(([, c]) => c.rate !== null)
-      .map(([origin, c]) => ({ arm: r.arm, origin, seed: r.seed, rate: c.rate!, count: c.count })),
-  );
-  const groups = new Map<string, number[]>();
-  for (const d of dots)
-    groups.set(`${d.arm}\u0000${d.origin}`, [...(groups.get(`${d.arm}\u0000${d.origin}`) ?? []), d.rate]);
-  const bars = [...groups].map(([k, rates]) => {
-    const [arm, origin] = k.split('\u0000');
-    return { arm, origin, mean: rates.reduce((a, b) => a + b, 0) / rates.length, n: rates.length };
-  });
-  const refs = new Map<string, number[]>();
-  for (const r of done) refs.set(r.arm, [...(refs.get(r.arm) ?? []), r.labelAgreement!.reference.heldOut.accuracy]);
-  const ticks = [...refs].map(([arm, xs]) => ({ arm, accuracy: xs.reduce((a, b) => a + b, 0) / xs.length }));
-  const order = armOrder.filter((a) => refs.has(a));
-  const origins = [...new Set(dots.map((d) => d.origin))].sort((a, b) =>
-    a === 'seed' ? -1 : b === 'seed' ? 1 : a.localeCompare(b, 'en', { numeric: true }),
-  );
-  const x = { field: 'arm', type: 'nominal', sort: order, title: null, axis: { labelAngle: -25, labelLimit: 160 } };
-  const y = {
-    type: 'quantitative',
-    title: 'reference agrees with the asked label',
-    axis: { format: '.0%' },
-    scale: { domain: [0, 1] },
-  };
-  const color = { field: 'origin', type: 'nominal', sort: origins, title: 'origin' };
-  return {
-    width: WIDTH,
-    height: HEIGHT,
-    layer: [
-      {
-        data: { values: bars },
-        mark: { type: 'bar', opacity: 0.85 },
-        encoding: { x, xOffset: { field: 'origin', sort: origins }, y: { ...y, field: 'mean' }, color },
-      },
-      {
-        data: { values: dots },
-        mark: { type: 'point', filled: true, color: '#222', size: 18, opacity: 0.7 },
-        encoding: { x, xOffset: { field: 'origin', sort: origins }, y: { ...y, field: 'rate' } },
-      },
-      {
-        data: { values: ticks },
-        mark: { type: 'tick', color: '#000', thickness: 2, size: 40 },
-        encoding: { x, y: { ...y, field: 'accuracy' } },
-      },
-    ],
-  };
-}
-
-/**
  * (c') Paired differences arm − reference (accuracy and macro-F1) with their 95% bootstrap
  * percentile interval: a rule from lo to hi, a point at the mean, a dashed rule at 0.
  * @param stats armSummaries(...) (reference name and per-arm vsReference)
+ * @param m the metric names (legend: accuracy / macro-F1, or EM / F1)
  * @returns the spec, or null when no arm has a paired difference
  */
-export function pairedDiffSpec(stats: ArmSummaries): VegaLiteSpec | null {
+export function pairedDiffSpec(stats: ArmSummaries, m: MetricNames = CLASSIFICATION_METRICS): VegaLiteSpec | null {
   const values = stats.arms.flatMap((a) =>
     [a.vsReference.accuracy, a.vsReference.macroF1]
       .filter((d) => d !== undefined)
       .map((d) => ({
         arm: a.arm,
-        metric: d.metric === 'accuracy' ? 'accuracy' : 'macro-F1',
+        metric: d.metric === 'accuracy' ? m.accuracy : m.f1,
         // percentage points
         mean: 100 * d.mean,
         lo: 100 * d.lo,
@@ -334,7 +266,7 @@ export function pairedDiffSpec(stats: ArmSummaries): VegaLiteSpec | null {
   const color = {
     field: 'metric',
     type: 'nominal',
-    scale: { domain: ['accuracy', 'macro-F1'], range: ['#4c78a8', '#f58518'] },
+    scale: { domain: [m.accuracy, m.f1], range: ['#4c78a8', '#f58518'] },
   };
   return {
     width: WIDTH - 120,
@@ -365,45 +297,6 @@ export function pairedDiffSpec(stats: ArmSummaries): VegaLiteSpec | null {
   };
 }
 
-/**
- * (d) The 2-D map of one QualityStudy: gold-test and synthetic points, colored by set, shaped
- * by label (S3 Table 8's picture).
- * @param rows the map rows ({x, y, set, label})
- * @returns the spec (throws nothing; an empty map gives an empty plot)
- */
-export function qualityMapSpec(rows: readonly MapRow[]): VegaLiteSpec {
-  return {
-    width: 420,
-    height: 320,
-    data: { values: rows.map((r) => ({ ...r })) },
-    mark: { type: 'point', filled: true, opacity: 0.6, size: 30 },
-    encoding: {
-      x: { field: 'x', type: 'quantitative', title: 'map x', scale: { zero: false } },
-      y: { field: 'y', type: 'quantitative', title: 'map y', scale: { zero: false } },
-      color: {
-        field: 'set',
-        type: 'nominal',
-        title: 'set',
-        scale: { domain: ['gold-test', 'synthetic'], range: ['#4c78a8', '#e45756'] },
-      },
-      shape: { field: 'label', type: 'nominal', title: 'label' },
-      // synthetic drawn last (on top) so the coverage is visible
-      order: { field: 'set', sort: 'ascending' },
-    },
-  };
-}
-
-/**
- * Reads a QualityStudy's map JSONL through the artifact store that holds it (sha256 checked).
- * @param q the study (its `map` reference: a uri, or an absolute path in old results)
- * @returns rows in file order
- * @throws DatasetError (data/jsonl.ts) when the file is missing, empty or a row is not
- *   {x, y, set, label}; IntegrityError when it changed after the study recorded it
- */
-export async function readMapRows(q: QualityStudy): Promise<MapRow[]> {
-  return storeFor(refUri(q.map)).getJsonl(q.map, MapRowSchema);
-}
-
 async function make(id: string, title: string, caption: string, spec: VegaLiteSpec | null): Promise<Chart | null> {
   if (spec === null) return null;
   const { svg, warnings } = await renderChart({ ...spec, title: undefined }, id);
@@ -413,6 +306,7 @@ async function make(id: string, title: string, caption: string, spec: VegaLiteSp
 /** Which charts a summary gives, by id, in report order (what {@link experimentCharts} returns). */
 export function chartIds(summary: ExperimentSummary, stats: ArmSummaries): string[] {
   const order = stats.arms.map((a) => a.arm);
+  // which charts exist does not depend on their titles (the metric names)
   return [
     roundAccuracySpec(stats.arms, order) && 'round-accuracy',
     accuracyVsTokensSpec(summary, order) && 'accuracy-vs-tokens',
@@ -427,7 +321,7 @@ export function chartIds(summary: ExperimentSummary, stats: ArmSummaries): strin
 /**
  * Every chart of the experiment report, rendered to SVG: (a) accuracy per round, (b) accuracy
  * vs tokens, (c) final accuracy bars and paired differences vs the reference, (d) one 2-D map
- * per QualityStudy. Charts without data are left out; a map whose file cannot be read gives a
+ * per QualityStudy; titled in the task kind's metric names (EM / F1 for extractive QA). Charts without data are left out; a map whose file cannot be read gives a
  * Chart with `svg: null` and the `error` (the rest of the report still renders).
  * @param summary the experiment
  * @param stats armSummaries(summary, reference)
@@ -437,36 +331,37 @@ export function chartIds(summary: ExperimentSummary, stats: ArmSummaries): strin
 export async function experimentCharts(summary: ExperimentSummary, stats: ArmSummaries): Promise<Chart[]> {
   const order = stats.arms.map((a) => a.arm);
   const ref = stats.reference;
+  const m = metricNamesOf(summary);
   const charts = await Promise.all([
     make(
       'round-accuracy',
-      'Test accuracy per round',
+      `Test ${m.accuracy} per round`,
       'Mean over finished seeds (line) ± 1 sample std (band); round 0 is the seed data, later rounds add EES data. Only arms with more than one round.',
-      roundAccuracySpec(stats.arms, order),
+      roundAccuracySpec(stats.arms, order, m),
     ),
     make(
       'accuracy-vs-tokens',
-      'Final test accuracy vs teacher tokens',
+      `Final test ${m.accuracy} vs teacher tokens`,
       'Small points: one finished seed each; diamonds: the arm’s mean. Tokens are prompt + completion counted against the budget (cached calls included).',
-      accuracyVsTokensSpec(summary, order),
+      accuracyVsTokensSpec(summary, order, m),
     ),
     make(
       'learning-curves',
-      'Learning curves: test accuracy vs teacher tokens spent',
+      `Learning curves: test ${m.accuracy} vs teacher tokens spent`,
       'One step line per arm and seed: each point is a round’s student, at the tokens spent before it was trained. The table’s AUC is the area under this curve divided by the horizon.',
-      learningCurveSpec(summary, order),
+      learningCurveSpec(summary, order, m),
     ),
     make(
       'final-accuracy',
-      'Final test accuracy per arm',
+      `Final test ${m.accuracy} per arm`,
       'Bars: mean over finished seeds; error bars: ± 1 sample std; dots: the seeds.',
-      finalAccuracyBarSpec(stats.arms, summary),
+      finalAccuracyBarSpec(stats.arms, summary, m),
     ),
     make(
       'paired-diff',
       `Paired difference vs ${ref}`,
-      `Arm − ${ref} over the seeds both finished: point = mean difference, line = 95% paired-bootstrap percentile interval (crude with few seeds), dashed = no difference.`,
-      pairedDiffSpec(stats),
+      `Arm − ${ref} over the seeds both finished (${m.accuracy} and ${m.f1}): point = mean difference, line = 95% paired-bootstrap percentile interval (crude with few seeds), dashed = no difference.`,
+      pairedDiffSpec(stats, m),
     ),
     make(
       'label-agreement',

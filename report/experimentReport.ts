@@ -6,8 +6,9 @@
  * The results table is also what the CLI prints: {@link EXPERIMENT_TABLE_HEAD} +
  * {@link experimentTableRows} (cells as strings), like domain/roundTable.ts for rounds.
  *
- * Units: accuracies and macro-F1 in the data are fractions in [0, 1]; the table shows them in
- * % and differences in percentage points (pp). Sources of the statistics: domain/statistics.ts
+ * Units: accuracies and macro-F1 in the data are fractions in [0, 1] (SQuAD EM and F1 for an
+ * extractive QA task, named so: report/metrics.ts); the table shows them in % and differences in
+ * percentage points (pp). Sources of the statistics: domain/statistics.ts
  * (Efron & Tibshirani 1993, paired bootstrap, percentile interval); the quality tables follow
  * S3 (Wang et al. 2023, "Let's Synthesize Step by Step") Tables 6 and 8.
  */
@@ -16,6 +17,7 @@ import type { Budget, ExperimentSummary, MeanStd, PairedDiff, QualityStudy } fro
 import { armSummaries, aucByArm, meanStd, type ArmSummaries, type ArmSummary } from '../domain/statistics.js';
 import { folderUri, openStore, type ArtifactStore } from '../store/index.js';
 import { experimentCharts, type Chart } from './charts.js';
+import { CLASSIFICATION_METRICS, metricNamesOf, type MetricNames } from './metrics.js';
 
 /** The reference arm of the table's Δ column. */
 export const TABLE_REFERENCE = 's3';
@@ -38,12 +40,14 @@ export const EXPERIMENT_TABLE_HEAD = [
 ];
 
 /**
- * The results table's head for a summary: extractive QA (task.kind "qa") names its metrics, which
- * the same cells hold (SQuAD EM where classification has accuracy, F1 where it has macro-F1).
+ * The results table's head for a summary, in its task kind's metric names (report/metrics.ts):
+ * extractive QA names SQuAD EM where classification has accuracy and F1 where it has macro-F1
+ * (the same cells hold them).
  */
 export function experimentTableHead(summary: Pick<ExperimentSummary, 'results'>): string[] {
-  if (!summary.results.some((r) => r.test?.exactMatch !== undefined)) return [...EXPERIMENT_TABLE_HEAD];
-  return EXPERIMENT_TABLE_HEAD.map((h) => h.replace(/macro-F1/, 'F1').replace(/\bacc\b/, 'EM'));
+  const n = metricNamesOf(summary);
+  if (n === CLASSIFICATION_METRICS) return [...EXPERIMENT_TABLE_HEAD];
+  return EXPERIMENT_TABLE_HEAD.map((h) => h.replace(/macro-F1/, n.f1).replace(/\bacc\b/, n.acc));
 }
 
 const pct1 = (x: number) => (100 * x).toFixed(1);
@@ -106,7 +110,7 @@ function valCell(a: ArmSummary, m: MeanStd | null, fmt: (m: MeanStd | null) => s
 export function experimentTableRows(summary: ExperimentSummary, stats?: ArmSummaries): string[][] {
   const s = stats ?? armSummaries(summary, TABLE_REFERENCE);
   const labels = (summary.config as { task?: { labels?: unknown[] } } | null)?.task?.labels?.length ?? 2;
-  const { auc } = aucByArm(summary, labels);
+  const { auc } = aucByArm(summary, metricNamesOf(summary).chanceLabels(labels));
   return rankByTestAccuracy(s.arms).map((a) => [
     a.arm,
     a.method,
@@ -269,15 +273,22 @@ const FAILED_HEAD = ['arm', 'seed', 'workflow id', 'error'];
 const failedRows = (stats: ArmSummaries) =>
   stats.arms.flatMap((a) => a.failures.map((f) => [a.arm, String(f.seed), f.workflowId, f.error]));
 
-/** The "how to read this" paragraphs (plain text; the same in HTML and Markdown). */
-function howToRead(summary: ExperimentSummary, stats: ArmSummaries): string[] {
+/** The results section's title, in the task kind's metric names. */
+export const resultsTitle = (m: MetricNames) => `Results (ranked by mean test ${m.accuracy})`;
+
+const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** The "how to read this" paragraphs (plain text; the same in HTML and Markdown), in the task
+ * kind's metric names. */
+export function howToRead(summary: ExperimentSummary, stats: ArmSummaries): string[] {
   const n = summary.seeds.length;
   const ref = stats.reference;
+  const m = metricNamesOf(summary);
   return [
-    `Every number is over seeds: "mean ± std" is the mean and the sample standard deviation (n − 1) over the finished seeds of an arm (${n} seed${n === 1 ? '' : 's'} configured). Accuracy and macro-F1 are on the gold test split, which no method ever uses for a choice.`,
-    `Δ acc vs ${ref} is the mean of the per-seed differences (arm − ${ref}, same seed) in percentage points, with a 95% paired-bootstrap percentile interval (Efron & Tibshirani 1993). With only ${n} seed${n === 1 ? '' : 's'} this interval is crude: resampled means can only take the values of means of ${n} draws from ${n} differences, so it is a rough summary, not a calibrated confidence interval, and it is too narrow rather than too wide. An interval containing 0 means no measurable difference at this number of seeds; one excluding 0 is weak evidence — run more seeds before claiming a difference.`,
+    `Every number is over seeds: "mean ± std" is the mean and the sample standard deviation (n − 1) over the finished seeds of an arm (${n} seed${n === 1 ? '' : 's'} configured). ${capitalized(m.accuracyLong)} and ${m.f1Long} are on the gold test split, which no method ever uses for a choice.`,
+    `Δ ${m.acc} vs ${ref} is the mean of the per-seed differences (arm − ${ref}, same seed) in percentage points, with a 95% paired-bootstrap percentile interval (Efron & Tibshirani 1993). With only ${n} seed${n === 1 ? '' : 's'} this interval is crude: resampled means can only take the values of means of ${n} draws from ${n} differences, so it is a rough summary, not a calibrated confidence interval, and it is too narrow rather than too wide. An interval containing 0 means no measurable difference at this number of seeds; one excluding 0 is weak evidence — run more seeds before claiming a difference.`,
     'gold-validation (the student trained on the labeled validation examples) and s3+gold-validation (S3’s synthetic data plus those examples) answer the question “why not just train on my labeled examples?”: if gold-validation matches s3, synthesis bought nothing over the examples S3 already uses for EES.',
-    'Validation metrics of arms trained on the validation split are not shown (“n/a (trained on val)”): they would be training accuracy. The val−test gap (validation − test accuracy) shows how much choosing by validation (EES) flatters the validation score.',
+    `Validation metrics of arms trained on the validation split are not shown (“n/a (trained on val)”): they would be training ${m.accuracy}. The val−test gap (validation − test ${m.accuracy}) shows how much choosing by validation (EES) flatters the validation score.`,
     'Examples used counts the final student’s training set (synthetic + gold); tokens are the teacher tokens counted against the budget; calls are summed over all children, failed ones included (paid = answered by the backend, reused = answered from the cache).',
   ];
 }
@@ -294,7 +305,7 @@ function renderMarkdown(summary: ExperimentSummary, stats: ArmSummaries, charts:
     `- children: ${summary.results.filter((r) => r.status === 'completed').length} completed, ${summary.results.filter((r) => r.status === 'failed').length} failed`,
     `- wall time: ${fmtDuration(summary.wallMs)}`,
     '',
-    '## Results (ranked by mean test accuracy)',
+    `## ${resultsTitle(metricNamesOf(summary))}`,
     '',
     mdTable(experimentTableHead(summary), experimentTableRows(summary, stats)),
     '',
@@ -390,7 +401,7 @@ function renderHtml(summary: ExperimentSummary, stats: ArmSummaries, charts: rea
     '<body><main>',
     `<header><h1>Experiment <code>${e(summary.experimentId)}</code></h1>`,
     `<dl class="meta">${meta.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl></header>`,
-    '<section><h2>Results (ranked by mean test accuracy)</h2>',
+    `<section><h2>${e(resultsTitle(metricNamesOf(summary)))}</h2>`,
     `<div class="table-wrap">${htmlTable(experimentTableHead(summary), experimentTableRows(summary, stats), 'results')}</div>`,
     '</section>',
     '<section class="read"><h2>How to read this</h2>',

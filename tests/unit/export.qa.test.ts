@@ -170,7 +170,12 @@ test('QA export --format parquet: answers as struct<text: list<string>, answer_s
   const { file, rows } = await read('train');
   assert.deepEqual(
     rows,
-    JSON.parse(`[${readFileSync(path.join(hf, 'data', 'train.jsonl'), 'utf8').trim().split('\n').join(',')}]`),
+    JSON.parse(
+      `[${readFileSync(path.join(hf, 'data', 'train.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .join(',')}]`,
+    ),
     'the Parquet rows are the JSONL rows',
   );
   assert.equal((await read('validation')).rows.length, 2);
@@ -195,7 +200,8 @@ test('QA export --format parquet: answers as struct<text: list<string>, answer_s
   assert.equal(features.answers._type, 'Sequence');
 
   const py = datasetsPython();
-  if (!py) return t.skip('Hugging Face `datasets` is not installed: load_dataset not checked (the rows were read back above)');
+  if (!py)
+    return t.skip('Hugging Face `datasets` is not installed: load_dataset not checked (the rows were read back above)');
   const script = `
 import json, sys
 from datasets import load_dataset

@@ -380,7 +380,11 @@ test('every registered method is here, under its own name, and the teacher metho
     's3+gold-validation',
   ]);
   assert.deepEqual([...METHOD_NAMES].sort(), [...tested].sort(), 'a new method needs its own test above');
-  assert.deepEqual(Object.keys(METHODS), [...METHOD_NAMES], 'the registry holds one method per name, in names.ts order');
+  assert.deepEqual(
+    Object.keys(METHODS),
+    [...METHOD_NAMES],
+    'the registry holds one method per name, in names.ts order',
+  );
   for (const name of METHOD_NAMES) {
     const m = METHODS[name] as Method | undefined;
     assert.ok(m, `${name}: listed in methods/names.ts but not registered in methods/index.ts`);
