@@ -47,9 +47,9 @@ const program = new Command('auto-review')
       },
     ) => {
       if (!(REVIEW_RULES as readonly string[]).includes(o.rule))
-        throw new Error(`--rule must be one of ${REVIEW_RULES.join(', ')}, got ${o.rule}`);
+        program.error(`--rule must be one of ${REVIEW_RULES.join(', ')}, got ${o.rule}`);
       if (o.trainOn !== 'validation' && o.trainOn !== 'train')
-        throw new Error(`--train-on must be validation or train, got ${o.trainOn}`);
+        program.error(`--train-on must be validation or train, got ${o.trainOn}`);
       let close = async () => {};
       let url = o.url;
       if (!url) {
