@@ -8,7 +8,8 @@
  *   (scripts/review/round.ts), or the run's phase while it runs, or its end status.
  * - `POST /api/review` `{"round": q, "decisions": [...], "by"?: "name"}` (Content-Type
  *   application/json) → 200 `{"state": SteeringState}` once the `review` Update is accepted;
- *   409 `{"error": reason}` when round q no longer waits or the workflow's validator rejects it;
+ *   409 `{"error": reason, "stale": true}` when round q no longer waits (its timeout approved it,
+ *   or another reviewer was first), 409 `{"error": reason}` when the workflow's validator rejects it;
  *   400 on a malformed body; 403 on a request from another origin or Host.
  *
  * Loopback only: it listens on 127.0.0.1, answers only requests whose Host is 127.0.0.1 or
@@ -214,6 +215,7 @@ export async function startReviewServer(o: ReviewServerOptions): Promise<ReviewS
         if (now.state !== 'waiting' || now.round !== input.round)
           return json(res, 409, {
             error: `round ${input.round} is not waiting for review (now: ${now.state === 'waiting' ? `round ${now.round} waits` : now.state})`,
+            stale: true,
           });
         try {
           const state = await o.backend.review({ by: input.by ?? o.by, decisions: input.decisions });

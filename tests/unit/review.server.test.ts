@@ -233,7 +233,10 @@ test('the review server: GET /api/round while a round waits, while the run runs,
   const bad = await request(`${api}review`, 'POST', JSON_TYPE, { round: 1, decisions: 'all' });
   assert.deepEqual([bad.status, bad.json.error], [400, 'decisions must be an array']);
   const stale = await request(`${api}review`, 'POST', JSON_TYPE, { ...body, round: 0 });
-  assert.deepEqual([stale.status, stale.json.error], [409, 'round 0 is not waiting for review (now: round 1 waits)']);
+  assert.deepEqual(
+    [stale.status, stale.json.error, stale.json.stale],
+    [409, 'round 0 is not waiting for review (now: round 1 waits)', true],
+  );
   const refused = await request(`${api}review`, 'POST', JSON_TYPE, {
     round: 1,
     decisions: [{ id: 'nope', action: 'reject' }],

@@ -87,7 +87,7 @@ function Example({ e, i, mark, current, onPick }) {
   </li>`;
 }
 
-function Waiting({ view, onSubmitted }) {
+function Waiting({ view, onSubmitted, onStale }) {
   const [marks, setMarks] = useState({});
   const [cursor, setCursor] = useState(0);
   const [by, setBy] = useState(view.by);
@@ -109,6 +109,7 @@ function Waiting({ view, onSubmitted }) {
         body: JSON.stringify({ round: view.round, by, decisions }),
       });
       const body = await res.json();
+      if (body.stale) return onStale(body.error);
       if (!res.ok) throw new Error(body.error ?? `HTTP ${res.status}`);
       onSubmitted({
         round: view.round,
@@ -120,7 +121,7 @@ function Waiting({ view, onSubmitted }) {
       setError(err.message);
       setBusy(false);
     }
-  }, [busy, marks, by, view, n, onSubmitted]);
+  }, [busy, marks, by, view, n, onSubmitted, onStale]);
 
   useEffect(() => {
     const onKey = (ev) => {
@@ -215,20 +216,34 @@ function App() {
 
   const onSubmitted = useCallback(
     (s) => {
-      setLast(s);
+      setLast({ id: 'submitted', text: submittedLine(s) });
+      setView(null);
+      void refresh();
+    },
+    [refresh],
+  );
+  // the round stopped waiting before the review arrived (its timeout approved it, or another reviewer)
+  const onStale = useCallback(
+    (reason) => {
+      setLast({ id: 'stale', text: `Not submitted: ${reason}.` });
       setView(null);
       void refresh();
     },
     [refresh],
   );
 
-  const done = last && html`<p class="note" id="submitted">${submittedLine(last)}</p>`;
+  const done = last && html`<p class="note" id=${last.id}>${last.text}</p>`;
   if (error) return html`<p class="note error">${error}</p>`;
   if (!view)
     return html`${done}
       <p class="note">Loading…</p>`;
   if (view.state === 'waiting')
-    return html`<${Waiting} key=${`${view.workflowId}/${view.round}`} view=${view} onSubmitted=${onSubmitted} />`;
+    return html`<${Waiting}
+      key=${`${view.workflowId}/${view.round}`}
+      view=${view}
+      onSubmitted=${onSubmitted}
+      onStale=${onStale}
+    />`;
   if (view.state === 'finished')
     return html`<header><h1>${view.workflowId}</h1></header>
       ${done}
