@@ -58,7 +58,8 @@ function start(fake: FakeTeacher, runId: string) {
 async function killWorker(): Promise<void> {
   const dead = worker;
   dead.kill('SIGKILL');
-  if (dead.exitCode === null) await new Promise((r) => dead.once('exit', r));
+  // killed by a signal, a process keeps exitCode null: an 'exit' already emitted would never come again
+  if (dead.exitCode === null && dead.signalCode === null) await new Promise((r) => dead.once('exit', r));
 }
 
 /** Runs one crashed run: `armed` decides when to kill (on a teacher request, or by polling the workflow). */

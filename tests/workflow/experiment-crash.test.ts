@@ -90,7 +90,8 @@ test('SIGKILL of the worker mid-experiment: a new worker completes it, no teache
       args: [cfg],
     });
     while (killedAt === undefined) await new Promise((r) => setTimeout(r, 50));
-    if (worker.exitCode === null) await new Promise((r) => worker.once('exit', r));
+    // killed by a signal, a process keeps exitCode null: an 'exit' already emitted would never come again
+    if (worker.exitCode === null && worker.signalCode === null) await new Promise((r) => worker.once('exit', r));
     worker = await startWorker(); // restart the worker; nothing else
     const out = (await handle.result()) as ExperimentResult;
     const rs = out.summary.results;
