@@ -71,7 +71,7 @@ const program = new Command('auto-review')
         const summary = await autoReview({
           api: new ReviewApi(url),
           rule: o.rule as ReviewRule,
-          trainOn: o.trainOn,
+          trainOn: o.trainOn as 'validation' | 'train',
           by: o.by,
           pollMs: o.pollMs,
           log: (line) => console.error(`auto-review: ${line}`),
