@@ -130,7 +130,9 @@ export function steerCommands(program: Command): void {
     });
   program
     .command('review')
-    .description('review each round’s synthetic data before it trains the student: turn it on, list the round, decide')
+    .description(
+      'review each round’s synthetic data before it trains the student: turn it on, list the round, decide; without decisions: the review page on 127.0.0.1',
+    )
     .argument('<id>', 'run id or arm workflow id')
     .option('--mode <mode>', 'each-round (wait for a review before each training) or none')
     .option('--timeout-min <m>', 'with --mode each-round: approve a round nobody reviewed within m minutes', Number)
