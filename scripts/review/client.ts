@@ -5,6 +5,7 @@
 import type { ReviewDecision, SteeringState } from '../../domain/steering.js';
 import type { RoundView } from './server.js';
 
+/** The review server's two calls, over HTTP with fetch. */
 export class ReviewApi {
   /** @param url the server's URL, e.g. http://127.0.0.1:41234/ */
   constructor(private readonly url: string) {}
