@@ -187,6 +187,18 @@ export const SynthesisSchema = z
      * (demonstrations for small teachers; method "s3-demos" defaults to 2, the others to 0).
      * They spend gold examples as prompts, as GoldGen does */
     seedDemos: z.number().int().min(0).max(8).optional(),
+    /** human review of each round's synthetic data before it trains the student (issue 20):
+     * "each-round" starts the run with the review gate on, as a `setReview` Update before the
+     * first step would (the loop waits for a `review` Update before each training); absent or
+     * "none": no review (the `setReview` Update can still turn it on) */
+    review: z.enum(['none', 'each-round']).optional(),
+    /** with review "each-round": minutes after which a round nobody reviewed is approved as it
+     * is (absent: the loop waits for the review however long it takes) */
+    reviewTimeoutMin: z.number().positive().optional(),
+  })
+  .refine((s) => s.reviewTimeoutMin === undefined || s.review === 'each-round', {
+    message: 'synthesis.reviewTimeoutMin needs synthesis.review "each-round"',
+    path: ['reviewTimeoutMin'],
   })
   .refine((s) => !(s.classCap !== 'none' && s.acquisition === 'teacher-judge'), {
     message: 'synthesis.classCap needs an acquisition function the student computes, not teacher-judge',

@@ -44,6 +44,33 @@ export interface TrainedStudent {
   selection?: SplitMetrics;
 }
 
+/**
+ * Everything a Ledger holds, as plain JSON (references and counts only): what a long run
+ * carries into its continued run (continue-as-new, workflows/longRun.ts).
+ */
+export interface LedgerState {
+  budget: Budget | null;
+  cap?: number;
+  synthetic: DatasetRef[];
+  gold: DatasetRef[];
+  rounds: RoundResult[];
+  warnings: string[];
+  usage: TeacherUsage;
+  tokens: number;
+  filledUp: number;
+  trainedOnValidation: boolean;
+  stopReason: string | null;
+  nextSeedIndex: number;
+  filling: boolean;
+  budgetDone: boolean;
+  userStop: string | null;
+  pendingUsage: TeacherUsage;
+  added: number;
+  addedOrigin: RoundResult['origin'];
+  dirty: boolean;
+  syntheticTrained: number;
+}
+
 export class Ledger {
   /** synthetic datasets in the order they were made (seed first) */
   readonly synthetic: DatasetRef[] = [];
@@ -90,6 +117,59 @@ export class Ledger {
     readonly budget: Budget | null,
     private cap?: number,
   ) {}
+
+  /** Everything this ledger holds (plain JSON; `Ledger.fromState` rebuilds an equal ledger). */
+  state(): LedgerState {
+    return {
+      budget: this.budget,
+      ...(this.cap !== undefined ? { cap: this.cap } : {}),
+      synthetic: this.synthetic,
+      gold: this.gold,
+      rounds: this.rounds,
+      warnings: this.warnings,
+      usage: this.usage,
+      tokens: this.tokens,
+      filledUp: this.filledUp,
+      trainedOnValidation: this.trainedOnValidation,
+      stopReason: this.stopReason,
+      nextSeedIndex: this.nextSeedIndex,
+      filling: this.filling,
+      budgetDone: this.budgetDone,
+      userStop: this.userStop,
+      pendingUsage: this.pendingUsage,
+      added: this.added,
+      addedOrigin: this.addedOrigin,
+      dirty: this.dirty,
+      syntheticTrained: this.syntheticTrained,
+    };
+  }
+
+  /**
+   * A ledger equal to the one whose `state()` this is (a continued run's, continue-as-new).
+   * @param s a LedgerState (after a JSON round trip)
+   */
+  static fromState(s: LedgerState): Ledger {
+    const l = new Ledger(s.budget, s.cap);
+    l.synthetic.push(...s.synthetic);
+    l.gold.push(...s.gold);
+    l.rounds.push(...s.rounds);
+    l.warnings.push(...s.warnings);
+    l.usage = s.usage;
+    l.tokens = s.tokens;
+    l.filledUp = s.filledUp;
+    l.trainedOnValidation = s.trainedOnValidation;
+    l.stopReason = s.stopReason;
+    l.nextSeedIndex = s.nextSeedIndex;
+    l.filling = s.filling;
+    l.budgetDone = s.budgetDone;
+    l.userStop = s.userStop;
+    l.pendingUsage = s.pendingUsage;
+    l.added = s.added;
+    l.addedOrigin = s.addedOrigin;
+    l.dirty = s.dirty;
+    l.syntheticTrained = s.syntheticTrained;
+    return l;
+  }
 
   /** a single run's teacher-token cap (budget.teacherTokens), if any; setLimit may change it */
   get tokenCap(): number | undefined {

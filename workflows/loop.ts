@@ -5,8 +5,12 @@
  * result (a report, or an arm result for the experiment's table).
  *
  * `createSteps` implements the steps every method is written in (methods/types.ts ArmSteps)
- * with activities, and keeps the bookkeeping in a Ledger (domain/ledger.ts): the training set
- * (references only), the rounds, the teacher usage, and the budget.
+ * with activities, one small method of `SynthesisLoop` each (rationales, seed, train, judge,
+ * extrapolate, select candidates, influence, gold data, fill-up), and keeps the bookkeeping in
+ * a Ledger (domain/ledger.ts): the training set (references only), the rounds, the teacher
+ * usage, and the budget. What a step hands the next (the rationales, the judge's batch, the
+ * latest student, the configuration and task in force) is `LoopCarry`, so a long run's
+ * continued run (workflows/longRun.ts) starts where the previous one stopped.
  *
  * Deterministic orchestration only: workflow code.
  */
@@ -54,6 +58,367 @@ export function loopActivities(config: S3Config, opts: { waitCancel?: boolean } 
   return { teacher, work, student };
 }
 
+/** What one step hands the next (plain JSON: a continued run starts from it). */
+export interface LoopCarry {
+  /** the rationales (Alg. 1 lines 1-2), once made */
+  rationales: DatasetRef | null;
+  /** the pick size of the latest round, for the teacher-judge acquisition */
+  judgeBatch?: number;
+  /** the latest trained student */
+  lastEval: TrainResult | null;
+  /** the configuration and task in force (steering may have changed the acquisition rule and the validation pool) */
+  config: S3Config;
+  task: TaskRefs;
+}
+
+type TrainResult = Awaited<ReturnType<S3Activities['trainAndEvaluate']>>;
+type Acts = ReturnType<typeof loopActivities>;
+type SeedInput = Parameters<S3Activities['synthesizeSeed']>[0];
+type Icl = { ref: DatasetRef; round: number };
+
+/** The options of one loop (see createSteps). */
+export interface LoopOptions {
+  config: S3Config;
+  task: TaskRefs;
+  options: ArmConfig;
+  ledger: Ledger;
+  state: LoopState;
+  usesTeacher: boolean;
+  searchAttributes: boolean;
+  steer?: Steering;
+  /** see loopActivities */
+  waitCancel?: boolean;
+  /** the state of the run this one continues (continue-as-new); absent: a new loop */
+  from?: LoopCarry;
+}
+
+/**
+ * The steps of one loop over the activities (workflows call createSteps). Each method is one
+ * step of S3 Alg. 1-3; every step first waits while the run is paused (steering) and sets the
+ * phase progress shows.
+ */
+class SynthesisLoop {
+  private readonly acts: Acts;
+  private readonly ledger: Ledger;
+  private readonly state: LoopState;
+  private carried: LoopCarry;
+
+  constructor(private readonly c: LoopOptions) {
+    this.ledger = c.ledger;
+    this.state = c.state;
+    this.acts = loopActivities(c.config, { waitCancel: c.waitCancel });
+    this.carried = c.from ?? { rationales: null, lastEval: null, config: c.config, task: c.task };
+  }
+
+  get config(): S3Config {
+    return this.carried.config;
+  }
+
+  get task(): TaskRefs {
+    return this.carried.task;
+  }
+
+  /** What the next step starts from. */
+  carry(): LoopCarry {
+    return this.carried;
+  }
+
+  get lastEval(): TrainResult | null {
+    return this.carried.lastEval;
+  }
+
+  /** Sets the phase (and round) progress shows, and the search attributes when asked. */
+  enter(phase: string, round = this.state.round): void {
+    this.state.phase = phase;
+    this.state.round = round;
+    if (this.c.searchAttributes)
+      upsertSearchAttributes([
+        { key: S3_PHASE, value: phase },
+        { key: S3_ROUND, value: round },
+      ]);
+  }
+
+  /** between two steps: waits while the run is paused (no command unless paused) */
+  private async gate(): Promise<void> {
+    if (this.c.steer) await this.c.steer.between();
+  }
+
+  /** with the near-duplicate filter, seed batches after the first (fill-up, ProGen rounds) are
+   * checked against the training set so far (an activity input; absent otherwise) */
+  private seenForNearDuplicates(): { train?: DatasetRef[] } {
+    const { ledger } = this;
+    return this.config.synthesis.filters?.nearDuplicates && ledger.synthetic.length
+      ? { train: [...ledger.synthetic] }
+      : {};
+  }
+
+  private noteExhausted(r: { budgetExhausted?: boolean }, limit: number | undefined, wholeLeft: number): void {
+    this.ledger.noteExhausted(
+      r,
+      limit,
+      wholeLeft,
+      r.budgetExhausted && limit !== undefined && limit >= wholeLeft ? patched('token-budget-remainder') : false,
+    );
+  }
+
+  /** a single run: N_seed examples (S3 Alg. 1 line 4), whatever the share */
+  portion(share: number): number {
+    const { budget } = this.ledger;
+    return budget ? budget.limit * share : this.config.synthesis.seedSize;
+  }
+
+  /** Alg. 1 lines 1-2: K rationales per label (not training data). */
+  async rationales(): Promise<void> {
+    await this.gate();
+    this.enter('rationales');
+    const r = await this.acts.teacher.synthesizeRationales({ config: this.config, task: this.task });
+    this.carried.rationales = r.ref;
+    this.ledger.record({ usage: r.usage, warnings: r.warnings }, 'seed');
+  }
+
+  /** Alg. 1 lines 3-8: seed data (or a ProGen round's, `icl`) until `limit` budget units are spent. */
+  async seed(limit: number, icl?: Icl): Promise<void> {
+    if (!this.carried.rationales) await this.rationales(); // plain-prompt methods: an empty list, no teacher call
+    const rationales = this.carried.rationales!;
+    await this.gate();
+    if (this.ledger.stoppedBy) return; // finishAfterRound: no more teacher data
+    this.enter(this.ledger.filling ? 'fill-up' : icl ? `progen round ${icl.round}` : 'seed');
+    if (this.ledger.budget?.kind !== 'tokens') await this.seedExamples(rationales, limit, icl);
+    else await this.seedTokenBatches(rationales, limit, icl);
+  }
+
+  /** examples (an experiment) or a single run: `limit` synthetic examples in all, under a
+   * single run's token cap if it has one */
+  private async seedExamples(rationales: DatasetRef, limit: number, icl?: Icl): Promise<void> {
+    const { ledger } = this;
+    const count = Math.round(limit) - ledger.have();
+    if (count <= 0) return;
+    const wholeLeft = ledger.left();
+    const cap = ledger.tokensLeft();
+    const from = ledger.nextSeedIndex;
+    const r = await this.synthesizeSeed({
+      rationales,
+      ...(icl
+        ? { inContext: icl.ref, round: icl.round, from: 0, count, file: `icl-round-${icl.round}` }
+        : { from, count, file: from ? `seed-from-${from}` : 'seed' }),
+      ...cap,
+    });
+    if (!icl) ledger.nextSeedIndex += count;
+    ledger.record(r, icl ? 'icl' : 'seed');
+    if (cap.tokenLimit !== undefined) this.noteExhausted(r, cap.tokenLimit, wholeLeft);
+  }
+
+  /** token budget: batches of seedSize prompts until `limit` tokens are spent */
+  private async seedTokenBatches(rationales: DatasetRef, limit: number, icl?: Icl): Promise<void> {
+    const { ledger } = this;
+    for (let batch = 0, from = 0; batch < 20 && ledger.tokens < limit; batch++) {
+      const count = this.config.synthesis.seedSize;
+      const start = icl ? from : ledger.nextSeedIndex;
+      const wholeLeft = ledger.left();
+      const tokenLimit = Math.floor(limit) - ledger.tokens;
+      const r = await this.synthesizeSeed({
+        rationales,
+        from: start,
+        count,
+        tokenLimit,
+        ...(icl
+          ? { inContext: icl.ref, round: icl.round, file: `icl-round-${icl.round}-from-${start}` }
+          : { file: start ? `seed-from-${start}` : 'seed' }),
+      });
+      if (icl) from += count;
+      else ledger.nextSeedIndex += count;
+      ledger.record(r, icl ? 'icl' : 'seed');
+      this.noteExhausted(r, tokenLimit, wholeLeft);
+      if (r.budgetExhausted || r.usage.calls === 0) break;
+      await this.gate();
+    }
+  }
+
+  private synthesizeSeed(input: Omit<SeedInput, 'config' | 'task'>) {
+    return this.acts.teacher.synthesizeSeed({
+      config: this.config,
+      task: this.task,
+      ...input,
+      ...this.seenForNearDuplicates(),
+    });
+  }
+
+  /** Alg. 2 lines 3-6: the student on everything so far, scored; its picks for the next round. */
+  async train(round: number, opts: { all?: boolean; batch?: number; ranked?: boolean } = {}): Promise<TrainedRound> {
+    const { ledger } = this;
+    await this.gate();
+    await this.steerBeforeTrain(round);
+    this.enter('train', round);
+    const budget = ledger.budget;
+    const limit =
+      budget?.kind === 'examples' || opts.batch !== undefined
+        ? Math.max(0, Math.min(budget?.kind === 'examples' ? ledger.left() : Infinity, opts.batch ?? Infinity))
+        : undefined;
+    // the teacher judge rates every candidate and expands the hardest `judgeBatch`
+    // (synthesis.maxPerRound applies to it as to every acquisition rule)
+    const caps = [limit, this.config.synthesis.maxPerRound].filter((x): x is number => x !== undefined);
+    this.carried.judgeBatch = caps.length ? Math.min(...caps) : undefined;
+    const ev = await this.acts.student.trainAndEvaluate({
+      config: this.config,
+      task: this.task,
+      train: ledger.trainingSet(),
+      round,
+      select: { all: opts.all, ...(limit !== undefined ? { limit } : {}), ...(opts.ranked ? { ranked: true } : {}) },
+    });
+    this.carried.lastEval = ev;
+    ledger.trained(round, ev);
+    this.c.steer?.afterTrain(round);
+    if (this.c.searchAttributes) upsertSearchAttributes([{ key: S3_VAL_ACCURACY, value: ev.validation.accuracy }]);
+    return {
+      round,
+      validationAccuracy: ev.validation.accuracy,
+      toExtrapolate: ev.misclassified,
+      converged: convergenceReason(
+        ledger.accuracyHistory(),
+        ev.validation.misclassified,
+        this.config.synthesis.epsilon,
+      ),
+    };
+  }
+
+  /** steering before a training: the pending acquisition rule and validation pool apply; with
+   * review "each-round" only the reviewed data of the round trains the student */
+  private async steerBeforeTrain(round: number): Promise<void> {
+    const { steer } = this.c;
+    if (!steer) return;
+    const now = steer.beforeTrain(round, this.config, this.task);
+    this.carried.config = now.config;
+    this.carried.task = now.task;
+    const reviewed = await steer.reviewBeforeTrain(round, this.ledger.newSynthetic());
+    if (reviewed) this.ledger.replaceNewSynthetic(reviewed);
+  }
+
+  /** Alg. 2 lines 7-10 (Alg. 3 for pairs): one new example per picked row, within the budget
+   * left and, with `opts.tokens`, within this round's share of a token budget */
+  async extrapolate(round: number, picked: DatasetRef, opts: { tokens?: number } = {}): Promise<void> {
+    const { ledger } = this;
+    let rows = picked;
+    await this.gate();
+    this.enter('extrapolate', round);
+    if (rows.count === 0 || ledger.stoppedBy) return;
+    // token budgets: this round may spend `opts.tokens` (its share), never more than is left
+    const roundStart = ledger.tokens;
+    const share = opts.tokens;
+    const byShare = share !== undefined && ledger.budget?.kind === 'tokens';
+    if (this.config.synthesis.acquisition === 'teacher-judge') {
+      const hardest = await this.judge(round, rows, byShare ? share : undefined);
+      if (!hardest) return;
+      rows = hardest;
+    }
+    const wholeLeft = ledger.left();
+    const limit = byShare
+      ? { tokenLimit: Math.max(0, Math.min(ledger.left(), share - (ledger.tokens - roundStart))) }
+      : ledger.tokensLeft();
+    const r = await this.acts.teacher.extrapolateErrors({
+      config: this.config,
+      task: this.task,
+      round,
+      misclassified: rows,
+      train: ledger.synthetic,
+      ...limit,
+    });
+    if (this.config.synthesis.candidatesPerPick > 1 && r.ref.count > 0)
+      r.ref = await this.selectCandidates(round, r.ref);
+    ledger.record(r, 'ees');
+    this.noteExhausted(r, limit.tokenLimit, wholeLeft);
+  }
+
+  /**
+   * The teacher-judge acquisition: the teacher rates every candidate (its calls count against
+   * the budget; with a round share, half of it) and the hardest `judgeBatch` are expanded.
+   * @returns the rows to expand, or null when none is left to expand or nothing to spend
+   */
+  private async judge(round: number, rows: DatasetRef, share: number | undefined): Promise<DatasetRef | null> {
+    const { ledger } = this;
+    const { judgeBatch } = this.carried;
+    this.enter('judge');
+    const j = await this.acts.teacher.judgeDifficulty({
+      config: this.config,
+      task: this.task,
+      round,
+      candidates: rows,
+      ...(judgeBatch !== undefined ? { batch: judgeBatch } : {}),
+      ...(share !== undefined
+        ? { tokenLimit: Math.max(0, Math.min(ledger.left(), Math.floor(share / 2))) }
+        : ledger.tokensLeft()),
+    });
+    ledger.record({ usage: j.usage, warnings: j.warnings }, 'ees');
+    const last = ledger.rounds[ledger.rounds.length - 1];
+    if (last && j.acquisition) last.acquisition = j.acquisition;
+    if (j.ref.count === 0 || ledger.left() <= 0) return null;
+    this.enter('extrapolate');
+    return j.ref;
+  }
+
+  /** generate–evaluate–select: the student that picked keeps one of the m candidates per
+   * pick; the discarded ones were paid for and stay counted in the teacher's usage */
+  private async selectCandidates(round: number, candidates: DatasetRef): Promise<DatasetRef> {
+    this.enter('select candidates');
+    const sel = await this.acts.work.selectCandidates({
+      config: this.config,
+      task: this.task,
+      round,
+      train: this.ledger.trainingSet(),
+      candidates,
+    });
+    return sel.ref;
+  }
+
+  /** ProGen: the topK most helpful synthetic examples by influence on the gold-validation loss. */
+  async influence(round: number, topK: number): Promise<DatasetRef> {
+    await this.gate();
+    this.enter('influence');
+    const r = await this.acts.teacher.scoreInfluence({
+      config: this.config,
+      task: this.task,
+      train: this.ledger.synthetic,
+      round,
+      topK,
+    });
+    return r.ref;
+  }
+
+  /** Human-labeled training data (gold methods). */
+  async useGold(which: { train: number | 'all' } | 'validation'): Promise<void> {
+    await this.gate();
+    this.enter('gold data');
+    const ref = await this.acts.teacher.useGoldData({ config: this.config, task: this.task, which });
+    this.ledger.addGold(ref, which);
+  }
+
+  /** Fill-up to the budget, then the final student if the training set changed since the last one. */
+  async finish(): Promise<void> {
+    const { ledger } = this;
+    const budget = ledger.budget;
+    ledger.filling = true;
+    if (this.c.usesTeacher && budget) await this.fillUp(budget.limit);
+    ledger.filling = false;
+    if (this.c.usesTeacher && budget && ledger.left() > 0)
+      ledger.warnings.push(
+        `budget not met: ${ledger.spent()} of ${budget.limit} ${budget.kind} after ${MAX_FILL_BATCHES} fill-up batches (the teacher's outputs kept being rejected)`,
+      );
+    if (ledger.needsTraining()) await this.train(ledger.rounds.length);
+  }
+
+  /** extra seed batches while the budget is not met (rejections, an early EES stop) */
+  private async fillUp(limit: number): Promise<void> {
+    const { ledger } = this;
+    for (let b = 0; b < MAX_FILL_BATCHES && ledger.left() > 0; b++) {
+      this.enter('fill-up');
+      const examplesBefore = ledger.have();
+      const tokensBefore = ledger.tokens;
+      await this.seed(limit);
+      ledger.filledUp += ledger.have() - examplesBefore;
+      if (ledger.have() === examplesBefore && ledger.tokens === tokensBefore) break;
+    }
+  }
+}
+
 /**
  * Builds the steps of one loop.
  * @param c.config the run configuration (an arm's is derived by config/experiment.ts armConfig)
@@ -67,259 +432,38 @@ export function loopActivities(config: S3Config, opts: { waitCancel?: boolean } 
  * @param c.steer the run's steering (workflows/steering.ts): every step waits while it is
  *   paused; a changed acquisition rule or gold validation pool applies from the next training;
  *   finishAfterRound stops the loop after the next trained student
+ * @param c.from the loop state of the run this one continues (continue-as-new)
  * @returns the steps (methods/types.ts ArmSteps), `lastEval` (the latest trained student),
- *   `enter` (sets the phase shown by progress), and the configuration and task in force
- *   (`current()`: steering may have changed the acquisition rule and the validation pool)
+ *   `enter` (sets the phase shown by progress), the configuration and task in force
+ *   (`current()`: steering may have changed the acquisition rule and the validation pool),
+ *   and `carry()` (what a continued run starts from)
  */
-export function createSteps(c: {
-  config: S3Config;
-  task: TaskRefs;
-  options: ArmConfig;
-  ledger: Ledger;
-  state: LoopState;
-  usesTeacher: boolean;
-  searchAttributes: boolean;
-  steer?: Steering;
-  /** see loopActivities */
-  waitCancel?: boolean;
-}) {
-  const { ledger, state } = c;
-  let { config, task } = c;
-  const acts = loopActivities(config, { waitCancel: c.waitCancel });
-  /** between two steps: waits while the run is paused (no command unless paused) */
-  const gate = async () => {
-    if (c.steer) await c.steer.between();
-  };
-  const student = acts.student;
-  const budget = ledger.budget;
-  let rationales: DatasetRef | null = null;
-  /** the pick size of the latest round, for the teacher-judge acquisition */
-  let judgeBatch: number | undefined;
-  let lastEval: Awaited<ReturnType<S3Activities['trainAndEvaluate']>> | null = null;
-
-  const enter = (phase: string, round = state.round) => {
-    state.phase = phase;
-    state.round = round;
-    if (c.searchAttributes)
-      upsertSearchAttributes([
-        { key: S3_PHASE, value: phase },
-        { key: S3_ROUND, value: round },
-      ]);
-  };
-  /** with the near-duplicate filter, seed batches after the first (fill-up, ProGen rounds) are
-   * checked against the training set so far (an activity input; absent otherwise) */
-  const seenForNearDuplicates = () =>
-    config.synthesis.filters?.nearDuplicates && ledger.synthetic.length ? { train: [...ledger.synthetic] } : {};
-  const noteExhausted = (r: { budgetExhausted?: boolean }, limit: number | undefined, wholeLeft: number) =>
-    ledger.noteExhausted(
-      r,
-      limit,
-      wholeLeft,
-      r.budgetExhausted && limit !== undefined && limit >= wholeLeft ? patched('token-budget-remainder') : false,
-    );
-
+export function createSteps(c: LoopOptions) {
+  const { ledger } = c;
+  const loop = new SynthesisLoop(c);
   const steps: ArmSteps = {
     options: c.options,
-    budget,
-    rounds: config.synthesis.rounds,
+    budget: ledger.budget,
+    rounds: c.config.synthesis.rounds,
     left: () => ledger.left(),
-    portion(share) {
-      // a single run: N_seed examples (S3 Alg. 1 line 4), whatever the share
-      return budget ? budget.limit * share : config.synthesis.seedSize;
-    },
-    async rationales() {
-      await gate();
-      enter('rationales');
-      const r = await acts.teacher.synthesizeRationales({ config, task });
-      rationales = r.ref;
-      ledger.record({ usage: r.usage, warnings: r.warnings }, 'seed'); // not training data
-    },
-    async seed(limit, icl) {
-      if (!rationales) await steps.rationales(); // plain-prompt methods: an empty list, no teacher call
-      const ration = rationales!;
-      await gate();
-      if (ledger.stoppedBy) return; // finishAfterRound: no more teacher data
-      enter(ledger.filling ? 'fill-up' : icl ? `progen round ${icl.round}` : 'seed');
-      if (budget?.kind !== 'tokens') {
-        // examples (an experiment) or a single run: `limit` synthetic examples in all,
-        // under a single run's token cap if it has one
-        const count = Math.round(limit) - ledger.have();
-        if (count <= 0) return;
-        const wholeLeft = ledger.left();
-        const cap = ledger.tokensLeft();
-        const r = await acts.teacher.synthesizeSeed({
-          config,
-          task,
-          rationales: ration,
-          ...(icl
-            ? { inContext: icl.ref, round: icl.round, from: 0, count, file: `icl-round-${icl.round}` }
-            : {
-                from: ledger.nextSeedIndex,
-                count,
-                file: ledger.nextSeedIndex ? `seed-from-${ledger.nextSeedIndex}` : 'seed',
-              }),
-          ...cap,
-          ...seenForNearDuplicates(),
-        });
-        if (!icl) ledger.nextSeedIndex += count;
-        ledger.record(r, icl ? 'icl' : 'seed');
-        if (cap.tokenLimit !== undefined) noteExhausted(r, cap.tokenLimit, wholeLeft);
-        return;
-      }
-      // token budget: batches of seedSize prompts until `limit` tokens are spent
-      for (let batch = 0, from = 0; batch < 20 && ledger.tokens < limit; batch++) {
-        const count = config.synthesis.seedSize;
-        const start = icl ? from : ledger.nextSeedIndex;
-        const wholeLeft = ledger.left();
-        const tokenLimit = Math.floor(limit) - ledger.tokens;
-        const r = await acts.teacher.synthesizeSeed({
-          config,
-          task,
-          rationales: ration,
-          from: start,
-          count,
-          tokenLimit,
-          ...(icl
-            ? { inContext: icl.ref, round: icl.round, file: `icl-round-${icl.round}-from-${start}` }
-            : { file: start ? `seed-from-${start}` : 'seed' }),
-          ...seenForNearDuplicates(),
-        });
-        if (icl) from += count;
-        else ledger.nextSeedIndex += count;
-        ledger.record(r, icl ? 'icl' : 'seed');
-        noteExhausted(r, tokenLimit, wholeLeft);
-        if (r.budgetExhausted || r.usage.calls === 0) break;
-        await gate();
-      }
-    },
-    async train(round, opts = {}) {
-      await gate();
-      if (c.steer) {
-        ({ config, task } = c.steer.beforeTrain(round, config, task));
-        // review "each-round": only the reviewed data of the round trains the student
-        const reviewed = await c.steer.reviewBeforeTrain(round, ledger.newSynthetic());
-        if (reviewed) ledger.replaceNewSynthetic(reviewed);
-      }
-      enter('train', round);
-      const limit =
-        budget?.kind === 'examples' || opts.batch !== undefined
-          ? Math.max(0, Math.min(budget?.kind === 'examples' ? ledger.left() : Infinity, opts.batch ?? Infinity))
-          : undefined;
-      // the teacher judge rates every candidate and expands the hardest `judgeBatch`
-      // (synthesis.maxPerRound applies to it as to every acquisition rule)
-      const caps = [limit, config.synthesis.maxPerRound].filter((x): x is number => x !== undefined);
-      judgeBatch = caps.length ? Math.min(...caps) : undefined;
-      const ev = await student.trainAndEvaluate({
-        config,
-        task,
-        train: ledger.trainingSet(),
-        round,
-        select: { all: opts.all, ...(limit !== undefined ? { limit } : {}), ...(opts.ranked ? { ranked: true } : {}) },
-      });
-      lastEval = ev;
-      ledger.trained(round, ev);
-      c.steer?.afterTrain(round);
-      if (c.searchAttributes) upsertSearchAttributes([{ key: S3_VAL_ACCURACY, value: ev.validation.accuracy }]);
-      return {
-        round,
-        validationAccuracy: ev.validation.accuracy,
-        toExtrapolate: ev.misclassified,
-        converged: convergenceReason(ledger.accuracyHistory(), ev.validation.misclassified, config.synthesis.epsilon),
-      } satisfies TrainedRound;
-    },
-    async extrapolate(round, picked, opts = {}) {
-      let rows = picked;
-      await gate();
-      enter('extrapolate', round);
-      if (rows.count === 0 || ledger.stoppedBy) return;
-      // token budgets: this round may spend `opts.tokens` (its share), never more than is left
-      const roundStart = ledger.tokens;
-      const share = opts.tokens;
-      const roundLeft = () =>
-        share === undefined || budget?.kind !== 'tokens'
-          ? ledger.tokensLeft()
-          : { tokenLimit: Math.max(0, Math.min(ledger.left(), share - (ledger.tokens - roundStart))) };
-      if (config.synthesis.acquisition === 'teacher-judge') {
-        // the teacher rates every candidate; its calls count against the budget
-        enter('judge');
-        const j = await acts.teacher.judgeDifficulty({
-          config,
-          task,
-          round,
-          candidates: rows,
-          ...(judgeBatch !== undefined ? { batch: judgeBatch } : {}),
-          // with a round share, half of it rates candidates and the rest expands the hardest
-          ...(share !== undefined && budget?.kind === 'tokens'
-            ? { tokenLimit: Math.max(0, Math.min(ledger.left(), Math.floor(share / 2))) }
-            : ledger.tokensLeft()),
-        });
-        ledger.record({ usage: j.usage, warnings: j.warnings }, 'ees');
-        const last = ledger.rounds[ledger.rounds.length - 1];
-        if (last && j.acquisition) last.acquisition = j.acquisition;
-        rows = j.ref;
-        if (rows.count === 0 || ledger.left() <= 0) return;
-        enter('extrapolate');
-      }
-      const wholeLeft = ledger.left();
-      const limit = roundLeft();
-      const r = await acts.teacher.extrapolateErrors({
-        config,
-        task,
-        round,
-        misclassified: rows,
-        train: ledger.synthetic,
-        ...limit,
-      });
-      if (config.synthesis.candidatesPerPick > 1 && r.ref.count > 0) {
-        // generate–evaluate–select: the student that picked keeps one of the m candidates per
-        // pick; the discarded ones were paid for and stay counted in r.usage
-        enter('select candidates');
-        const sel = await acts.work.selectCandidates({
-          config,
-          task,
-          round,
-          train: ledger.trainingSet(),
-          candidates: r.ref,
-        });
-        r.ref = sel.ref;
-      }
-      ledger.record(r, 'ees');
-      noteExhausted(r, limit.tokenLimit, wholeLeft);
-    },
-    async influence(round, topK) {
-      await gate();
-      enter('influence');
-      const r = await acts.teacher.scoreInfluence({ config, task, train: ledger.synthetic, round, topK });
-      return r.ref;
-    },
-    async useGold(which) {
-      await gate();
-      enter('gold data');
-      const ref = await acts.teacher.useGoldData({ config, task, which });
-      ledger.addGold(ref, which);
-    },
-    async finish() {
-      ledger.filling = true;
-      if (c.usesTeacher && budget)
-        for (let b = 0; b < MAX_FILL_BATCHES && ledger.left() > 0; b++) {
-          enter('fill-up');
-          const examplesBefore = ledger.have();
-          const tokensBefore = ledger.tokens;
-          await steps.seed(budget.limit);
-          ledger.filledUp += ledger.have() - examplesBefore;
-          if (ledger.have() === examplesBefore && ledger.tokens === tokensBefore) break;
-        }
-      ledger.filling = false;
-      if (c.usesTeacher && budget && ledger.left() > 0)
-        ledger.warnings.push(
-          `budget not met: ${ledger.spent()} of ${budget.limit} ${budget.kind} after ${MAX_FILL_BATCHES} fill-up batches (the teacher's outputs kept being rejected)`,
-        );
-      if (ledger.needsTraining()) await steps.train(ledger.rounds.length);
-    },
+    portion: (share) => loop.portion(share),
+    rationales: () => loop.rationales(),
+    seed: (limit, icl) => loop.seed(limit, icl),
+    train: (round, opts) => loop.train(round, opts),
+    extrapolate: (round, picked, opts) => loop.extrapolate(round, picked, opts),
+    influence: (round, topK) => loop.influence(round, topK),
+    useGold: (which) => loop.useGold(which),
+    finish: () => loop.finish(),
     budgetStop: () => ledger.budgetStop(),
     stop(reason) {
       ledger.stopReason ??= reason;
     },
   };
-  return { steps, lastEval: () => lastEval, enter, current: () => ({ config, task }) };
+  return {
+    steps,
+    lastEval: () => loop.lastEval,
+    enter: (phase: string, round?: number) => loop.enter(phase, round),
+    current: () => ({ config: loop.config, task: loop.task }),
+    carry: () => loop.carry(),
+  };
 }

@@ -16,11 +16,19 @@
  * cancelled and waited for), then writes the report and synthetic/final.jsonl of what exists,
  * marked cancelled, and ends the workflow as cancelled.
  *
+ * Review: with `synthesis.review: "each-round"` the run starts with the review gate on, as if
+ * `setReview` had been sent before its first step (runs started since `patched('config-review')`).
+ *
+ * Long runs (workflows/longRun.ts): past a bound on its history (HISTORY_BOUND), the run
+ * continues as new at a round boundary, carrying its state (LongRunCarry) as its second
+ * argument; queries and Updates go to the newest run of the chain (runs started since
+ * `patched('long-run')`).
+ *
  * Replay: runs started before the one loop (no 'one-loop' marker in their history) go on
  * with the code they recorded (workflows/legacy/s3SynthesisBeforeOneLoop.ts); runs started
  * before steering (no 'steering' marker) end at once when cancelled, as they did.
  */
-import { ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { ArmSchema } from '../config/experiment.js';
 import { parseConfig, type S3Config } from '../config/schema.js';
 import { Ledger } from '../domain/ledger.js';
@@ -29,17 +37,20 @@ import { s3SynthesisBeforeOneLoop } from './legacy/s3SynthesisBeforeOneLoop.js';
 import { createSteps, loopActivities, type LoopState } from './loop.js';
 import { progressQuery } from './queries.js';
 import { finishHandlers, runMethodCancellable, Steering, whenCancelled } from './steering.js';
+import { ContinueAsNewRequest, HISTORY_BOUND, historyPastBound, Journal, type LongRunCarry } from './longRun.js';
 import type { S3Progress, S3Result } from './types.js';
 
 export { progressQuery } from './queries.js';
 
 /**
  * @param input the run configuration (config/schema.ts), e.g. from `temporal workflow start --input-file`
+ * @param resume the state of the run this one continues (continue-as-new, workflows/longRun.ts);
+ *   absent when a run starts. Only `bound` may be given by a caller (a smaller HistoryBound, tests)
  * @returns references to the final synthetic dataset and the report, and the per-round results
  * @throws ApplicationFailure (non-retryable, type InvalidConfig) on an invalid configuration,
  *   before any teacher call
  */
-export async function s3Synthesis(input: unknown): Promise<S3Result> {
+export async function s3Synthesis(input: unknown, resume?: Partial<LongRunCarry>): Promise<S3Result> {
   const oneLoop = patched('one-loop');
   const config = validate(input);
   if (!oneLoop) return s3SynthesisBeforeOneLoop(config);
@@ -51,10 +62,27 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
   };
   // runs started with steering: a cancellation waits for the teacher to stop, then reports
   const steering = patched('steering');
+  // runs started since: continue as new past the history bound, carrying their state
+  const longRun = patched('long-run');
+  const from = resume?.ledger ? (resume as LongRunCarry) : undefined;
+  // synthesis.review "each-round": the review gate is on from the first step
+  const review =
+    run.synthesis.review === 'each-round' && patched('config-review')
+      ? { mode: 'each-round' as const, timeoutMin: run.synthesis.reviewTimeoutMin }
+      : undefined;
   const { work } = loopActivities(run);
-  const ledger = new Ledger(null, run.budget.teacherTokens);
-  const state: LoopState = { phase: 'prepare', round: 0 };
-  const steer = new Steering({ kind: 'run', config: run, method, ledger, state, now: () => Date.now() });
+  const ledger = from ? Ledger.fromState(from.ledger) : new Ledger(null, run.budget.teacherTokens);
+  const state: LoopState = from?.state ?? { phase: 'prepare', round: 0 };
+  const steer = new Steering({
+    kind: 'run',
+    config: run,
+    method,
+    ledger,
+    state,
+    now: () => Date.now(),
+    review,
+    from: from?.steering,
+  });
   steer.register(work);
   setHandler(progressQuery, (): S3Progress => {
     const cap = ledger.tokenCap;
@@ -74,10 +102,10 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
   });
 
   // Gold validation (drives EES) and gold test (only scores); checks inputs before any teacher call.
-  const task = await work.prepareTask(run);
+  const task = from ? from.loop.task : await work.prepareTask(run);
   steer.task = task;
-  ledger.warnings.push(...(task.warnings ?? []));
-  const { steps, enter, current } = createSteps({
+  if (!from) ledger.warnings.push(...(task.warnings ?? []));
+  const { steps, enter, current, carry } = createSteps({
     config: run,
     task,
     options: ArmSchema.parse({ method: run.method }),
@@ -87,9 +115,31 @@ export async function s3Synthesis(input: unknown): Promise<S3Result> {
     searchAttributes: run.searchAttributes,
     steer,
     waitCancel: steering,
+    from: from?.loop,
   });
-  // a cancellation: report what exists (runs started before steering end as they did)
-  const cancelled = await runMethodCancellable(method, steps, ledger, state, steering);
+  const bound = resume?.bound ?? HISTORY_BOUND;
+  const journal = longRun ? new Journal(from?.journal) : null;
+  /** what the continued run starts from */
+  const next = (): LongRunCarry => ({
+    ledger: ledger.state(),
+    loop: carry(),
+    steering: steer.carry(),
+    state,
+    journal: journal!.entries,
+    continued: (from?.continued ?? 0) + 1,
+    ...(resume?.bound ? { bound: resume.bound } : {}),
+  });
+  let cancelled: unknown;
+  try {
+    // a cancellation: report what exists (runs started before steering end as they did)
+    const stepsRun = journal ? journal.wrap(steps, () => historyPastBound(bound, next)) : steps;
+    cancelled = await runMethodCancellable(method, stepsRun, ledger, state, steering);
+  } catch (err) {
+    if (!(err instanceof ContinueAsNewRequest) || !journal) throw err;
+    // Updates in flight (an addGold merge) finish first: what they changed is carried
+    await finishHandlers();
+    return continueAsNew<typeof s3Synthesis>(input, next());
+  }
   steer.close();
 
   // Alg. 2 line 11: D_train = seed ∪ all additions; the last round's student was trained on it.

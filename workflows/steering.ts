@@ -21,73 +21,71 @@
  *   data made since the last one (the round's synthesis: seed data for round 0); its
  *   rejections are removed and its relabels applied (applyReview) before the student trains.
  *
+ * The Update definitions and their stateless checks are in steeringUpdates.ts, cancellation
+ * with partial results in cancellation.ts (both re-exported here). A configured review
+ * (`synthesis.review: "each-round"`) starts the run as a `setReview` before its first step
+ * would; a long run carries this state into its continued run (`carry()`, workflows/longRun.ts).
+ *
  * Replay: registering handlers adds no command, and an Update only changes the commands of
  * the histories it is in, so running workflows replay unchanged. Deterministic workflow code.
  */
-import {
-  allHandlersFinished,
-  ApplicationFailure,
-  CancellationScope,
-  CancelledFailure,
-  condition,
-  defineSignal,
-  isCancellation,
-  defineUpdate,
-  setHandler,
-  type proxyActivities,
-} from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler, type proxyActivities } from '@temporalio/workflow';
 import type { S3Activities } from '../activities/index.js';
 import type { TaskRefs } from '../activities/prepare.js';
 import type { AcquisitionName } from '../acquisition/types.js';
-import { S3ConfigSchema, checkStudent, type S3Config } from '../config/schema.js';
+import type { S3Config } from '../config/schema.js';
 import type { Ledger } from '../domain/ledger.js';
 import {
   addGoldProblem,
-  isAcquisitionName,
-  reviewProblem,
   setBudgetProblem,
   type AddGoldInput,
   type ReviewInput,
   type SetReviewInput,
-  type SetAcquisitionInput,
-  type SetBudgetInput,
   type SteeringRecord,
   type SteeringState,
 } from '../domain/steering.js';
 import type { DatasetRef } from '../domain/types.js';
-import type { ArmSteps, Method } from '../methods/index.js';
+import type { Method } from '../methods/index.js';
 import type { LoopState } from './loop.js';
+import { ReviewGate } from './reviewGate.js';
 import { innermostMessage } from '../domain/errors.js';
+import {
+  addGoldUpdate,
+  checkAcquisition,
+  checkSetReview,
+  finishAfterRoundUpdate,
+  pauseUpdate,
+  reject,
+  resumeUpdate,
+  reviewUpdate,
+  setAcquisitionUpdate,
+  setBudgetUpdate,
+  setReviewUpdate,
+  steerSignal,
+} from './steeringUpdates.js';
 
 export type { SteeringState, SteeringRecord } from '../domain/steering.js';
-
-/** Update `pause`: the loop waits before its next step until `resume`. */
-export const pauseUpdate = defineUpdate<SteeringState, [{ reason?: string }]>('pause');
-/** Update `resume`: ends a pause. */
-export const resumeUpdate = defineUpdate<SteeringState, []>('resume');
-/** Update `setBudget`: a new limit (never below what is spent). */
-export const setBudgetUpdate = defineUpdate<SteeringState, [SetBudgetInput]>('setBudget');
-/** Update `setAcquisition`: the acquisition rule from the next round on. */
-export const setAcquisitionUpdate = defineUpdate<SteeringState, [SetAcquisitionInput]>('setAcquisition');
-/** Update `finishAfterRound`: stop cleanly after the round being made. */
-export const finishAfterRoundUpdate = defineUpdate<SteeringState, [{ reason?: string }]>('finishAfterRound');
-/** Update `addGold`: human-labeled rows for the gold validation pool, from the next round on. */
-export const addGoldUpdate = defineUpdate<SteeringState, [AddGoldInput]>('addGold');
-
-/** Update `setReview`: "each-round" waits for a `review` before each training; "none" does not. */
-export const setReviewUpdate = defineUpdate<SteeringState, [SetReviewInput]>('setReview');
-/** Update `review`: reject / relabel decisions on the round waiting for review (the rest are approved). */
-export const reviewUpdate = defineUpdate<SteeringState, [ReviewInput]>('review');
-
-/** What a parent experiment asks its running arms (Signal `steer`). */
-export type SteerOp = 'pause' | 'resume' | 'finishAfterRound';
-export const steerSignal = defineSignal<[{ op: SteerOp; reason?: string }]>('steer');
+// the Update definitions and the cancellation helpers, where the workflows have always imported them
+export * from './steeringUpdates.js';
+export { asCancellation, finishHandlers, runMethodCancellable, whenCancelled } from './cancellation.js';
 
 type Activities = ReturnType<typeof proxyActivities<S3Activities>>;
 
-/** Rejects an Update in its validator (the caller gets `message`; nothing enters history). */
-function reject(message: string): never {
-  throw ApplicationFailure.nonRetryable(message, 'InvalidUpdate');
+/**
+ * The steering state a continued run starts from (continue-as-new, workflows/longRun.ts):
+ * plain JSON, references only. Pending gold additions point at their records by index in `log`.
+ */
+export interface SteeringCarry {
+  log: SteeringRecord[];
+  paused: boolean;
+  finishRequested: boolean;
+  acquisition: AcquisitionName;
+  pendingAcquisition: AcquisitionName | null;
+  pendingGold: { ref: DatasetRef; records: number[] } | null;
+  validationCount: number;
+  goldBatches: number;
+  addedIds: string[];
+  review: { mode: SetReviewInput['mode']; timeoutMin?: number };
 }
 
 /**
@@ -111,17 +109,13 @@ export class Steering {
   private readonly addedIds = new Set<string>();
   /** addGold merges run one at a time, each on the previous one's pool */
   private queue: Promise<unknown> = Promise.resolve();
-  private reviewMode: SetReviewInput['mode'] = 'none';
-  private reviewTimeoutMin: number | undefined;
-  /** the round waiting for a review and its data */
-  private reviewWait: { round: number; data: DatasetRef[] } | null = null;
-  /** the review's outcome: the reviewed data (null: all approved as they are) */
-  private reviewDone: { ref: DatasetRef | null } | null = null;
-  private reviewBusy = false;
+  private readonly gate = new ReviewGate();
 
   /**
    * @param c.kind "run" (s3Synthesis) or "arm" (synthesisArm: its method's own acquisition rule stays)
    * @param c.state the loop's phase and round (progress)
+   * @param c.review the review in force from the start (synthesis.review "each-round"; absent: none)
+   * @param c.from the state of the run this one continues (continue-as-new; absent: a new run)
    */
   constructor(
     private readonly c: {
@@ -131,9 +125,52 @@ export class Steering {
       ledger: Ledger;
       state: LoopState;
       now: () => number;
+      review?: SetReviewInput;
+      from?: SteeringCarry;
     },
   ) {
     this.acquisition = c.config.synthesis.acquisition;
+    if (c.review?.mode === 'each-round') this.gate.set(c.review);
+    const f = c.from;
+    if (!f) return;
+    this.log.push(...f.log);
+    this.paused = f.paused;
+    this.finishRequested = f.finishRequested;
+    this.acquisition = f.acquisition;
+    this.pendingAcquisition = f.pendingAcquisition;
+    this.pendingGold = f.pendingGold && {
+      ref: f.pendingGold.ref,
+      records: f.pendingGold.records.map((i) => this.log[i]),
+    };
+    this.validationCount = f.validationCount;
+    this.goldBatches = f.goldBatches;
+    for (const id of f.addedIds) this.addedIds.add(id);
+    this.gate.set(f.review);
+  }
+
+  /**
+   * The state a continued run needs (between two rounds: no review waits, no Update runs;
+   * the caller drains the handlers first).
+   */
+  carry(): SteeringCarry {
+    return {
+      log: this.log,
+      paused: this.paused,
+      finishRequested: this.finishRequested,
+      acquisition: this.acquisition,
+      pendingAcquisition: this.pendingAcquisition,
+      pendingGold: this.pendingGold && {
+        ref: this.pendingGold.ref,
+        records: this.pendingGold.records.map((r) => this.log.indexOf(r)),
+      },
+      validationCount: this.validationCount,
+      goldBatches: this.goldBatches,
+      addedIds: [...this.addedIds],
+      review: {
+        mode: this.gate.mode,
+        ...(this.gate.timeoutMin !== undefined ? { timeoutMin: this.gate.timeoutMin } : {}),
+      },
+    };
   }
 
   /** The run's steering state (every Update's answer; progress `steering`). */
@@ -149,8 +186,7 @@ export class Steering {
       );
     if (this.finishRequested && !this.closed) pending.push('finish after the round being made');
     if (this.paused && this.waiting !== 'resume') pending.push('pause before the next step');
-    // a review just given: the loop goes on with it
-    const wait = this.reviewDone ? null : this.reviewWait;
+    const wait = this.gate.pending();
     return {
       paused: this.paused,
       waiting: this.waiting === 'review' && !wait ? null : this.waiting,
@@ -158,13 +194,7 @@ export class Steering {
       budget: { kind, limit: Number.isFinite(limit) ? limit : null, spent: ledger.spent() },
       acquisition: this.acquisition,
       validation: this.validationCount || (this.task?.validation.count ?? 0),
-      review: {
-        mode: this.reviewMode,
-        ...(this.reviewTimeoutMin !== undefined ? { timeoutMin: this.reviewTimeoutMin } : {}),
-        round: wait?.round ?? null,
-        examples: (wait?.data ?? []).reduce((n, r) => n + r.count, 0),
-        data: (wait?.data ?? []).map((r) => r.path ?? r.uri ?? ''),
-      },
+      review: this.gate.state(),
       pending,
       log: this.log,
       closed: this.closed,
@@ -236,7 +266,13 @@ export class Steering {
         this.record('setAcquisition', `${this.acquisition} → ${input.acquisition} from the next round`);
         return this.snapshot();
       },
-      { validator: (input) => this.checkAcquisition(input) },
+      {
+        validator: (input) => {
+          this.open('setAcquisition');
+          const { kind, method, config } = this.c;
+          checkAcquisition(input, { kind, method, config, current: this.pendingAcquisition ?? this.acquisition });
+        },
+      },
     );
     setHandler(
       finishAfterRoundUpdate,
@@ -268,31 +304,20 @@ export class Steering {
     setHandler(
       setReviewUpdate,
       (input) => {
-        this.reviewMode = input.mode;
-        this.reviewTimeoutMin = input.mode === 'each-round' ? input.timeoutMin : undefined;
-        const timeout = this.reviewTimeoutMin ? ` (approved after ${this.reviewTimeoutMin} min without one)` : '';
-        this.record('setReview', `review ${input.mode === 'none' ? 'off' : `each round before training${timeout}`}`);
+        this.record('setReview', this.gate.set(input));
         return this.snapshot();
       },
       {
         validator: (input) => {
           this.open('setReview');
-          const mode = (input as { mode?: unknown } | undefined)?.mode;
-          if (mode !== 'none' && mode !== 'each-round') reject('setReview: mode must be "none" or "each-round"');
-          const timeoutMin = (input as { timeoutMin?: unknown }).timeoutMin;
-          if (timeoutMin !== undefined && !(typeof timeoutMin === 'number' && timeoutMin > 0))
-            reject('setReview: timeoutMin must be a number of minutes > 0');
-          if (mode === this.reviewMode && timeoutMin === this.reviewTimeoutMin)
-            reject(`setReview: review is already ${mode}`);
+          checkSetReview(input, { mode: this.gate.mode, timeoutMin: this.gate.timeoutMin });
         },
       },
     );
     setHandler(reviewUpdate, (input) => this.review(acts, input), {
       validator: (input) => {
         this.open('review');
-        if (this.reviewBusy) reject('review: this round’s review is being applied');
-        const problem = reviewProblem(input, this.reviewWait?.round ?? null, this.c.config.task.labels);
-        if (problem) reject(`review: ${problem}`);
+        this.gate.check(input, this.c.config.task.labels);
       },
     });
     setHandler(steerSignal, ({ op, reason }) => {
@@ -318,27 +343,6 @@ export class Steering {
     this.paused = false;
     this.record('resume', 'resume');
     return this.snapshot();
-  }
-
-  private checkAcquisition(input: SetAcquisitionInput): void {
-    this.open('setAcquisition');
-    const { kind, method, config } = this.c;
-    const name = (input as { acquisition?: unknown } | undefined)?.acquisition;
-    if (!isAcquisitionName(name)) reject(`setAcquisition: unknown acquisition ${JSON.stringify(name)}`);
-    if (!method.usesTeacher) reject(`setAcquisition: method ${method.name} does not call the teacher`);
-    if (kind === 'arm' && !method.ownAcquisition)
-      reject(
-        `setAcquisition: a ${method.name} arm runs its method's own rule (only active arms pick with an acquisition rule)`,
-      );
-    if (name === (this.pendingAcquisition ?? this.acquisition)) reject(`setAcquisition: ${name} is already in force`);
-    const synthesis = { ...config.synthesis, acquisition: name };
-    const parsed = S3ConfigSchema.shape.synthesis.safeParse(synthesis);
-    if (!parsed.success) reject(`setAcquisition: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    try {
-      checkStudent({ student: config.student, synthesis, task: config.task }, 'setAcquisition');
-    } catch (err) {
-      reject((err as Error).message);
-    }
   }
 
   private async addGold(acts: Activities, input: AddGoldInput): Promise<SteeringState> {
@@ -370,58 +374,28 @@ export class Steering {
   }
 
   private async review(acts: Activities, input: ReviewInput | undefined): Promise<SteeringState> {
-    const wait = this.reviewWait!;
-    const decisions = input?.decisions ?? [];
-    const by = input?.by ?? 'reviewer';
-    this.reviewBusy = true;
-    try {
-      let ref: DatasetRef | null = null;
-      let detail = `all ${wait.data.reduce((n, r) => n + r.count, 0)} example(s) approved`;
-      if (decisions.length) {
-        const at = new Date(this.c.now()).toISOString();
-        const r = await acts
-          .applyReview({ config: this.c.config, data: wait.data, review: { decisions, by }, round: wait.round, at })
-          .catch((err: unknown) => {
-            throw ApplicationFailure.nonRetryable(innermostMessage(err), 'InvalidUpdate');
-          });
-        ref = r.ref;
-        detail = `${r.rejected} rejected, ${r.relabelled} relabelled, ${r.kept} kept`;
-      }
-      this.record('review', `round ${wait.round} reviewed by ${by}: ${detail}`).appliedAt = wait.round;
-      this.reviewDone = { ref };
-    } finally {
-      this.reviewBusy = false;
-    }
+    await this.gate.apply(acts, input, this.c, (detail, round) => {
+      this.record('review', detail).appliedAt = round;
+    });
     return this.snapshot();
   }
 
   /**
    * Before the student of round `round` is trained, with review "each-round": waits (durably)
-   * for the review of `data`, the synthetic data made since the last training.
+   * for the review of `data`, the synthetic data made since the last training (reviewGate.ts).
    * @returns the reviewed data to train on instead, or null (no review, or all approved)
    */
   async reviewBeforeTrain(round: number, data: DatasetRef[]): Promise<DatasetRef | null> {
-    if (this.reviewMode !== 'each-round' || !data.some((r) => r.count > 0)) return null;
+    if (!this.gate.wanted(data)) return null;
     const { state } = this.c;
     const phase = state.phase;
-    this.reviewWait = { round, data };
     this.waiting = 'review';
     state.phase = 'review';
     try {
-      const limit = this.reviewTimeoutMin;
-      if (limit === undefined) await condition(() => this.reviewDone !== null);
-      else if (!(await condition(() => this.reviewDone !== null, limit * 60_000))) {
-        // nobody reviewed in time: approved as they are (unless a review is being applied now)
-        if (!this.reviewBusy) {
-          this.record('review', `round ${round}: no review within ${limit} min, all approved`).appliedAt = round;
-          return null;
-        }
-        await condition(() => this.reviewDone !== null);
-      }
-      return this.reviewDone!.ref;
+      return await this.gate.waitFor(round, data, (detail) => {
+        this.record('review', detail).appliedAt = round;
+      });
     } finally {
-      this.reviewWait = null;
-      this.reviewDone = null;
       this.waiting = null;
       state.phase = phase;
     }
@@ -475,53 +449,5 @@ export class Steering {
   close(): void {
     this.closed = true;
     this.paused = false;
-  }
-}
-
-/**
- * Whether the loop ended for a cancellation of the workflow, as the error to end it with.
- * A cancelled teacher activity waited for (loopActivities waitCancel) may end as failed
- * rather than cancelled; the workflow's own cancellation decides.
- * @param enabled false for runs started before steering (they end at once, as they did)
- * @returns a cancellation to rethrow after the partial report, or null (`err` is a failure)
- */
-export function asCancellation(err: unknown, enabled: boolean): unknown {
-  if (!enabled) return null;
-  if (!isCancellation(err) && !CancellationScope.current().consideredCancelled) return null;
-  return isCancellation(err) ? err : new CancelledFailure('run cancelled');
-}
-
-/** Runs `fn` so that a cancellation cannot stop it when the run was `cancelled` (the partial report). */
-export function whenCancelled<T>(cancelled: unknown, fn: () => Promise<T>): Promise<T> {
-  return cancelled ? CancellationScope.nonCancellable(fn) : fn();
-}
-
-/** Waits until every Update handler has finished (no command when none is running). */
-export async function finishHandlers(): Promise<void> {
-  if (!allHandlersFinished()) await condition(allHandlersFinished);
-}
-
-/**
- * Runs a method (methods/) through the loop's steps. With steering on, a cancellation of the
- * run is caught and recorded as the stop reason, so the caller still reports what exists.
- * @param enabled whether steering is on (runs started before it end as they did: rethrown)
- * @returns the cancellation caught, or null when the method ran to its end
- * @throws whatever the method threw that is not such a cancellation
- */
-export async function runMethodCancellable(
-  method: { run(steps: ArmSteps): Promise<void> },
-  steps: ArmSteps,
-  ledger: { stopReason: string | null },
-  state: { round: number; phase: string },
-  enabled: boolean,
-): Promise<unknown> {
-  try {
-    await method.run(steps);
-    return null;
-  } catch (err) {
-    const cancelled = asCancellation(err, enabled);
-    if (!cancelled) throw err;
-    ledger.stopReason = `cancelled during round ${state.round} (${state.phase})`;
-    return cancelled;
   }
 }

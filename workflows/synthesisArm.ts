@@ -8,7 +8,7 @@
  * merges the training set and runs the data-quality study. Deterministic orchestration only.
  *
  * Steering (workflows/steering.ts): the same Updates as a single run, and the parent's `steer`
- * Signal. A cancelled arm stops its teacher, merges the training set it has and saves its
+ * Signal (and `synthesis.review: "each-round"` starts the review gate, as in a single run). A cancelled arm stops its teacher, merges the training set it has and saves its
  * result marked cancelled (status "failed", never reused), then ends as cancelled.
  */
 import { defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
@@ -63,7 +63,20 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
   const startedAt = workflowInfo().startTime.getTime();
   const ledger = new Ledger(budget);
   const state: LoopState = { phase: 'prepare', round: 0 };
-  const steer = new Steering({ kind: 'arm', config: input.config, method, ledger, state, now: () => Date.now() });
+  // synthesis.review "each-round": the review gate is on from the first step
+  const review =
+    input.config.synthesis.review === 'each-round' && patched('config-review')
+      ? { mode: 'each-round' as const, timeoutMin: input.config.synthesis.reviewTimeoutMin }
+      : undefined;
+  const steer = new Steering({
+    kind: 'arm',
+    config: input.config,
+    method,
+    ledger,
+    state,
+    now: () => Date.now(),
+    review,
+  });
   steer.register(acts);
   setHandler(armProgressQuery, () => ({
     phase: state.phase,
