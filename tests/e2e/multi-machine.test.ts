@@ -22,7 +22,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +51,8 @@ const children: ChildProcess[] = [];
 /** every worker's working directory, by name */
 const dirs: Record<string, string> = {};
 const logs: Record<string, string> = {};
+/** other throwaway folders (the tiny model, the pull's directory) */
+const scratch: string[] = [];
 
 before(async () => {
   if (OBJECT_STORE_SKIP) return;
@@ -62,6 +64,7 @@ after(async () => {
   await fake?.close();
   await s3?.stop();
   await env?.teardown();
+  for (const d of [...Object.values(dirs), ...scratch]) rmSync(d, { recursive: true, force: true });
 });
 
 /** The environment of a worker process: Temporal, the bucket's credentials, the queues; nothing else of ours. */
@@ -132,7 +135,8 @@ test(
     const gold = writeGoldTask({ validation: 24, test: 30 });
     let tiny: string | undefined;
     if (PYTHON_STUDENT) {
-      tiny = path.join(mkdtempSync(path.join(os.tmpdir(), 's3-mm-tiny-bert-')), 'model');
+      scratch.push(mkdtempSync(path.join(os.tmpdir(), 's3-mm-tiny-bert-')));
+      tiny = path.join(scratch[scratch.length - 1], 'model');
       execFileSync(FINETUNE_PYTHON, ['-m', 's3_finetune.testing', tiny], { cwd: os.tmpdir() });
     }
     console.log(
@@ -257,6 +261,7 @@ test(
 
     // the bucket is all there is: `s3 pull` from yet another empty directory copies and verifies it
     const pullDir = mkdtempSync(path.join(os.tmpdir(), 's3-mm-pull-'));
+    scratch.push(pullDir);
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [
