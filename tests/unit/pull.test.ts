@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { IntegrityError, LocalFolderStore, folderUri } from '../../store/index.js';
-import { describePull, formatBytes, pullRun, referencesIn } from '../../scripts/pull.js';
+import { PROJECT_ROOT } from '../../activities/paths.js';
+import { describePull, formatBytes, pullRun, referencesIn, storeConfigOfFile } from '../../scripts/pull.js';
 
 const sha = (b: string) => createHash('sha256').update(b).digest('hex');
 const tmp = (p: string) => mkdtempSync(path.join(tmpdir(), p));
@@ -117,4 +118,29 @@ test('pullRun: an unknown id, an id leaving the store, and an unfinished run', a
   const s = await pullRun({ id: 'running', dir, store: { uri: root } });
   assert.equal(s.kind, 'unfinished?');
   assert.match(describePull(s), /may not have finished/);
+});
+
+test('storeConfigOfFile: a run config without artifacts names its runRoot; an experiment config its artifacts.uri', async () => {
+  const dir = tmp('s3-pull-cfg-');
+  const run = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'configs', 'spamassassin.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  const runFile = path.join(dir, 'run.json');
+  writeFileSync(runFile, JSON.stringify({ ...run, runRoot: path.join(dir, 'my-runs') }));
+  assert.deepEqual(await storeConfigOfFile(runFile), { uri: folderUri(path.join(dir, 'my-runs')) });
+
+  const exp = JSON.parse(
+    readFileSync(path.join(PROJECT_ROOT, 'configs', 'experiments', 'spamassassin.json'), 'utf8'),
+  ) as Record<string, unknown>;
+  const expFile = path.join(dir, 'exp.json');
+  const artifacts = { uri: 's3://my-bucket/exp', endpoint: 'http://127.0.0.1:7070', region: 'eu-west-1' };
+  writeFileSync(expFile, JSON.stringify({ ...exp, artifacts }));
+  const store = await storeConfigOfFile(expFile);
+  assert.equal(store.uri, 's3://my-bucket/exp/');
+  assert.equal(store.endpoint, 'http://127.0.0.1:7070');
+  assert.equal(store.region, 'eu-west-1');
+
+  writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ ...exp, artifacts: { uri: 's3://b/x', secret: 'no' } }));
+  await assert.rejects(storeConfigOfFile(path.join(dir, 'bad.json')), /artifacts/);
 });
