@@ -12,14 +12,13 @@
  * - synthesis.review "each-round": the loop waits for a review in round 0 with no Update sent,
  *   and the review mode is carried across continue-as-new (a small bound given by the test).
  *
- * With S3_RECORD_HISTORY=1 the review chain's histories are written to tests/fixtures/
- * (s3Synthesis.long-run.history.json: its first run, closed by continue-as-new;
- * s3Synthesis.long-run-end.history.json: its last run) for tests/workflow/replay.test.ts.
+ * The replay test's histories of such a chain are recorded by
+ * `node --import tsx tests/helpers/record-histories.ts tests/fixtures long-run`.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,7 +27,6 @@ import proto from '@temporalio/proto';
 import type { temporal as T } from '@temporalio/proto';
 import type { S3ConfigInput } from '../../config/schema.js';
 import type { SteeringState } from '../../domain/steering.js';
-import { temporalBin } from '../../scripts/devserver.js';
 import { HISTORY_BOUND, type HistoryBound } from '../../workflows/longRun.js';
 import type { S3Progress, S3Result } from '../../workflows/types.js';
 import { fakeRunConfig } from '../helpers/fixtures.js';
@@ -40,7 +38,7 @@ let h: Awaited<ReturnType<typeof startWorkflowHarness>>;
 
 /** a tiny task: one validation text with both labels, so EES always has one error to extrapolate */
 function tinyTask(): { dir: string; validation: string; test: string } {
-  const dir = execFileSync('mktemp', ['-d', '-t', 's3-long-run-XXXXXX']).toString().trim();
+  const dir = mkdtempSync(path.join(tmpdir(), 's3-long-run-'));
   const rows = (xs: [string, string, string][]) =>
     xs.map(([id, text, label]) => JSON.stringify({ id, text, label })).join('\n') + '\n';
   const validation = path.join(dir, 'validation.jsonl');
@@ -119,14 +117,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
-}
-
-function recordHistory(history: T.api.history.v1.IHistory, variant: string, workflowId: string, runId: string): void {
-  if (!process.env.S3_RECORD_HISTORY) return;
-  const out = path.join(import.meta.dirname, '..', 'fixtures', `s3Synthesis.${variant}.history.json`);
-  const args = ['workflow', 'show', '--address', h.env.address, '-w', workflowId, '-r', runId, '--output', 'json'];
-  writeFileSync(out, execFileSync(temporalBin(), args));
-  console.log(`recorded ${history.events?.length} events to ${out}`);
 }
 
 test('200 rounds: every run of the continue-as-new chain stays under the history bound; Updates and queries work across it; the result equals the run without continue-as-new', async () => {
@@ -263,6 +253,4 @@ test('synthesis.review "each-round": the loop waits for a review in round 0 with
     reviews.map((r) => r.appliedAt),
     [...reviewed.keys()],
   );
-  recordHistory(runs[0].history, 'long-run', id, runs[0].runId);
-  recordHistory(runs[runs.length - 1].history, 'long-run-end', id, runs[runs.length - 1].runId);
 });

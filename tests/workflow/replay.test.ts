@@ -17,7 +17,12 @@
  *   reported its finished child);
  * - tests/fixtures/s3Experiment.history.json and synthesisArm.history.json (its one child, an `s3`
  *   arm under a token budget, whose history holds the `token-budget-remainder` patch marker):
- *   recorded by `node --import tsx tests/helpers/record-histories.ts`.
+ *   recorded by `node --import tsx tests/helpers/record-histories.ts`;
+ * - tests/fixtures/s3Synthesis.long-run.history.json and s3Synthesis.long-run-end.history.json: the
+ *   first run (closed by continue-as-new) and the last run (started from the carried state) of
+ *   a single run with `synthesis.review: "each-round"` and a small history bound (the
+ *   'long-run' and 'config-review' markers; review Updates in both runs), recorded by
+ *   `node --import tsx tests/helpers/record-histories.ts tests/fixtures long-run`.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -30,7 +35,10 @@ interface HistoryJson {
   events: {
     eventType: string;
     workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } };
-    markerRecordedEventAttributes?: { markerName?: string };
+    markerRecordedEventAttributes?: {
+      markerName?: string;
+      details?: { 'patch-data'?: { payloads?: { data?: string }[] } };
+    };
   }[];
 }
 
@@ -55,6 +63,8 @@ for (const [type, variant, closed] of [
   ['synthesisArm', '.cancelled', 'CANCELED'],
   ['s3Experiment', ''],
   ['s3Experiment', '.cancelled', 'CANCELED'],
+  ['s3Synthesis', '.long-run', 'CONTINUED_AS_NEW'],
+  ['s3Synthesis', '.long-run-end'],
 ]) {
   test(`recorded ${type}${variant} history replays against the current workflow code`, async () => {
     const history = load(type, variant, closed);
@@ -91,4 +101,51 @@ test('the steering histories hold an accepted Update and a cancellation with its
     return name ? [name] : [];
   });
   assert.equal(types[types.length - 1], 'writeReport', types.join(', '));
+});
+
+/** The patch ids of a history's patch markers, in order. */
+function patches(h: HistoryJson): string[] {
+  return h.events.flatMap((e) => {
+    const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    return data ? [(JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { id: string }).id] : [];
+  });
+}
+
+test('the long-run histories are a run that continued as new and the run that went on from its carried state, both with the review gate from the config', () => {
+  const first = load('s3Synthesis', '.long-run', 'CONTINUED_AS_NEW');
+  const end = load('s3Synthesis', '.long-run-end');
+  for (const h of [first, end]) {
+    assert.deepEqual(patches(h), ['one-loop', 'steering', 'long-run', 'config-review']);
+    assert.ok(
+      h.events.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED'),
+      'a review Update',
+    );
+  }
+  /** the second workflow argument: the recorder's bound, then the carried state (LongRunCarry) */
+  const resume = (h: HistoryJson) => {
+    const payloads =
+      (h.events[0] as { workflowExecutionStartedEventAttributes?: { input?: { payloads?: { data?: string }[] } } })
+        .workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+    return JSON.parse(Buffer.from(payloads[1]?.data ?? 'bnVsbA==', 'base64').toString('utf8')) as {
+      ledger?: { rounds: unknown[] };
+      continued?: number;
+      bound?: unknown;
+    } | null;
+  };
+  assert.equal(resume(first)?.ledger, undefined, 'the first run started from the configuration (and a bound)');
+  assert.equal(resume(end)?.continued, 1, 'the last run continued from the first');
+  assert.ok((resume(end)?.ledger?.rounds.length ?? 0) > 0, 'with the rounds trained before');
+  const activities = (h: HistoryJson) =>
+    h.events.flatMap((e) => {
+      const name = (e as { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } })
+        .activityTaskScheduledEventAttributes?.activityType?.name;
+      return name ? [name] : [];
+    });
+  assert.equal(activities(first)[0], 'prepareTask');
+  const resumed = activities(end);
+  assert.ok(
+    !resumed.includes('prepareTask') && !resumed.includes('synthesizeSeed'),
+    `the continued run went on from the carried task and seed data: ${resumed.join(', ')}`,
+  );
+  assert.equal(resumed[resumed.length - 1], 'writeReport');
 });
