@@ -39,6 +39,8 @@ import { progressQuery } from './queries.js';
 import { finishHandlers, runMethodCancellable, Steering, whenCancelled } from './steering.js';
 import { ContinueAsNewRequest, HISTORY_BOUND, historyPastBound, Journal, type LongRunCarry } from './longRun.js';
 import type { S3Progress, S3Result } from './types.js';
+import type { TaskRefs } from '../activities/prepare.js';
+import type { SetReviewInput, SteeringRecord } from '../domain/steering.js';
 
 export { progressQuery } from './queries.js';
 
@@ -65,11 +67,6 @@ export async function s3Synthesis(input: unknown, resume?: Partial<LongRunCarry>
   // runs started since: continue as new past the history bound, carrying their state
   const longRun = patched('long-run');
   const from = resume?.ledger ? (resume as LongRunCarry) : undefined;
-  // synthesis.review "each-round": the review gate is on from the first step
-  const review =
-    run.synthesis.review === 'each-round' && patched('config-review')
-      ? { mode: 'each-round' as const, timeoutMin: run.synthesis.reviewTimeoutMin }
-      : undefined;
   const { work } = loopActivities(run);
   const ledger = from ? Ledger.fromState(from.ledger) : new Ledger(null, run.budget.teacherTokens);
   const state: LoopState = from?.state ?? { phase: 'prepare', round: 0 };
@@ -80,26 +77,11 @@ export async function s3Synthesis(input: unknown, resume?: Partial<LongRunCarry>
     ledger,
     state,
     now: () => Date.now(),
-    review,
+    review: configReview(run),
     from: from?.steering,
   });
   steer.register(work);
-  setHandler(progressQuery, (): S3Progress => {
-    const cap = ledger.tokenCap;
-    return {
-      phase: state.phase,
-      round: state.round,
-      rounds: ledger.rounds,
-      usage: ledger.usage,
-      stopReason: ledger.stopReason,
-      warnings: ledger.warnings,
-      ...(cap !== undefined
-        ? { budget: { teacherTokens: cap, spent: ledger.tokens, remaining: cap - ledger.tokens } }
-        : {}),
-      steering: steer.snapshot(),
-      ...(steer.task ? { runDir: steer.task.runDir } : {}),
-    };
-  });
+  setHandler(progressQuery, () => progressOf(ledger, state, steer));
 
   // Gold validation (drives EES) and gold test (only scores); checks inputs before any teacher call.
   const task = from ? from.loop.task : await work.prepareTask(run);
@@ -144,23 +126,9 @@ export async function s3Synthesis(input: unknown, resume?: Partial<LongRunCarry>
 
   // Alg. 2 line 11: D_train = seed ∪ all additions; the last round's student was trained on it.
   enter('report');
-  const now = current();
-  const cap = ledger.tokenCap;
   // the report is written whole even when a cancellation arrives while it is being written
   const report = await whenCancelled(cancelled || steering, () =>
-    work.writeReport({
-      // a cap set by setBudget is the one reported
-      config: cap === now.config.budget.teacherTokens ? now.config : { ...now.config, budget: { teacherTokens: cap } },
-      task: now.task,
-      train: ledger.trainingSet(),
-      rounds: ledger.rounds,
-      usage: ledger.usage,
-      stopReason: ledger.stopReason,
-      startedAt: workflowInfo().startTime.getTime(),
-      warnings: ledger.warnings,
-      ...(cancelled ? { cancelled: true } : {}),
-      ...(steer.log.length ? { steering: steer.log } : {}),
-    }),
+    writeRunReport(work, current(), ledger, steer.log, cancelled),
   );
   enter(cancelled ? 'cancelled' : 'done');
   if (cancelled) throw cancelled;
@@ -173,6 +141,58 @@ export async function s3Synthesis(input: unknown, resume?: Partial<LongRunCarry>
     warnings: ledger.warnings,
     ...(steer.log.length ? { steering: steer.log } : {}),
   };
+}
+
+/** synthesis.review "each-round": the review gate is on from the first step (runs since 'config-review'). */
+function configReview(run: S3Config): SetReviewInput | undefined {
+  return run.synthesis.review === 'each-round' && patched('config-review')
+    ? { mode: 'each-round', timeoutMin: run.synthesis.reviewTimeoutMin }
+    : undefined;
+}
+
+/** The `progress` query's answer. */
+function progressOf(ledger: Ledger, state: LoopState, steer: Steering): S3Progress {
+  const cap = ledger.tokenCap;
+  return {
+    phase: state.phase,
+    round: state.round,
+    rounds: ledger.rounds,
+    usage: ledger.usage,
+    stopReason: ledger.stopReason,
+    warnings: ledger.warnings,
+    ...(cap !== undefined
+      ? { budget: { teacherTokens: cap, spent: ledger.tokens, remaining: cap - ledger.tokens } }
+      : {}),
+    steering: steer.snapshot(),
+    ...(steer.task ? { runDir: steer.task.runDir } : {}),
+  };
+}
+
+/**
+ * Writes report.json, report.md and synthetic/final.jsonl (activities/report.ts).
+ * @param now the configuration and task in force (steering may have changed them); a token cap
+ *   set by setBudget is the one reported
+ */
+function writeRunReport(
+  work: ReturnType<typeof loopActivities>['work'],
+  now: { config: S3Config; task: TaskRefs },
+  ledger: Ledger,
+  log: SteeringRecord[],
+  cancelled: unknown,
+) {
+  const cap = ledger.tokenCap;
+  return work.writeReport({
+    config: cap === now.config.budget.teacherTokens ? now.config : { ...now.config, budget: { teacherTokens: cap } },
+    task: now.task,
+    train: ledger.trainingSet(),
+    rounds: ledger.rounds,
+    usage: ledger.usage,
+    stopReason: ledger.stopReason,
+    startedAt: workflowInfo().startTime.getTime(),
+    warnings: ledger.warnings,
+    ...(cancelled ? { cancelled: true } : {}),
+    ...(log.length ? { steering: log } : {}),
+  });
 }
 
 function validate(input: unknown): S3Config {
