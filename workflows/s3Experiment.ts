@@ -39,7 +39,7 @@ import {
   parseExperiment,
   type ExperimentConfig,
 } from '../config/experiment.js';
-import type { ArmSeedResult, ExperimentSummary, QualityStudy } from '../domain/experiment.js';
+import type { ArmSeedResult, ExperimentSummary } from '../domain/experiment.js';
 import { emptyUsage } from '../domain/types.js';
 import { steerSignal, whenCancelled, type SteerOp } from './steering.js';
 import { synthesisArm, type ArmInput } from './synthesisArm.js';
@@ -89,89 +89,12 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
   const cfg = validate(input);
   const budget = budgetOf(cfg);
   const startedAt = workflowInfo().startTime.getTime();
-  const children: (ArmInput & { status: ChildStatus })[] = [];
-  for (const arm of cfg.arms)
-    for (const seed of cfg.seeds) {
-      const name = armName(arm);
-      children.push({
-        experimentId: cfg.experimentId,
-        arm,
-        seed,
-        config: armConfig(cfg, arm, seed),
-        budget,
-        quality: cfg.quality && METHODS[arm.method].qualityStudy,
-        status: { workflowId: childWorkflowId(cfg.experimentId, name, seed), arm: name, seed, status: 'pending' },
-      });
-    }
-  const steering = {
-    paused: false,
-    finishAfterRound: false,
-    log: [] as { update: SteerOp; at: string; children: number }[],
-  };
+  const children = planChildren(cfg, budget);
+  const steering: ExperimentSteering = { paused: false, finishAfterRound: false, log: [] };
   const progress: ExperimentProgress = { phase: 'children', children: children.map((c) => c.status), steering };
   setHandler(experimentProgressQuery, () => progress);
   const handles = new Map<string, ChildWorkflowHandle<typeof synthesisArm>>();
-  const steerChildren = async (op: SteerOp, reason?: string) => {
-    const running = children.filter((c) => c.status.status === 'running' && handles.has(c.status.workflowId));
-    steering.log.push({ update: op, at: new Date(Date.now()).toISOString(), children: running.length });
-    // a child that has just finished no longer takes signals: that is no error here
-    await Promise.all(
-      running.map((c) =>
-        handles
-          .get(c.status.workflowId)!
-          .signal(steerSignal, { op, reason })
-          .catch(() => undefined),
-      ),
-    );
-  };
-  const open = (what: string) => {
-    if (progress.phase !== 'children')
-      throw ApplicationFailure.nonRetryable(`${what}: the experiment is ${progress.phase}`, 'InvalidUpdate');
-  };
-  setHandler(
-    experimentPauseUpdate,
-    async (input) => {
-      steering.paused = true;
-      await steerChildren('pause', input?.reason);
-      return progress;
-    },
-    {
-      validator: (_input?: { reason?: string }) => {
-        open('pause');
-        if (steering.paused) throw ApplicationFailure.nonRetryable('pause: already paused', 'InvalidUpdate');
-      },
-    },
-  );
-  setHandler(
-    experimentResumeUpdate,
-    async () => {
-      steering.paused = false;
-      await steerChildren('resume');
-      return progress;
-    },
-    {
-      validator: () => {
-        open('resume');
-        if (!steering.paused) throw ApplicationFailure.nonRetryable('resume: not paused', 'InvalidUpdate');
-      },
-    },
-  );
-  setHandler(
-    experimentFinishUpdate,
-    async (input) => {
-      steering.finishAfterRound = true;
-      steering.paused = false;
-      await steerChildren('finishAfterRound', input?.reason);
-      return progress;
-    },
-    {
-      validator: (_input?: { reason?: string }) => {
-        open('finishAfterRound');
-        if (steering.finishAfterRound)
-          throw ApplicationFailure.nonRetryable('finishAfterRound: already asked', 'InvalidUpdate');
-      },
-    },
-  );
+  registerUpdates(progress, steering, children, handles);
 
   const anyArm = children[0].config;
   const deadlines = deadlinesOf(anyArm);
@@ -180,53 +103,16 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
   const results: ArmSeedResult[] = [];
   // experiments started with steering report their finished children when cancelled
   const cancelledRun = patched('steering');
-  const runOne = async (child: (typeof children)[number]): Promise<void> => {
-    const { status, ...childInput } = child;
-    if (steering.paused) await condition(() => !steering.paused); // no new child while paused
-    const reused = await acts.findFinishedArm({ config: child.config, armInput: childInput });
-    if (reused) {
-      status.status = 'reused';
-      status.testAccuracy = reused.test?.accuracy;
-      results.push(reused);
-      return;
-    }
-    status.status = 'running';
-    try {
-      const handle: ChildWorkflowHandle<typeof synthesisArm> = await startChild(synthesisArm, {
-        workflowId: status.workflowId,
-        args: [childInput],
-      });
-      handles.set(status.workflowId, handle);
-      if (steering.finishAfterRound) await handle.signal(steerSignal, { op: 'finishAfterRound' });
-      const r = await handle.result();
-      status.status = 'completed';
-      status.testAccuracy = r.test?.accuracy;
-      results.push(r);
-    } catch (err) {
-      if (cancelledRun && (isCancellation(err) || CancellationScope.current().consideredCancelled)) {
-        status.status = 'cancelled';
-        results.push(failedResult(child, 'cancelled'));
-        return;
-      }
-      const message = innermostMessage(err);
-      status.status = 'failed';
-      status.error = message;
-      results.push(failedResult(child, message));
-    }
-  };
-
+  const run = { acts, steering, handles, results, cancelledRun };
   // at most `parallelism` children at a time, in config order (arm-major)
   const queue = children.slice();
   const lanes = Array.from({ length: Math.min(cfg.parallelism, queue.length) }, async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) await runOne(next);
+    for (let next = queue.shift(); next; next = queue.shift()) await runChild(next, run);
   });
   await Promise.all(lanes);
   const cancelled = cancelledRun && CancellationScope.current().consideredCancelled;
   const order = (r: ArmSeedResult) => children.findIndex((c) => c.status.workflowId === r.workflowId);
   results.sort((a, b) => order(a) - order(b));
-
-  // the data-quality study ran in the children (s3 and goldgen arms)
-  const quality: QualityStudy[] = results.flatMap((r) => (r.quality ? [r.quality] : []));
 
   progress.phase = 'report';
   const summary: ExperimentSummary = {
@@ -236,7 +122,8 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
     seeds: cfg.seeds,
     arms: cfg.arms.map((a) => ({ name: armName(a), method: a.method })),
     results,
-    quality,
+    // the data-quality study ran in the children (s3 and goldgen arms)
+    quality: results.flatMap((r) => (r.quality ? [r.quality] : [])),
     wallMs: Date.now() - startedAt,
   };
   const report = await whenCancelled(cancelled, () => acts.reportExperiment({ experiment: cfg, anyArm, summary }));
@@ -252,6 +139,158 @@ export async function s3Experiment(input: unknown): Promise<ExperimentResult> {
     resultsJsonl: report.resultsJsonl,
     summary,
   };
+}
+
+/** One child of the experiment: its input and the status progress shows. */
+type Child = ArmInput & { status: ChildStatus };
+type ExperimentSteering = NonNullable<ExperimentProgress['steering']>;
+
+/** Every (arm, seed) child, arm-major, with its run configuration (config/experiment.ts armConfig). */
+function planChildren(cfg: ExperimentConfig, budget: ArmInput['budget']): Child[] {
+  return cfg.arms.flatMap((arm) =>
+    cfg.seeds.map((seed) => {
+      const name = armName(arm);
+      return {
+        experimentId: cfg.experimentId,
+        arm,
+        seed,
+        config: armConfig(cfg, arm, seed),
+        budget,
+        quality: cfg.quality && METHODS[arm.method].qualityStudy,
+        status: {
+          workflowId: childWorkflowId(cfg.experimentId, name, seed),
+          arm: name,
+          seed,
+          status: 'pending' as const,
+        },
+      };
+    }),
+  );
+}
+
+/**
+ * The experiment's Updates (pause, resume, finishAfterRound): each is sent on to every running
+ * child as the `steer` Signal and recorded; validators reject them once the children are done
+ * and when they would change nothing.
+ */
+function registerUpdates(
+  progress: ExperimentProgress,
+  steering: ExperimentSteering,
+  children: Child[],
+  handles: Map<string, ChildWorkflowHandle<typeof synthesisArm>>,
+): void {
+  const steerChildren = async (op: SteerOp, reason?: string) => {
+    const running = children.filter((c) => c.status.status === 'running' && handles.has(c.status.workflowId));
+    steering.log.push({ update: op, at: new Date(Date.now()).toISOString(), children: running.length });
+    // a child that has just finished no longer takes signals: that is no error here
+    await Promise.all(
+      running.map((c) =>
+        handles
+          .get(c.status.workflowId)!
+          .signal(steerSignal, { op, reason })
+          .catch(() => undefined),
+      ),
+    );
+  };
+  const reject = (message: string): never => {
+    throw ApplicationFailure.nonRetryable(message, 'InvalidUpdate');
+  };
+  const open = (what: string) => {
+    if (progress.phase !== 'children') reject(`${what}: the experiment is ${progress.phase}`);
+  };
+  setHandler(
+    experimentPauseUpdate,
+    async (input) => {
+      steering.paused = true;
+      await steerChildren('pause', input?.reason);
+      return progress;
+    },
+    {
+      validator: (_input?: { reason?: string }) => {
+        open('pause');
+        if (steering.paused) reject('pause: already paused');
+      },
+    },
+  );
+  setHandler(
+    experimentResumeUpdate,
+    async () => {
+      steering.paused = false;
+      await steerChildren('resume');
+      return progress;
+    },
+    {
+      validator: () => {
+        open('resume');
+        if (!steering.paused) reject('resume: not paused');
+      },
+    },
+  );
+  setHandler(
+    experimentFinishUpdate,
+    async (input) => {
+      steering.finishAfterRound = true;
+      steering.paused = false;
+      await steerChildren('finishAfterRound', input?.reason);
+      return progress;
+    },
+    {
+      validator: (_input?: { reason?: string }) => {
+        open('finishAfterRound');
+        if (steering.finishAfterRound) reject('finishAfterRound: already asked');
+      },
+    },
+  );
+}
+
+/**
+ * Runs one child: reuses it when an earlier start finished it with the same input, else starts
+ * it (after a pause ends) and records its result; a failed child is recorded as failed with its
+ * message, a cancelled one (experiments started with steering) as cancelled.
+ */
+async function runChild(
+  child: Child,
+  run: {
+    acts: ReturnType<typeof proxyActivities<ExperimentActivities>>;
+    steering: ExperimentSteering;
+    handles: Map<string, ChildWorkflowHandle<typeof synthesisArm>>;
+    results: ArmSeedResult[];
+    cancelledRun: boolean;
+  },
+): Promise<void> {
+  const { acts, steering, handles, results } = run;
+  const { status, ...childInput } = child;
+  if (steering.paused) await condition(() => !steering.paused); // no new child while paused
+  const reused = await acts.findFinishedArm({ config: child.config, armInput: childInput });
+  if (reused) {
+    status.status = 'reused';
+    status.testAccuracy = reused.test?.accuracy;
+    results.push(reused);
+    return;
+  }
+  status.status = 'running';
+  try {
+    const handle: ChildWorkflowHandle<typeof synthesisArm> = await startChild(synthesisArm, {
+      workflowId: status.workflowId,
+      args: [childInput],
+    });
+    handles.set(status.workflowId, handle);
+    if (steering.finishAfterRound) await handle.signal(steerSignal, { op: 'finishAfterRound' });
+    const r = await handle.result();
+    status.status = 'completed';
+    status.testAccuracy = r.test?.accuracy;
+    results.push(r);
+  } catch (err) {
+    if (run.cancelledRun && (isCancellation(err) || CancellationScope.current().consideredCancelled)) {
+      status.status = 'cancelled';
+      results.push(failedResult(child, 'cancelled'));
+      return;
+    }
+    const message = innermostMessage(err);
+    status.status = 'failed';
+    status.error = message;
+    results.push(failedResult(child, message));
+  }
 }
 
 function failedResult(child: ArmInput, error: string): ArmSeedResult {

@@ -40,6 +40,7 @@ import {
   setBudgetProblem,
   type AddGoldInput,
   type ReviewInput,
+  type SetBudgetInput,
   type SetReviewInput,
   type SteeringRecord,
   type SteeringState,
@@ -221,9 +222,15 @@ export class Steering {
   /**
    * Registers the Updates and the parent's Signal. Call before the first await of the workflow
    * (an Update that arrives earlier would find no handler).
-   * @param acts the activities (addGold's merge runs as an activity)
+   * @param acts the activities (addGold's merge and a review's changes run as activities)
    */
   register(acts: Activities): void {
+    this.registerFlow();
+    this.registerChanges(acts);
+  }
+
+  /** pause, resume, finishAfterRound, and the parent's `steer` Signal */
+  private registerFlow(): void {
     setHandler(pauseUpdate, (input) => this.pause(input?.reason), {
       validator: (_input?: { reason?: string }) => {
         this.open('pause');
@@ -236,29 +243,35 @@ export class Steering {
         if (!this.paused) reject('resume: the run is not paused');
       },
     });
-    setHandler(
-      setBudgetUpdate,
-      (input) => {
+    setHandler(finishAfterRoundUpdate, (input) => this.finishAfterRound(input?.reason), {
+      validator: (_input?: { reason?: string }) => {
+        this.open('finishAfterRound');
+        if (this.finishRequested) reject('finishAfterRound: already asked');
+      },
+    });
+    setHandler(steerSignal, ({ op, reason }) => {
+      // from the parent experiment: the same changes, ignored where they do not apply
+      if (this.closed) return;
+      if (op === 'pause' && !this.paused) this.pause(reason ?? 'experiment paused');
+      else if (op === 'resume' && this.paused) this.resume();
+      else if (op === 'finishAfterRound' && !this.finishRequested) {
+        this.finishRequested = true;
+        this.paused = false;
+        this.record('finishAfterRound', `stop after the round being made: ${reason ?? 'asked by the experiment'}`);
+      }
+    });
+  }
+
+  /** setBudget, setAcquisition, addGold, setReview, review */
+  private registerChanges(acts: Activities): void {
+    setHandler(setBudgetUpdate, (input) => this.setBudget(input), {
+      validator: (input) => {
+        this.open('setBudget');
         const { ledger } = this.c;
-        const before = ledger.limit();
-        const value = (input.teacherTokens ?? input.examples)!;
-        ledger.setLimit(value);
-        const unit = ledger.budget?.kind === 'examples' ? 'examples' : 'teacher tokens';
-        this.record(
-          'setBudget',
-          `${unit}: ${Number.isFinite(before) ? before : 'no limit'} → ${value} (${ledger.spent()} spent)`,
-        );
-        return this.snapshot();
+        const problem = setBudgetProblem(input, { kind: ledger.budget?.kind ?? null, spent: ledger.spent() });
+        if (problem) reject(`setBudget: ${problem}`);
       },
-      {
-        validator: (input) => {
-          this.open('setBudget');
-          const { ledger } = this.c;
-          const problem = setBudgetProblem(input, { kind: ledger.budget?.kind ?? null, spent: ledger.spent() });
-          if (problem) reject(`setBudget: ${problem}`);
-        },
-      },
-    );
+    });
     setHandler(
       setAcquisitionUpdate,
       (input) => {
@@ -271,25 +284,6 @@ export class Steering {
           this.open('setAcquisition');
           const { kind, method, config } = this.c;
           checkAcquisition(input, { kind, method, config, current: this.pendingAcquisition ?? this.acquisition });
-        },
-      },
-    );
-    setHandler(
-      finishAfterRoundUpdate,
-      (input) => {
-        this.finishRequested = true;
-        const resumed = this.paused;
-        this.paused = false;
-        this.record(
-          'finishAfterRound',
-          `stop after the round being made${resumed ? ' (and resume the pause)' : ''}${input?.reason ? `: ${input.reason}` : ''}`,
-        );
-        return this.snapshot();
-      },
-      {
-        validator: (_input?: { reason?: string }) => {
-          this.open('finishAfterRound');
-          if (this.finishRequested) reject('finishAfterRound: already asked');
         },
       },
     );
@@ -320,17 +314,30 @@ export class Steering {
         this.gate.check(input, this.c.config.task.labels);
       },
     });
-    setHandler(steerSignal, ({ op, reason }) => {
-      // from the parent experiment: the same changes, ignored where they do not apply
-      if (this.closed) return;
-      if (op === 'pause' && !this.paused) this.pause(reason ?? 'experiment paused');
-      else if (op === 'resume' && this.paused) this.resume();
-      else if (op === 'finishAfterRound' && !this.finishRequested) {
-        this.finishRequested = true;
-        this.paused = false;
-        this.record('finishAfterRound', `stop after the round being made: ${reason ?? 'asked by the experiment'}`);
-      }
-    });
+  }
+
+  private setBudget(input: SetBudgetInput): SteeringState {
+    const { ledger } = this.c;
+    const before = ledger.limit();
+    const value = (input.teacherTokens ?? input.examples)!;
+    ledger.setLimit(value);
+    const unit = ledger.budget?.kind === 'examples' ? 'examples' : 'teacher tokens';
+    this.record(
+      'setBudget',
+      `${unit}: ${Number.isFinite(before) ? before : 'no limit'} → ${value} (${ledger.spent()} spent)`,
+    );
+    return this.snapshot();
+  }
+
+  private finishAfterRound(reason?: string): SteeringState {
+    this.finishRequested = true;
+    const resumed = this.paused;
+    this.paused = false;
+    this.record(
+      'finishAfterRound',
+      `stop after the round being made${resumed ? ' (and resume the pause)' : ''}${reason ? `: ${reason}` : ''}`,
+    );
+    return this.snapshot();
   }
 
   private pause(reason?: string): SteeringState {

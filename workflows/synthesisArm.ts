@@ -108,40 +108,18 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
   // the configuration and gold validation pool in force (steering may have changed them)
   const { config, task } = current();
   state.phase = 'save';
-  const last = ledger.rounds[ledger.rounds.length - 1];
-  const final = lastEval();
   const { labelAgreement, ...dataset } = await whenCancelled(cancelled, () =>
     acts.mergeTrainingSet({ config, task, train: ledger.trainingSet() }),
   );
-  const result: ArmSeedResult = {
-    experimentId: input.experimentId,
-    arm: armName(arm),
-    method: arm.method,
-    seed: input.seed,
-    workflowId: workflowInfo().workflowId,
-    // a cancelled arm's result is saved (its data is kept) but never reused as finished
-    status: cancelled ? 'failed' : 'completed',
-    ...(cancelled ? { error: `cancelled: ${ledger.stopReason}` } : {}),
+  const result = armResult(input, {
+    ledger,
     runDir: task.runDir,
-    budget,
-    used: {
-      syntheticExamples: ledger.have(),
-      goldExamples: ledger.goldCount(),
-      tokens: ledger.tokens,
-      paidCalls: ledger.usage.calls - ledger.usage.cachedCalls,
-      reusedCalls: ledger.usage.cachedCalls,
-      filledUp: ledger.filledUp,
-    },
-    rounds: ledger.rounds,
-    test: final ? final.test : null,
-    validation: final && !ledger.trainedOnValidation ? final.validation : null,
-    usage: ledger.usage,
+    final: lastEval(),
     dataset,
-    ...(labelAgreement ? { labelAgreement } : {}),
-    stopReason: ledger.stopReason ?? (last ? null : 'no student trained'),
-    warnings: ledger.warnings,
-    wallMs: Date.now() - startedAt,
-  };
+    labelAgreement,
+    cancelled,
+    startedAt,
+  });
   if (cancelled) {
     await whenCancelled(cancelled, () => acts.saveArmResult({ config, result, armInput: input }));
     state.phase = 'cancelled';
@@ -166,4 +144,55 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
   state.phase = 'done';
   await finishHandlers();
   return result;
+}
+
+/**
+ * The arm's result (ArmSeedResult): what it used, its rounds, the final student's scores (no
+ * validation score when it trained on the validation set), the merged dataset, why it stopped.
+ * @param c.final the latest trained student (null: none was trained)
+ * @param c.cancelled the run was cancelled (its result is saved, status "failed", never reused)
+ */
+function armResult(
+  input: ArmInput,
+  c: {
+    ledger: Ledger;
+    runDir: string;
+    final: ReturnType<ReturnType<typeof createSteps>['lastEval']>;
+    dataset: ArmSeedResult['dataset'];
+    labelAgreement: ArmSeedResult['labelAgreement'];
+    cancelled: unknown;
+    startedAt: number;
+  },
+): ArmSeedResult {
+  const { ledger, final } = c;
+  const last = ledger.rounds[ledger.rounds.length - 1];
+  return {
+    experimentId: input.experimentId,
+    arm: armName(input.arm),
+    method: input.arm.method,
+    seed: input.seed,
+    workflowId: workflowInfo().workflowId,
+    // a cancelled arm's result is saved (its data is kept) but never reused as finished
+    status: c.cancelled ? 'failed' : 'completed',
+    ...(c.cancelled ? { error: `cancelled: ${ledger.stopReason}` } : {}),
+    runDir: c.runDir,
+    budget: input.budget,
+    used: {
+      syntheticExamples: ledger.have(),
+      goldExamples: ledger.goldCount(),
+      tokens: ledger.tokens,
+      paidCalls: ledger.usage.calls - ledger.usage.cachedCalls,
+      reusedCalls: ledger.usage.cachedCalls,
+      filledUp: ledger.filledUp,
+    },
+    rounds: ledger.rounds,
+    test: final ? final.test : null,
+    validation: final && !ledger.trainedOnValidation ? final.validation : null,
+    usage: ledger.usage,
+    dataset: c.dataset,
+    ...(c.labelAgreement ? { labelAgreement: c.labelAgreement } : {}),
+    stopReason: ledger.stopReason ?? (last ? null : 'no student trained'),
+    warnings: ledger.warnings,
+    wallMs: Date.now() - c.startedAt,
+  };
 }
