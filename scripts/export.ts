@@ -13,7 +13,10 @@
  * `label` is the index into the task's labels (a `ClassLabel` whose names the card declares), so
  * `load_dataset(DIR)` gives a ClassLabel column and `load_dataset("json", data_dir=DIR + "/data")` the
  * same integers. Reads the run folder as the activities wrote it (config.json, synthetic/final.jsonl,
- * gold/*.jsonl, report.json or, for an experiment arm, arm-result.json).
+ * gold/*.jsonl, report.json or, for an experiment arm, arm-result.json): a local folder, or a
+ * folder of the artifact store read directly (`s3://bucket/prefix/<runId>/`, or a run id with
+ * `--config FILE` whose `artifacts.uri` is an object store; each file's sha256 checked, see
+ * exportCommon.ts storedRunFolder). Both give the same files, byte for byte.
  *
  * An extractive QA run (task.kind "qa") exports SQuAD-style columns instead (scripts/exportQa.ts).
  * What the two share (formats, reading the run folder, the card's provenance lines) is in
@@ -26,48 +29,64 @@ import { parquetWriteFile } from 'hyparquet-writer';
 import { stringify } from 'yaml';
 import type { S3Config } from '../config/schema.js';
 import type { Example, SyntheticExample } from '../domain/types.js';
+import type { ArtifactStore, StoreConfig } from '../store/types.js';
 import { taskKindOf } from '../tasks/index.js';
 import {
   EXPORT_FORMATS,
   joinCard,
+  localRunFolder,
   methodOf,
   provenanceLines,
-  readJson,
+  readRunConfig,
   readRunReport,
   readRunSplits,
   S3_BIBTEX,
   sizeCategory,
+  storedRunFolder,
   writeJsonl,
   type ExportFormat,
   type ExportSummary,
+  type RunFolder,
+  type RunReport,
 } from './exportCommon.js';
 import { exportQaRun } from './exportQa.js';
+import { addStoreOptions, artifactsLocationOf, type StoreCliOptions } from './storeOptions.js';
 
 export { EXPORT_FORMATS, sizeCategory, type ExportFormat, type ExportSummary } from './exportCommon.js';
 
 /** The run folder a CLI argument names: a folder holding synthetic/final.jsonl, else `<runRoot>/<arg>`. */
 export function resolveRunDir(arg: string, runRoot = 'runs'): string {
-  for (const dir of [arg, path.join(runRoot, arg)])
-    if (existsSync(path.join(dir, 'synthetic', 'final.jsonl'))) return path.resolve(dir);
-  const tried = [arg, path.join(runRoot, arg)].map((d) => path.join(d, 'synthetic', 'final.jsonl')).join(' or ');
-  throw new Error(`no finished run at ${arg}: neither ${tried} exists (has the run finished?)`);
+  const candidates = [...new Set([arg, path.join(runRoot, arg)])];
+  for (const dir of candidates) if (existsSync(path.join(dir, 'synthetic', 'final.jsonl'))) return path.resolve(dir);
+  const tried = candidates.map((d) => path.join(d, 'synthetic', 'final.jsonl')).join(' or ');
+  throw new Error(
+    `no finished run at ${arg}: ${candidates.length > 1 ? `neither ${tried} exists` : `${tried} does not exist`} (has the run finished?)`,
+  );
 }
 
 /**
  * Writes the run's dataset into `outDir`.
+ * @param run a local run folder (path), or a RunFolder (exportCommon.ts: `storedRunFolder` reads one
+ *   from the artifact store; {@link exportStoredRun} does both steps)
  * @param opts.format "hf" (the datasets layout with a card, default), "parquet" (the same with Parquet
  *   files) or "jsonl" (train/validation/test .jsonl with `text`, [`text_pair`], `label` as the label
  *   name); an extractive QA run writes SQuAD-style rows in every format (scripts/exportQa.ts)
  * @throws Error when the run folder lacks its dataset or configuration, or a label is not the task's
  */
-export function exportRun(runDir: string, outDir: string, opts: { format?: ExportFormat } = {}): ExportSummary {
+export function exportRun(
+  run: string | RunFolder,
+  outDir: string,
+  opts: { format?: ExportFormat } = {},
+): ExportSummary {
+  const folder = typeof run === 'string' ? localRunFolder(run) : run;
+  const runDir = folder.dir;
   const format = opts.format ?? 'hf';
-  const config = readJson<S3Config>(path.join(runDir, 'config.json'));
+  const config = readRunConfig(folder);
   if (!config) throw new Error(`${runDir}/config.json is missing: not a run folder written by s3-synth`);
-  if (taskKindOf(config.task).rowFormat === 'squad') return exportQaRun(runDir, outDir, config, format);
+  if (taskKindOf(config.task).rowFormat === 'squad') return exportQaRun(folder, outDir, config, format);
   const labels = config.task.labels;
   const { columns, columnsOf } = taskKindOf(config.task);
-  const { train, splits } = readRunSplits(runDir);
+  const { train, splits } = readRunSplits(folder);
   const labelIndex = (e: Example, where: string) => {
     const i = labels.indexOf(e.label);
     if (i < 0) throw new Error(`${where}: label "${e.label}" is not one of the task's labels (${labels.join(', ')})`);
@@ -102,10 +121,30 @@ export function exportRun(runDir: string, outDir: string, opts: { format?: Expor
     );
     files.push(prov);
     const readme = path.join(outDir, 'README.md');
-    writeFileSync(readme, datasetCard({ runDir, config, train, counts, labelCounts, ext }));
+    const report = readRunReport(folder);
+    writeFileSync(readme, datasetCard({ runDir, config, train, counts, labelCounts, ext, report }));
     files.push(readme);
   }
   return { runDir, outDir, format, splits: counts, labels, labelCounts, files };
+}
+
+/**
+ * Writes the dataset of a run whose folder is in the artifact store, read directly (no local
+ * copy of the run; the same files as {@link exportRun} of the same run folder on disk).
+ * @param from the store rooted at the run's folder, or its configuration (`{uri:
+ *   's3://bucket/runs/my-run/', endpoint?, region?, forcePathStyle?}`; credentials from the AWS
+ *   environment chain)
+ * @throws as exportRun, and as exportCommon.ts storedRunFolder (nothing there, a sha256 mismatch,
+ *   StoreAccessError)
+ */
+export async function exportStoredRun(
+  from: ArtifactStore | StoreConfig,
+  outDir: string,
+  opts: { format?: ExportFormat } = {},
+): Promise<ExportSummary> {
+  const { openStore } = await import('../store/index.js');
+  const store = 'rootUri' in from ? from : openStore(from);
+  return exportRun(await storedRunFolder(store), outDir, opts);
 }
 
 /**
@@ -140,6 +179,7 @@ function writeParquet(
 
 /** The dataset card: YAML front matter for the Hub / `datasets`, then how the data was made. */
 export function datasetCard(input: {
+  /** the run folder (a local path or a store URI): its last two segments are named */
   runDir: string;
   config: S3Config;
   train: SyntheticExample[];
@@ -147,12 +187,14 @@ export function datasetCard(input: {
   labelCounts: Record<string, number>;
   /** the data files' extension */
   ext?: 'jsonl' | 'parquet';
+  /** the run's report (exportCommon.ts readRunReport); absent: read from the local folder `runDir` */
+  report?: RunReport;
 }): string {
   const { runDir, config, train, counts, labelCounts } = input;
   const ext = input.ext ?? 'jsonl';
   const labels = config.task.labels;
   const kind = taskKindOf(config.task);
-  const report = readRunReport(runDir);
+  const report = 'report' in input ? input.report : readRunReport(runDir);
   const splitNames = Object.keys(counts);
   const header = {
     pretty_name: `s3-synth: synthetic ${config.task.item} classification (${config.runId})`,
@@ -247,11 +289,11 @@ export function datasetCard(input: {
 
 /** The `export` command. */
 export function exportCommand(name: string): Command {
-  return new Command(name)
+  const cmd = new Command(name)
     .description('write a run’s dataset as a Hugging Face datasets folder with a dataset card (or plain JSONL)')
     .argument(
       '<run>',
-      'run id (a folder under --run-root), experiment child (<experimentId>/<arm>/seed-<s>) or run folder',
+      'run id (a folder under --run-root, or under --config’s store), experiment child (<experimentId>/<arm>/seed-<s>), run folder, or its store URI (s3://bucket/prefix/<runId>/)',
     )
     .requiredOption('--out <dir>', 'output folder (created; files in it are replaced)')
     .option(
@@ -260,31 +302,46 @@ export function exportCommand(name: string): Command {
       'hf',
     )
     .option('--run-root <dir>', 'where run folders are', 'runs')
-    .option('--json', 'print what was written as JSON')
+    .option('--json', 'print what was written as JSON');
+  return addStoreOptions(
+    cmd,
+    'run or experiment configuration whose store holds the run (artifacts.uri with its endpoint, else runRoot)',
+  )
     .addHelpText(
       'after',
       `
+A run in an object store is read directly (no local copy); credentials come from the AWS environment only
+(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, roles).
+
 Examples:
   $ npm run s3 -- export s3-run --out exported/spam
   $ npm run s3 -- export spamassassin/s3/seed-1 --out exported/spam-s3-seed1
   $ npm run s3 -- export s3-run --out exported/spam-parquet --format parquet
   $ npm run s3 -- export runs/my-task --out exported/my-task --format jsonl
   $ npm run s3 -- export adversarialqa --out exported/adqa     (extractive QA: SQuAD columns)
+  $ npm run s3 -- export s3://s3-synth/runs/s3-run/ --out exported/spam --endpoint http://127.0.0.1:7070
+  $ npm run s3 -- export s3-run --config my-run.json --out exported/spam    (the store of its artifacts.uri)
 
 Then, in Python:  datasets.load_dataset("exported/spam")  or  load_dataset("json", data_dir="exported/spam/data")`,
     )
-    .action((run: string, o: { out: string; format: string; runRoot: string; json?: boolean }) => {
-      const format = o.format as ExportFormat;
-      if (!EXPORT_FORMATS.includes(format))
-        throw new Error(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${o.format}"`);
-      if (existsSync(o.out) && !statSync(o.out).isDirectory()) throw new Error(`--out ${o.out} is not a folder`);
-      const summary = exportRun(resolveRunDir(run, o.runRoot), o.out, { format });
-      if (o.json) return console.log(JSON.stringify(summary, null, 2));
-      const rows = Object.entries(summary.splits)
-        .map(([s, n]) => `${s} ${n}`)
-        .join(', ');
-      console.log(`exported ${summary.runDir} → ${summary.outDir} (${rows})`);
-      for (const f of summary.files) console.log(`  ${f}`);
-      if (o.format !== 'jsonl') console.log(`load it: datasets.load_dataset(${JSON.stringify(path.resolve(o.out))})`);
-    });
+    .action(
+      async (run: string, o: StoreCliOptions & { out: string; format: string; runRoot: string; json?: boolean }) => {
+        const format = o.format as ExportFormat;
+        if (!EXPORT_FORMATS.includes(format))
+          throw new Error(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${o.format}"`);
+        if (existsSync(o.out) && !statSync(o.out).isDirectory()) throw new Error(`--out ${o.out} is not a folder`);
+        const where = await artifactsLocationOf(run, o, 'export');
+        const summary =
+          where?.kind === 'store'
+            ? await exportStoredRun(where.store, o.out, { format })
+            : exportRun(where ? resolveRunDir(where.dir, '') : resolveRunDir(run, o.runRoot), o.out, { format });
+        if (o.json) return console.log(JSON.stringify(summary, null, 2));
+        const rows = Object.entries(summary.splits)
+          .map(([s, n]) => `${s} ${n}`)
+          .join(', ');
+        console.log(`exported ${summary.runDir} → ${summary.outDir} (${rows})`);
+        for (const f of summary.files) console.log(`  ${f}`);
+        if (o.format !== 'jsonl') console.log(`load it: datasets.load_dataset(${JSON.stringify(path.resolve(o.out))})`);
+      },
+    );
 }

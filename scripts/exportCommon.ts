@@ -2,12 +2,15 @@
  * What `s3 export` (scripts/export.ts) shares between the classification export and the
  * extractive-QA export (scripts/exportQa.ts): the formats, the summary it returns, reading a run
  * folder (config.json, synthetic/final.jsonl, gold/<split>.jsonl, report.json or an experiment
- * arm's arm-result.json) and the lines of the dataset card that do not depend on the task kind.
+ * arm's arm-result.json) — a local folder, or a folder of the artifact store (`s3://…/<runId>/`,
+ * read through store/ with each file's sha256 checked) — and the lines of the dataset card that
+ * do not depend on the task kind.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import type { Example, SyntheticExample } from '../domain/types.js';
+import type { ArtifactStore } from '../store/types.js';
 
 /** "hf": the datasets layout with JSONL data files and a card; "parquet": the same with Parquet data
  * files; "jsonl": plain train/validation/test .jsonl (classification: `label` as the label name). */
@@ -16,6 +19,7 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = ['hf', 'parquet', 'jsonl'
 
 /** What `exportRun` wrote. */
 export interface ExportSummary {
+  /** the run folder exported: a local path, or its store URI (RunFolder.dir) */
   runDir: string;
   outDir: string;
   format: ExportFormat;
@@ -28,20 +32,29 @@ export interface ExportSummary {
 }
 
 /**
- * Reads a JSONL file.
- * @throws Error naming the file and line of a row that is not JSON
+ * Parses JSONL text (blank lines skipped).
+ * @param name the file or URI, for messages
+ * @throws Error naming `name` and the 1-based line of a row that is not JSON
  */
-export function readJsonl<T>(file: string): T[] {
-  return readFileSync(file, 'utf8')
+export function parseJsonl<T>(text: string, name: string): T[] {
+  return text
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l, i) => {
       try {
         return JSON.parse(l) as T;
       } catch (err) {
-        throw new Error(`${file}:${i + 1}: not JSON (${(err as Error).message})`, { cause: err });
+        throw new Error(`${name}:${i + 1}: not JSON (${(err as Error).message})`, { cause: err });
       }
     });
+}
+
+/**
+ * Reads a JSONL file.
+ * @throws Error naming the file and line of a row that is not JSON
+ */
+export function readJsonl<T>(file: string): T[] {
+  return parseJsonl<T>(readFileSync(file, 'utf8'), file);
 }
 
 /** A JSON file, or undefined when it does not exist. */
@@ -53,13 +66,104 @@ export function readJson<T>(file: string): T | undefined {
 export const writeJsonl = (file: string, rows: unknown[]) =>
   writeFileSync(file, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
 
-/** The synthetic training set and the gold splits the run folder has: `{train, validation?, test?}`. */
-export function readRunSplits(runDir: string): { train: SyntheticExample[]; splits: Record<string, Example[]> } {
-  const train = readJsonl<SyntheticExample>(path.join(runDir, 'synthetic', 'final.jsonl'));
+/** A run folder to export: where it is and the text of the files an export reads. */
+export interface RunFolder {
+  /** the run folder: a local path, or the store URI of the folder without its final "/"
+   * (`s3://bucket/runs/my-run`); printed in the summary, its last two segments named in the card */
+  dir: string;
+  /** the UTF-8 text of the file at `rel` ('/'-separated, under the folder), undefined when it does not exist */
+  text(rel: string): string | undefined;
+  /** how the file at `rel` is named in messages (a local path or a URI) */
+  name(rel: string): string;
+}
+
+/** The files of a run folder an export reads (a store run folder is read once, these only). */
+export const RUN_FILES = [
+  'config.json',
+  'synthetic/final.jsonl',
+  'gold/validation.jsonl',
+  'gold/test.jsonl',
+  'report.json',
+  'arm-result.json',
+] as const;
+
+/** A local run folder, read as it is asked (fs). */
+export function localRunFolder(dir: string): RunFolder {
+  const name = (rel: string) => path.join(dir, ...rel.split('/'));
+  return {
+    dir,
+    name,
+    text: (rel) => (existsSync(name(rel)) ? readFileSync(name(rel), 'utf8') : undefined),
+  };
+}
+
+const asFolder = (run: RunFolder | string): RunFolder => (typeof run === 'string' ? localRunFolder(run) : run);
+
+/**
+ * A run folder in the artifact store, rooted at the run's folder (`openStore({uri:
+ * 's3://bucket/runs/my-run/', …})`): the RUN_FILES it holds are read now, each checked against
+ * the sha256 the object store recorded with it and against the references report.json /
+ * arm-result.json carry (store/pull.ts), so the export itself reads from memory.
+ * @returns the folder; `dir` is the store's root URI without its final "/"
+ * @throws Error "nothing under <uri>" when the store holds no file there; IntegrityError
+ *   (store/types.ts) on a sha256 mismatch; StoreAccessError (unreachable store, no credentials,
+ *   no bucket)
+ */
+export async function storedRunFolder(store: ArtifactStore): Promise<RunFolder> {
+  const { recordedSha256, referencesInBytes } = await import('../store/pull.js');
+  const { IntegrityError } = await import('../store/types.js');
+  const { createHash } = await import('node:crypto');
+  const keys = new Set(await store.list(''));
+  if (keys.size === 0) throw new Error(`nothing under ${store.rootUri}: check the URI, the endpoint and the run id`);
+  const files = new Map<string, Buffer>();
+  for (const key of RUN_FILES) {
+    if (!keys.has(key)) continue;
+    const stored = await recordedSha256(store, key);
+    files.set(key, await store.get(key, stored ? { sha256: stored } : {}));
+  }
+  for (const where of ['report.json', 'arm-result.json'])
+    for (const ref of referencesInBytes(files.get(where) ?? Buffer.alloc(0), where)) {
+      const key = store.keyOf(ref.uri);
+      const bytes = key === undefined ? undefined : files.get(key);
+      if (!bytes) continue;
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (actual !== ref.sha256) throw new IntegrityError(ref.uri, ref.sha256, actual);
+    }
+  return {
+    dir: store.rootUri.replace(/\/+$/, ''),
+    name: (rel) => store.uriOf(rel),
+    text: (rel) => files.get(rel)?.toString('utf8'),
+  };
+}
+
+/** The run folder's config.json, or undefined when it has none. */
+export function readRunConfig(run: RunFolder | string): S3Config | undefined {
+  const text = asFolder(run).text('config.json');
+  return text === undefined ? undefined : (JSON.parse(text) as S3Config);
+}
+
+/**
+ * The synthetic training set and the gold splits the run folder has: `{train, validation?, test?}`.
+ * @throws Error when the folder has no synthetic/final.jsonl, or naming the file and line of a row that is not JSON
+ */
+export function readRunSplits(run: RunFolder | string): {
+  train: SyntheticExample[];
+  splits: Record<string, Example[]>;
+} {
+  const folder = asFolder(run);
+  const rows = <T>(rel: string) => {
+    const text = folder.text(rel);
+    return text === undefined ? undefined : parseJsonl<T>(text, folder.name(rel));
+  };
+  const train = rows<SyntheticExample>('synthetic/final.jsonl');
+  if (!train)
+    throw new Error(
+      `${folder.name('synthetic/final.jsonl')} does not exist: the run has not finished (or this is not a run folder)`,
+    );
   const splits: Record<string, Example[]> = { train };
   for (const split of ['validation', 'test']) {
-    const file = path.join(runDir, 'gold', `${split}.jsonl`);
-    if (existsSync(file)) splits[split] = readJsonl<Example>(file);
+    const gold = rows<Example>(`gold/${split}.jsonl`);
+    if (gold) splits[split] = gold;
   }
   return { train, splits };
 }
@@ -90,11 +194,13 @@ export interface RunReport {
 }
 
 /** report.json of a single run, else the result in an experiment arm's arm-result.json, else undefined. */
-export function readRunReport(runDir: string): RunReport | undefined {
-  return (
-    readJson<RunReport>(path.join(runDir, 'report.json')) ??
-    readJson<{ result?: RunReport }>(path.join(runDir, 'arm-result.json'))?.result
-  );
+export function readRunReport(run: RunFolder | string): RunReport | undefined {
+  const folder = asFolder(run);
+  const json = <T>(rel: string) => {
+    const text = folder.text(rel);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
+  };
+  return json<RunReport>('report.json') ?? json<{ result?: RunReport }>('arm-result.json')?.result;
 }
 
 export const S3_BIBTEX = `@inproceedings{wang-etal-2023-lets,

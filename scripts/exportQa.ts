@@ -28,6 +28,7 @@ import type { S3Config } from '../config/schema.js';
 import type { Example, SyntheticExample } from '../domain/types.js';
 import {
   joinCard,
+  localRunFolder,
   methodOf,
   provenanceLines,
   readRunReport,
@@ -37,6 +38,8 @@ import {
   writeJsonl,
   type ExportFormat,
   type ExportSummary,
+  type RunFolder,
+  type RunReport,
 } from './exportCommon.js';
 
 /** A Parquet schema element as hyparquet-writer takes it. */
@@ -102,12 +105,20 @@ export function squadCardFeatures(withTitle: boolean): unknown[] {
 
 /**
  * Writes the run's QA dataset into `outDir` (see the module comment for the layout).
+ * @param run a local run folder (path) or a RunFolder (exportCommon.ts; e.g. one in the artifact store)
  * @param format "hf" and "parquet": the datasets layout with a card; "jsonl": plain SQuAD rows
  * @returns what was written; `labels` is the task's (["answer"]), `labelCounts` empty
  * @throws Error as {@link squadRow} for a row that is not a QA row; fs errors
  */
-export function exportQaRun(runDir: string, outDir: string, config: S3Config, format: ExportFormat): ExportSummary {
-  const { train, splits } = readRunSplits(runDir);
+export function exportQaRun(
+  run: string | RunFolder,
+  outDir: string,
+  config: S3Config,
+  format: ExportFormat,
+): ExportSummary {
+  const folder = typeof run === 'string' ? localRunFolder(run) : run;
+  const runDir = folder.dir;
+  const { train, splits } = readRunSplits(folder);
   const withTitle = Object.values(splits).some((rows) => rows.some((e) => titleOf(e) !== undefined));
   const card = format !== 'jsonl';
   const ext = format === 'parquet' ? 'parquet' : 'jsonl';
@@ -132,7 +143,8 @@ export function exportQaRun(runDir: string, outDir: string, config: S3Config, fo
   files.push(prov);
   if (card) {
     const readme = path.join(outDir, 'README.md');
-    writeFileSync(readme, qaDatasetCard({ runDir, config, train, counts, ext, withTitle }));
+    const report = readRunReport(folder);
+    writeFileSync(readme, qaDatasetCard({ runDir, config, train, counts, ext, withTitle, report }));
     files.push(readme);
   }
   return { runDir, outDir, format, splits: counts, labels: config.task.labels, labelCounts: {}, files };
@@ -184,15 +196,18 @@ function writeSquadParquet(file: string, rows: readonly SquadRow[], withTitle: b
 
 /** The dataset card of a QA export: YAML front matter for the Hub / `datasets`, then how the data was made. */
 export function qaDatasetCard(input: {
+  /** the run folder (a local path or a store URI): its last two segments are named */
   runDir: string;
   config: S3Config;
   train: readonly SyntheticExample[];
   counts: Record<string, number>;
   ext: 'jsonl' | 'parquet';
   withTitle: boolean;
+  /** the run's report (exportCommon.ts readRunReport); absent: read from the local folder `runDir` */
+  report?: RunReport;
 }): string {
   const { runDir, config, train, counts, ext } = input;
-  const report = readRunReport(runDir);
+  const report = 'report' in input ? input.report : readRunReport(runDir);
   const splitNames = Object.keys(counts);
   const header = {
     pretty_name: `s3-synth: synthetic extractive QA questions (${config.runId})`,

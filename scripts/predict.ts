@@ -5,8 +5,18 @@
  * {id, predicted, probs: {label: p}, label?}, then a summary line with the accuracy when the file
  * has gold labels. Inputs are cut to the student's maxChars and maxLength (s3-student.json) as in
  * training; pairs (text_pair) are encoded as pairs.
+ *
+ * FOLDER and FILE may be in the artifact store, read directly: `s3://bucket/prefix/<runId>/student/`
+ * (or `<runId>/student` with `--config FILE`, whose `artifacts.uri` names the store) and
+ * `s3://…/gold/test.jsonl`. onnxruntime loads a model from local files, so a student folder in the
+ * store is copied into a local cache folder first (store/pull.ts: each file's sha256 checked
+ * against the store's record; a rerun rewrites only what changed); a JSONL file is read from the
+ * store. Endpoint, region and path style: `--endpoint` / `--region` / `--path-style`, else the
+ * configuration's artifacts section, else AWS_ENDPOINT_URL_S3; credentials from the AWS environment.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import {
@@ -19,6 +29,9 @@ import {
 } from '@huggingface/transformers';
 import { readJsonl } from '../data/jsonl.js';
 import { ExampleSchema, type Example } from '../domain/types.js';
+import type { StoreConfig } from '../store/types.js';
+import { schemeOf } from '../store/uri.js';
+import { addStoreOptions, artifactsLocationOf, connectionOfOptions, type StoreCliOptions } from './storeOptions.js';
 
 /** s3-student.json, written next to the model by the Python exporter. */
 interface StudentMeta {
@@ -205,35 +218,108 @@ export async function loadExportedStudent(folder: string): Promise<ExportedStude
   };
 }
 
+/** The rows `s3 predict` reads: Examples whose id and label are optional. */
+const PredictRowSchema = ExampleSchema.partial({ id: true, label: true });
+export type PredictRow = ReturnType<typeof PredictRowSchema.parse>;
+
+/** The default cache folder of a student folder in the store: `<tmp>/s3-predict/<sha256 of its URI, 16 hex>`. */
+export function studentCacheDir(uri: string, root = path.join(os.tmpdir(), 's3-predict')): string {
+  return path.join(root, createHash('sha256').update(uri).digest('hex').slice(0, 16));
+}
+
+/**
+ * The local folder of the exported student `arg` names: a local folder as given; a student folder
+ * in the store (an `s3://` URI, or a key folder under `--config`'s store) copied into `cacheDir`
+ * first (store/pull.ts pullArtifacts: sha256 checked against the store's record).
+ * @param opts.cacheDir where a stored student is copied (default {@link studentCacheDir} of its URI)
+ * @returns the local folder
+ * @throws Error "nothing under <uri>" when the store holds no file there; IntegrityError,
+ *   StoreAccessError (store/); the errors of storeOptions.ts artifactsLocationOf
+ */
+export async function studentFolderOf(
+  arg: string,
+  opts: StoreCliOptions & { cacheDir?: string } = {},
+): Promise<string> {
+  const where = await artifactsLocationOf(arg, opts, 'predict');
+  if (!where) return arg;
+  if (where.kind === 'local') return where.dir;
+  const { openStore, pullArtifacts } = await import('../store/index.js');
+  const store = openStore(where.store);
+  const dir = opts.cacheDir ?? studentCacheDir(store.rootUri);
+  const pulled = await pullArtifacts(store, '', dir);
+  if (pulled.files.length === 0) throw new Error(`nothing under ${store.rootUri}: not an exported student`);
+  return pulled.dir;
+}
+
+/**
+ * The examples of `file`: a local JSONL file, or an `s3://` object (read through the store, with the
+ * command line's connection options, else those of `--config`'s object store), with readJsonl's
+ * checks and messages.
+ * @throws DatasetError (data/jsonl.ts) naming the file and line of an invalid row, or a missing file
+ */
+export async function readPredictRows(file: string, opts: StoreCliOptions = {}): Promise<PredictRow[]> {
+  if (schemeOf(file) !== 's3') return readJsonl(file, PredictRowSchema);
+  let connection: Omit<StoreConfig, 'uri'> = connectionOfOptions(opts);
+  if (opts.config) {
+    const { storeConfigOfFile } = await import('./pull.js');
+    const { uri, ...own } = await storeConfigOfFile(opts.config);
+    if (schemeOf(uri) === 's3') connection = { ...own, ...connection };
+  }
+  const { openStore } = await import('../store/index.js');
+  const cut = file.lastIndexOf('/');
+  const store = openStore({ uri: file.slice(0, cut + 1), ...connection });
+  return store.getJsonl(file.slice(cut + 1), PredictRowSchema);
+}
+
+/**
+ * What `s3 predict` prints: one JSON line per row ({id, predicted, probs: {label: p} rounded to 6
+ * decimals, label}), then `{examples, labeled, accuracy}` when some rows have a label.
+ */
+export async function predictLines(student: ExportedStudent, rows: PredictRow[]): Promise<string[]> {
+  const probs = await student.predictProba(rows);
+  let correct = 0;
+  let labeled = 0;
+  const lines = rows.map((x, i) => {
+    const p = probs[i];
+    const predicted = student.labels[p.indexOf(Math.max(...p))];
+    if (x.label !== undefined) {
+      labeled++;
+      if (x.label === predicted) correct++;
+    }
+    const byLabel = Object.fromEntries(student.labels.map((l, k) => [l, Number(p[k].toFixed(6))]));
+    return JSON.stringify({ id: x.id ?? String(i), predicted, probs: byLabel, label: x.label });
+  });
+  if (labeled) lines.push(JSON.stringify({ examples: rows.length, labeled, accuracy: correct / labeled }));
+  return lines;
+}
+
 /** The `predict` subcommand. */
 export function predictCommand(name: string): Command {
-  return new Command(name)
+  const cmd = new Command(name)
     .description('print predictions of an exported finetune student (runs/<runId>/student) on a JSONL file')
-    .argument('<folder>', 'the exported student folder, e.g. runs/<runId>/student')
-    .argument('<file>', 'JSONL examples: {id, text, text_pair?, label?}')
+    .argument(
+      '<folder>',
+      'the exported student folder, e.g. runs/<runId>/student, or its store URI (s3://…/<runId>/student/)',
+    )
+    .argument('<file>', 'JSONL examples: {id, text, text_pair?, label?} (a local file or an s3:// URI)')
+    .option('--cache-dir <dir>', 'where a student in the store is copied (default <tmp>/s3-predict/<hash of its URI>)');
+  return addStoreOptions(
+    cmd,
+    'run or experiment configuration whose store holds <folder> (a key such as <runId>/student; its endpoint for s3:// URIs)',
+  )
     .addHelpText(
       'after',
       `
 Examples:
   $ npm run s3 -- predict runs/s3-run/student runs/s3-run/gold/test.jsonl   # one JSON line per example, then the accuracy
-  $ npm run s3 -- predict runs/spamassassin/s3/seed-1/student my-emails.jsonl`,
+  $ npm run s3 -- predict runs/spamassassin/s3/seed-1/student my-emails.jsonl
+  $ npm run s3 -- predict s3://s3-synth/runs/s3-run/student/ s3://s3-synth/runs/s3-run/gold/test.jsonl --endpoint http://127.0.0.1:7070
+  $ npm run s3 -- predict s3-run/student my-emails.jsonl --config my-run.json   (the store of its artifacts.uri)
+
+Credentials for a store come from the AWS environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, roles).`,
     )
-    .action(async (folder: string, file: string) => {
-      const student = await loadExportedStudent(folder);
-      const rows = await readJsonl(file, ExampleSchema.partial({ id: true, label: true }));
-      const probs = await student.predictProba(rows);
-      let correct = 0;
-      let labeled = 0;
-      rows.forEach((x, i) => {
-        const p = probs[i];
-        const predicted = student.labels[p.indexOf(Math.max(...p))];
-        if (x.label !== undefined) {
-          labeled++;
-          if (x.label === predicted) correct++;
-        }
-        const byLabel = Object.fromEntries(student.labels.map((l, k) => [l, Number(p[k].toFixed(6))]));
-        console.log(JSON.stringify({ id: x.id ?? String(i), predicted, probs: byLabel, label: x.label }));
-      });
-      if (labeled) console.log(JSON.stringify({ examples: rows.length, labeled, accuracy: correct / labeled }));
+    .action(async (folder: string, file: string, o: StoreCliOptions & { cacheDir?: string }) => {
+      const student = await loadExportedStudent(await studentFolderOf(folder, o));
+      for (const line of await predictLines(student, await readPredictRows(file, o))) console.log(line);
     });
 }

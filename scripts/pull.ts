@@ -1,7 +1,8 @@
 /**
  * `s3 pull <runId|experimentId> [dir]`: copies a finished run's (or experiment's) artifacts from
  * the artifact store into a local folder (default `runs/<id>`), so that tools reading local run
- * folders (`s3 export`, `s3 predict`, a notebook) work on a run made on other machines.
+ * folders (a notebook, a script) work on a run made on other machines (`s3 export` and `s3 predict`
+ * also read a run in the store directly).
  *
  *   npm run s3 -- pull my-run --config my-run.json            # the store of the run's artifacts.uri
  *   npm run s3 -- pull spam-exp pulled/spam-exp --uri s3://bucket/runs --endpoint http://127.0.0.1:7070
@@ -12,19 +13,21 @@
  * only from the AWS SDK's environment chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE,
  * roles), never from an option.
  *
- * Every object under `<root>/<id>/` is copied to `<dir>/<key below id>`. Before a file is written,
+ * Every object under `<root>/<id>/` is copied to `<dir>/<key below id>` by store/pull.ts
+ * pullArtifacts (the one pull implementation; this module adds the options and the printing). Before a file is written,
  * its bytes are checked against (a) the sha256 the object store recorded with the object
  * (`x-amz-meta-sha256`, S3 stores) and (b) every reference found in the run's JSON artifacts
  * (`report.json`, `results.json`, `arm-result.json`, …: objects with a `uri` or `path` and a
  * `sha256`) that names it. A mismatch writes nothing more and fails with IntegrityError. Writes are
  * atomic and idempotent (a rerun rewrites only what changed).
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { ArtifactStore, StoreConfig } from '../store/index.js';
-import { refUri } from '../store/uri.js';
+import type { PulledFile, PullResult } from '../store/pull.js';
+
+export { referencesIn, type PulledFile } from '../store/pull.js';
 
 /** Where `pullRun` reads from and writes to. */
 export interface PullOptions {
@@ -40,37 +43,11 @@ export interface PullOptions {
   openStore?: (config: StoreConfig) => ArtifactStore;
 }
 
-/** One copied file. */
-export interface PulledFile {
-  /** path under the local folder, '/'-separated (= the key below `<id>/`) */
-  file: string;
-  bytes: number;
-  sha256: string;
-  /** false when the local file already held these bytes */
-  written: boolean;
-  /** what the bytes were checked against: the store's recorded sha256 and/or references naming the file */
-  verified: ('store' | 'reference')[];
-}
-
-/** What a pull did. */
-export interface PullSummary {
-  /** the store URI of the pulled folder (`s3://bucket/prefix/<id>/`) */
-  from: string;
-  /** the absolute local folder */
-  dir: string;
-  files: PulledFile[];
-  bytes: number;
-  /** files that were new or changed locally */
-  written: number;
-  /** files whose bytes matched the sha256 the store recorded */
-  verifiedByStore: number;
-  /** files whose bytes matched a reference in the run's JSON artifacts */
-  verifiedByReference: number;
+/** What a pull did: store/pull.ts's result and what the folder holds at its top. */
+export interface PullSummary extends PullResult {
   /** 'run' (report.json at the top), 'experiment' (results.json), else 'unfinished?' */
   kind: 'run' | 'experiment' | 'unfinished?';
 }
-
-const sha256Of = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /**
  * The store a run or experiment configuration file names: `artifacts.uri` (with endpoint, region,
@@ -92,117 +69,27 @@ export async function storeConfigOfFile(file: string): Promise<StoreConfig> {
 }
 
 /**
- * The sha256 an object store recorded with `key` (S3 metadata `sha256`, written by
- * S3ObjectStore.put and the Python worker's store), or undefined (local folders record none).
- */
-async function recordedSha256(store: ArtifactStore, key: string): Promise<string | undefined> {
-  const { S3ObjectStore } = await import('../store/index.js');
-  if (!(store instanceof S3ObjectStore)) return undefined;
-  const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
-  const { SHA256_METADATA } = await import('../store/s3.js');
-  const head = await (
-    await store.client
-  ).send(new HeadObjectCommand({ Bucket: store.bucket, Key: store.prefix + key }));
-  return head.Metadata?.[SHA256_METADATA];
-}
-
-/**
- * References (`{uri|path, sha256}`) anywhere in a parsed JSON value, as [uri, sha256, where] triples.
- * @param where the artifact they were found in (for messages)
- */
-export function referencesIn(value: unknown, where: string): { uri: string; sha256: string; where: string }[] {
-  const out: { uri: string; sha256: string; where: string }[] = [];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      const uri = typeof o.uri === 'string' ? o.uri : undefined;
-      const p = typeof o.path === 'string' ? o.path : undefined;
-      if (typeof o.sha256 === 'string' && /^[0-9a-f]{64}$/.test(o.sha256) && (uri || (p && path.isAbsolute(p))))
-        out.push({ uri: refUri({ uri, path: p }), sha256: o.sha256, where });
-      for (const x of Object.values(o)) walk(x);
-    }
-  };
-  walk(value);
-  return out;
-}
-
-/**
- * Copies `<store root>/<id>/` into `dir`, verifying each file's sha256 before writing it.
- * @returns what was copied (files in key order, bytes, how each was verified)
+ * Copies `<store root>/<id>/` into `dir` with store/pull.ts pullArtifacts (each file's sha256
+ * verified against the store's record and the references of the run's JSON artifacts before it
+ * is written).
+ * @returns what was copied (files in key order, bytes, how each was verified) and the folder's kind
  * @throws RangeError for an id that is not a relative key; Error "nothing under <uri>" when the
- *   store holds no artifact of `id`; IntegrityError (store/types.ts) when bytes differ from the
- *   sha256 the store recorded or a reference carries (files before it in key order are written);
- *   StoreAccessError for an unreachable store, missing credentials or bucket
+ *   store holds no artifact of `id` (nothing is written); IntegrityError (store/types.ts) when bytes
+ *   differ from the sha256 the store recorded or a reference carries (files before it in key order
+ *   are written); StoreAccessError for an unreachable store, missing credentials or bucket
  */
 export async function pullRun(opts: PullOptions): Promise<PullSummary> {
-  const { checkKey, IntegrityError, LocalFolderStore, openStore } = await import('../store/index.js');
+  const { checkKey, openStore, pullArtifacts } = await import('../store/index.js');
   checkKey(opts.id);
   const prefix = `${opts.id.replace(/\/+$/, '')}/`;
   const from = (opts.openStore ?? openStore)(opts.store);
-  const dir = path.resolve(opts.dir ?? path.join('runs', opts.id));
-  const to = new LocalFolderStore(dir);
-  const fromUri = from.uriOf(prefix);
-  const keys = await from.list(prefix);
-  if (keys.length === 0)
+  const pulled = await pullArtifacts(from, prefix, opts.dir ?? path.join('runs', opts.id), { onFile: opts.onFile });
+  if (pulled.files.length === 0)
     throw new Error(
-      `nothing under ${fromUri}: check the id, the store (--config / --uri) and that the run has started`,
+      `nothing under ${pulled.from}: check the id, the store (--config / --uri) and that the run has started`,
     );
-
-  // the JSON artifacts first: the references they carry check every other file before it is written
-  const isJson = (k: string) => k.endsWith('.json');
-  const ordered = [...keys.filter(isJson), ...keys.filter((k) => !isJson(k))];
-  const expected = new Map<string, { sha256: string; where: string }[]>();
-  const files = new Map<string, PulledFile>();
-  for (const key of ordered) {
-    const stored = await recordedSha256(from, key);
-    const data = await from.get(key, stored ? { sha256: stored } : {}); // IntegrityError on a mismatch
-    const sha256 = sha256Of(data);
-    const verified: PulledFile['verified'] = stored ? ['store'] : [];
-    for (const ref of expected.get(key) ?? []) {
-      if (ref.sha256 !== sha256) throw new IntegrityError(from.uriOf(key), ref.sha256, sha256);
-      if (!verified.includes('reference')) verified.push('reference');
-    }
-    if (isJson(key)) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(data.toString('utf8'));
-      } catch {
-        parsed = undefined; // not JSON after all: copied as bytes, carries no references
-      }
-      for (const ref of referencesIn(parsed, key)) {
-        const k = from.keyOf(ref.uri);
-        if (k === undefined || !k.startsWith(prefix)) continue;
-        const seen = files.get(k.slice(prefix.length));
-        if (seen) {
-          // a JSON artifact referencing another one already copied (JSON files come first)
-          if (seen.sha256 !== ref.sha256) throw new IntegrityError(ref.uri, ref.sha256, seen.sha256);
-          if (!seen.verified.includes('reference')) seen.verified.push('reference');
-        } else expected.set(k, [...(expected.get(k) ?? []), ref]);
-      }
-    }
-    const put = await to.put(key.slice(prefix.length), data);
-    files.set(key.slice(prefix.length), {
-      file: key.slice(prefix.length),
-      bytes: data.length,
-      sha256,
-      written: put.written,
-      verified,
-    });
-  }
-  const list = [...files.values()].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  for (const f of list) opts.onFile?.(f);
-  const has = (f: string) => files.has(f);
-  return {
-    from: fromUri,
-    dir,
-    files: list,
-    bytes: list.reduce((s, f) => s + f.bytes, 0),
-    written: list.filter((f) => f.written).length,
-    verifiedByStore: list.filter((f) => f.verified.includes('store')).length,
-    verifiedByReference: list.filter((f) => f.verified.includes('reference')).length,
-    kind: has('report.json') ? 'run' : has('results.json') ? 'experiment' : 'unfinished?',
-  };
+  const has = (f: string) => pulled.files.some((x) => x.file === f);
+  return { ...pulled, kind: has('report.json') ? 'run' : has('results.json') ? 'experiment' : 'unfinished?' };
 }
 
 /** "1.2 MB", "340 B": a byte count for people. */
@@ -251,7 +138,8 @@ Credentials come from the AWS environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_A
 Examples:
   $ npm run s3 -- pull my-run --config my-run.json
   $ npm run s3 -- pull spam-exp pulled/spam-exp --uri s3://s3-synth/runs --endpoint http://127.0.0.1:7070
-  $ npm run s3 -- export runs/my-run --out exported/my-run    # then use the local copy`,
+  $ npm run s3 -- export runs/my-run --out exported/my-run    # then use the local copy
+  (s3 export and s3 predict also read a run in the store directly: s3://bucket/prefix/<runId>/)`,
     )
     .action(
       async (
@@ -273,10 +161,8 @@ Examples:
         let store: StoreConfig;
         if (o.config) store = await storeConfigOfFile(o.config);
         else {
-          store = { uri: o.uri!.endsWith('/') ? o.uri! : `${o.uri!}/` };
-          if (o.endpoint) store.endpoint = o.endpoint;
-          if (o.region) store.region = o.region;
-          if (o.pathStyle !== undefined) store.forcePathStyle = o.pathStyle;
+          const { connectionOfOptions } = await import('./storeOptions.js');
+          store = { uri: o.uri!.endsWith('/') ? o.uri! : `${o.uri!}/`, ...connectionOfOptions(o) };
         }
         const summary = await pullRun({
           id,

@@ -8,79 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { parseConfig } from '../../config/schema.js';
-import { loadQaJsonl, qaRowToExample } from '../../data/qa.js';
 import { exportRun } from '../../scripts/export.js';
-
-const FIXTURE = path.resolve('tests/fixtures/data/qa-good.jsonl');
-const CONTEXT = 'Ünïcode 😀 passage: the fair is held on the Town Moor in June.';
-
-/** A finished QA run folder as the activities write it (config.json, final.jsonl, gold splits, report.json). */
-async function qaRunDir(root: string): Promise<string> {
-  const dir = path.join(root, 'runs', 'adqa');
-  for (const sub of ['synthetic', 'gold']) mkdirSync(path.join(dir, sub), { recursive: true });
-  const config = parseConfig({
-    runId: 'adqa',
-    task: { kind: 'qa', labels: ['answer'], source: { type: 'files', validation: 'v', test: 't' } },
-    student: { kind: 'finetune' },
-  });
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  const gold = (await loadQaJsonl(FIXTURE)).map(qaRowToExample);
-  const provenance = (origin: string, round: number, misclassifiedId: string | null) => ({
-    origin,
-    round,
-    rationales: [],
-    misclassifiedId,
-    templateId: origin === 'seed' ? 'qa.query.table1' : 'qa.mis.table1',
-    prompt: 'p',
-    teacherModel: 'llama-cpp:SmolLM2',
-    sampling: { temperature: 0.9, topP: 0.95, maxTokens: 96 },
-    sampleIndex: 0,
-    rawOutput: 'r',
-  });
-  // "the Town Moor" starts at code point 39 (the emoji is one code point, two UTF-16 units)
-  const start = [...CONTEXT.slice(0, CONTEXT.indexOf('the Town Moor'))].length;
-  const synthetic = [
-    {
-      id: 'seed-0',
-      text: CONTEXT,
-      text_pair: 'Where is the fair held?',
-      label: 'the Town Moor',
-      answers: { text: ['the Town Moor'], answer_start: [start] },
-      provenance: provenance('seed', 0, null),
-    },
-    {
-      id: 'ees-1-0',
-      text: gold[0].text,
-      text_pair: 'On what ground does the largest travelling funfair in Europe take place?',
-      label: 'the Town Moor',
-      answers: { text: ['the Town Moor'], answer_start: [86] },
-      provenance: provenance('ees', 1, gold[0].id),
-    },
-  ];
-  const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
-  writeFileSync(path.join(dir, 'synthetic', 'final.jsonl'), jsonl(synthetic));
-  writeFileSync(path.join(dir, 'gold', 'validation.jsonl'), jsonl(gold.slice(0, 2)));
-  writeFileSync(path.join(dir, 'gold', 'test.jsonl'), jsonl(gold.slice(2)));
-  const scores = (em: number, f1: number) => ({ accuracy: em, macroF1: f1, exactMatch: em, f1, count: 1 });
-  writeFileSync(
-    path.join(dir, 'report.json'),
-    JSON.stringify({
-      teacher: { provider: 'llama-cpp', model: 'SmolLM2-135M-Instruct.Q4_1.gguf' },
-      rounds: [
-        { round: 0, trainSize: 1, validation: scores(0, 0.2), test: scores(0, 0.25) },
-        { round: 1, trainSize: 2, validation: scores(0.5, 0.6), test: scores(1, 1) },
-      ],
-      usage: { calls: 4, cachedCalls: 1, promptTokens: 300, completionTokens: 40 },
-    }),
-  );
-  return dir;
-}
+import { QA_CONTEXT as CONTEXT, qaRunDir } from '../helpers/runFolders.js';
 
 const CARD_FEATURES = [
   { name: 'id', dtype: 'string' },
