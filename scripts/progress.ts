@@ -52,7 +52,7 @@ export function beatView(beat: Beat): { done: number; total: number; note: strin
     return { done: beat.step ?? 0, total: beat.steps, note: note.filter(Boolean).join(' ') };
   }
   const stage = { predict: 'scoring', export: 'exporting ONNX' }[beat.phase ?? ''] ?? '';
-  const retry = beat.attempt ? `(retry ${beat.attempt})` : '';
+  const retry = beat.attempt ? `(re-asking rejected outputs, attempt ${beat.attempt + 1})` : '';
   return { done: beat.done ?? 0, total: beat.total ?? 0, note: [stage, retry].filter(Boolean).join(' ') };
 }
 
