@@ -1,5 +1,5 @@
 /**
- * `s3 pull` (scripts/pull.ts) on local folder stores (no server; the object-store side runs in
+ * `s3 pull` (scripts/pull.ts over store/pull.ts pullArtifacts) on local folder stores (no server; the object-store side runs in
  * tests/e2e/store-cli.test.ts against versitygw): every file of the run copied under the target
  * folder, nothing of a sibling run whose id starts the same, each file checked against the
  * references the run's JSON artifacts carry before it is written, a rerun rewrites nothing, and
@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { IntegrityError, LocalFolderStore, folderUri } from '../../store/index.js';
+import { IntegrityError, LocalFolderStore, folderUri, pullArtifacts } from '../../store/index.js';
 import { PROJECT_ROOT } from '../../activities/paths.js';
 import { describePull, formatBytes, pullRun, referencesIn, storeConfigOfFile } from '../../scripts/pull.js';
 
@@ -143,4 +143,26 @@ test('storeConfigOfFile: a run config without artifacts names its runRoot; an ex
 
   writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ ...exp, artifacts: { uri: 's3://b/x', secret: 'no' } }));
   await assert.rejects(storeConfigOfFile(path.join(dir, 'bad.json')), /artifacts/);
+});
+
+test('pullArtifacts (store/pull.ts): a JSON artifact already copied is checked against a later one’s reference; prefix "" pulls the whole store', async () => {
+  const root = tmp('s3-pull-json-');
+  const store = new LocalFolderStore(root);
+  const config = await store.put('exp/a/config.json', '{"runId":"a"}');
+  // b.json comes after a/config.json in key order and names it with another sha256
+  await store.put('exp/b.json', JSON.stringify({ config: { uri: config.uri, sha256: sha('something else') } }));
+  const dir = tmp('s3-pull-json-dst-');
+  await assert.rejects(pullArtifacts(store, 'exp/', dir), (err: Error) => {
+    assert.ok(err instanceof IntegrityError);
+    assert.equal(err.actual, config.sha256);
+    return true;
+  });
+  await store.put('exp/b.json', JSON.stringify({ config: { uri: config.uri, sha256: config.sha256 } }));
+  const seen: string[] = [];
+  const all = await pullArtifacts(store, '', dir, { onFile: (f) => seen.push(f.file) });
+  assert.deepEqual(seen, ['exp/a/config.json', 'exp/b.json']);
+  assert.deepEqual(all.files[0].verified, ['reference'], 'a/config.json checked against b.json');
+  assert.equal(all.from, folderUri(root));
+  assert.equal(readFileSync(path.join(dir, 'exp', 'a', 'config.json'), 'utf8'), '{"runId":"a"}');
+  await assert.rejects(pullArtifacts(store, 'exp', dir), RangeError);
 });
