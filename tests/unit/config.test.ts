@@ -78,7 +78,7 @@ describe('strict configuration: unknown keys', () => {
 
   it('lists the known keys when nothing is close', () => {
     assert.deepEqual(errorLines({ task: TASK, synthesis: { zzzzzzzz: 1 } }), [
-      'synthesis.zzzzzzzz: unknown key (known keys: numRationales, rationalesPerExample, useRationales, seedSize, rounds, epsilon, maxPerRound, classCap, acquisition, qaMisclassifiedBelowF1, pool, validationHoldout, candidatesPerPick, maxAttempts, filters, seedDemos)',
+      'synthesis.zzzzzzzz: unknown key (known keys: numRationales, rationalesPerExample, useRationales, seedSize, rounds, epsilon, maxPerRound, classCap, acquisition, qaMisclassifiedBelowF1, pool, validationHoldout, candidatesPerPick, maxAttempts, filters, seedDemos, review, reviewTimeoutMin)',
     ]);
   });
 
