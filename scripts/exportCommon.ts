@@ -49,19 +49,6 @@ export function parseJsonl<T>(text: string, name: string): T[] {
     });
 }
 
-/**
- * Reads a JSONL file.
- * @throws Error naming the file and line of a row that is not JSON
- */
-export function readJsonl<T>(file: string): T[] {
-  return parseJsonl<T>(readFileSync(file, 'utf8'), file);
-}
-
-/** A JSON file, or undefined when it does not exist. */
-export function readJson<T>(file: string): T | undefined {
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
-}
-
 /** Writes rows as JSONL (one JSON object a line, a newline after the last). */
 export const writeJsonl = (file: string, rows: unknown[]) =>
   writeFileSync(file, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
