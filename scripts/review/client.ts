@@ -15,7 +15,9 @@ export class ReviewApi {
    * @throws Error with the server's reason on a non-2xx answer
    */
   async round(): Promise<RoundView> {
-    const res = await fetch(new URL('api/round', this.url));
+    const url = new URL('api/round', this.url);
+    // a GET is safe to repeat: once more when the connection broke before an answer
+    const res = await fetch(url).catch(() => fetch(url));
     const body = (await res.json()) as RoundView | { error: string };
     if (!res.ok) throw new Error(`GET /api/round: HTTP ${res.status}: ${(body as { error: string }).error}`);
     return body as RoundView;
@@ -32,11 +34,22 @@ export class ReviewApi {
     decisions: ReviewDecision[],
     by?: string,
   ): Promise<{ state: SteeringState } | { error: string }> {
-    const res = await fetch(new URL('api/review', this.url), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ round, decisions, ...(by ? { by } : {}) }),
-    });
+    const post = () =>
+      fetch(new URL('api/review', this.url), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ round, decisions, ...(by ? { by } : {}) }),
+      });
+    let res: Response;
+    try {
+      res = await post();
+    } catch (err) {
+      // The connection broke before an answer: the review was sent only if the round no longer
+      // waits; send it again only when the same round still waits (the server refuses a stale one).
+      const now = await this.round();
+      if (now.state !== 'waiting' || now.round !== round) throw err;
+      res = await post();
+    }
     const body = (await res.json()) as { state: SteeringState } | { error: string };
     if (res.status === 409) return body;
     if (!res.ok) throw new Error(`POST /api/review: HTTP ${res.status}: ${(body as { error: string }).error}`);

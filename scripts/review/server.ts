@@ -232,6 +232,11 @@ export async function startReviewServer(o: ReviewServerOptions): Promise<ReviewS
       else res.destroy();
     });
   });
+  // A client (the page, auto-review) may think for minutes between two calls on one keep-alive
+  // connection; Node's default 5 s idle close then races the next request, which fails with
+  // ECONNRESET (seen on a loaded machine while auto-review fitted its reference). Loopback, one
+  // reviewer: keep idle connections for 10 minutes.
+  server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
