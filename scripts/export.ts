@@ -27,6 +27,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { stringify } from 'yaml';
+import { agreementSentence, type LabelAgreement } from '../domain/labelAgreement.js';
 import type { S3Config } from '../config/schema.js';
 import type { Example, SyntheticExample } from '../domain/types.js';
 import type { ArtifactStore, StoreConfig } from '../store/types.js';
@@ -271,7 +272,7 @@ export function datasetCard(input: {
     last
       ? `- **Student trained on it**: ${config.student.kind}, gold test accuracy ${pct(last.test.accuracy)} (macro-F1 ${pct(last.test.macroF1)}) on ${last.test.count} examples${last.validation ? `, gold validation accuracy ${pct(last.validation.accuracy)} (the set the rounds extrapolated: optimistic)` : ''}.`
       : '',
-    '- **Label agreement**: the labels are the ones the teacher was asked to write; they were not re-checked by people or by a second model.',
+    labelAgreementLine(report?.labelAgreement),
     '',
     '## Limitations',
     '',
@@ -285,6 +286,21 @@ export function datasetCard(input: {
     '',
   ];
   return joinCard(lines);
+}
+
+/**
+ * The card's label-agreement bullet: the run's measured agreement (report.json `labelAgreement`,
+ * quality/labelAgreement.ts) overall, per class and per origin, or, for a run without it, that the
+ * labels are the ones the teacher was asked for and were not re-checked.
+ */
+export function labelAgreementLine(a: LabelAgreement | undefined): string {
+  if (!a)
+    return '- **Label agreement**: the labels are the ones the teacher was asked to write; they were not re-checked by a second model.';
+  const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+  const origins = Object.entries(a.byOrigin)
+    .map(([o, c]) => `${o} ${pct(c.rate)} of ${c.count}`)
+    .join(', ');
+  return `- **${agreementSentence(a).replace(/^Label agreement:/, 'Label agreement**:')} By origin: ${origins}. The labels themselves are the ones the teacher was asked for; rows are not removed by this check.`;
 }
 
 /** The `export` command. */

@@ -6,6 +6,7 @@
  * read through store/ with each file's sha256 checked) — and the lines of the dataset card that
  * do not depend on the task kind.
  */
+import type { LabelAgreement } from '../domain/labelAgreement.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
@@ -178,6 +179,8 @@ export interface RunReport {
     test: { accuracy: number; macroF1: number; count: number; exactMatch?: number; f1?: number };
   }[];
   usage?: { calls: number; cachedCalls: number; promptTokens: number; completionTokens: number };
+  /** how often a gold-trained reference agrees with the synthetic labels (classification runs) */
+  labelAgreement?: LabelAgreement;
 }
 
 /** report.json of a single run, else the result in an experiment arm's arm-result.json, else undefined. */
