@@ -23,11 +23,12 @@
  * (LongRunCarry: the Ledger, the loop's carry, steering, progress). Methods call one step at a
  * time (each awaited): a method that diverges from its journal fails with a clear message.
  *
- * Deterministic workflow code; used by s3Synthesis under `patched('long-run')`.
+ * Deterministic workflow code; used by s3Synthesis and synthesisArm under `patched('long-run')`.
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { LedgerState } from '../domain/ledger.js';
 import type { ArmSteps } from '../methods/index.js';
+import { finishHandlers, runMethodCancellable } from './cancellation.js';
 import type { LoopCarry, LoopState } from './loop.js';
 import type { SteeringCarry } from './steering.js';
 
@@ -158,5 +159,48 @@ export class Journal {
       };
     }
     return wrapped as unknown as ArmSteps;
+  }
+}
+
+/**
+ * Runs a method through the loop's steps as runMethodCancellable does and, for runs started
+ * with long runs on (`chain.enabled`), journals its steps and continues as new when the history
+ * passes the bound: Updates in flight finish first (what they changed is carried), then
+ * `chain.continueAsNew` gets the state the continued run starts from.
+ * @param chain.from the state this run was continued from (absent: a new run)
+ * @param chain.bound the bound to keep (absent: HISTORY_BOUND)
+ * @param chain.carry the run's state now (the Ledger, the loop, steering, progress)
+ * @param chain.continueAsNew the workflow's continueAsNew with its own input and this state
+ * @returns the cancellation caught, or null when the method ran to its end
+ * @throws whatever the method threw that is not a cancellation; ContinueAsNew when continuing
+ */
+export async function runMethodInChain(
+  method: { run(steps: ArmSteps): Promise<void> },
+  steps: ArmSteps,
+  ledger: { stopReason: string | null },
+  state: LoopState,
+  steering: boolean,
+  chain: {
+    enabled: boolean;
+    from?: LongRunCarry;
+    bound?: HistoryBound | 'none';
+    carry: () => Pick<LongRunCarry, 'ledger' | 'loop' | 'steering' | 'state'>;
+    continueAsNew: (next: LongRunCarry) => Promise<never>;
+  },
+): Promise<unknown> {
+  const journal = chain.enabled ? new Journal(chain.from?.journal) : null;
+  const next = (): LongRunCarry => ({
+    ...chain.carry(),
+    journal: journal!.entries,
+    continued: (chain.from?.continued ?? 0) + 1,
+    ...(chain.bound ? { bound: chain.bound } : {}),
+  });
+  try {
+    const run = journal ? journal.wrap(steps, () => historyPastBound(chain.bound ?? HISTORY_BOUND, next)) : steps;
+    return await runMethodCancellable(method, run, ledger, state, steering);
+  } catch (err) {
+    if (!(err instanceof ContinueAsNewRequest) || !journal) throw err;
+    await finishHandlers();
+    return chain.continueAsNew(next());
   }
 }

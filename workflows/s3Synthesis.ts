@@ -36,8 +36,8 @@ import { METHODS } from '../methods/index.js';
 import { s3SynthesisBeforeOneLoop } from './legacy/s3SynthesisBeforeOneLoop.js';
 import { createSteps, loopActivities, type LoopState } from './loop.js';
 import { progressQuery } from './queries.js';
-import { finishHandlers, runMethodCancellable, Steering, whenCancelled } from './steering.js';
-import { ContinueAsNewRequest, HISTORY_BOUND, historyPastBound, Journal, type LongRunCarry } from './longRun.js';
+import { finishHandlers, Steering, whenCancelled } from './steering.js';
+import { runMethodInChain, type LongRunCarry } from './longRun.js';
 import type { S3Progress, S3Result } from './types.js';
 import type { TaskRefs } from '../activities/prepare.js';
 import type { SetReviewInput, SteeringRecord } from '../domain/steering.js';
@@ -99,29 +99,15 @@ export async function s3Synthesis(input: unknown, resume?: Partial<LongRunCarry>
     waitCancel: steering,
     from: from?.loop,
   });
-  const bound = resume?.bound ?? HISTORY_BOUND;
-  const journal = longRun ? new Journal(from?.journal) : null;
-  /** what the continued run starts from */
-  const next = (): LongRunCarry => ({
-    ledger: ledger.state(),
-    loop: carry(),
-    steering: steer.carry(),
-    state,
-    journal: journal!.entries,
-    continued: (from?.continued ?? 0) + 1,
-    ...(resume?.bound ? { bound: resume.bound } : {}),
+  // a cancellation: report what exists (runs started before steering end as they did); past
+  // the history bound: continue as new (runs started with long runs)
+  const cancelled = await runMethodInChain(method, steps, ledger, state, steering, {
+    enabled: longRun,
+    from,
+    bound: resume?.bound,
+    carry: () => ({ ledger: ledger.state(), loop: carry(), steering: steer.carry(), state }),
+    continueAsNew: (next) => continueAsNew<typeof s3Synthesis>(input, next),
   });
-  let cancelled: unknown;
-  try {
-    // a cancellation: report what exists (runs started before steering end as they did)
-    const stepsRun = journal ? journal.wrap(steps, () => historyPastBound(bound, next)) : steps;
-    cancelled = await runMethodCancellable(method, stepsRun, ledger, state, steering);
-  } catch (err) {
-    if (!(err instanceof ContinueAsNewRequest) || !journal) throw err;
-    // Updates in flight (an addGold merge) finish first: what they changed is carried
-    await finishHandlers();
-    return continueAsNew<typeof s3Synthesis>(input, next());
-  }
   steer.close();
 
   // Alg. 2 line 11: D_train = seed ∪ all additions; the last round's student was trained on it.

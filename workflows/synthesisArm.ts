@@ -8,10 +8,12 @@
  * merges the training set and runs the data-quality study. Deterministic orchestration only.
  *
  * Steering (workflows/steering.ts): the same Updates as a single run, and the parent's `steer`
- * Signal (and `synthesis.review: "each-round"` starts the review gate, as in a single run). A cancelled arm stops its teacher, merges the training set it has and saves its
+ * Signal (and `synthesis.review: "each-round"` starts the review gate, as in a single run). A
+ * long arm continues as new past the history bound, as a single run does (workflows/longRun.ts;
+ * the parent follows the chain to its result). A cancelled arm stops its teacher, merges the training set it has and saves its
  * result marked cancelled (status "failed", never reused), then ends as cancelled.
  */
-import { defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { armName, type ArmConfig } from '../config/experiment.js';
 import type { S3Config } from '../config/schema.js';
 import type { ArmSeedResult, Budget } from '../domain/experiment.js';
@@ -20,7 +22,8 @@ import type { RoundResult } from '../domain/types.js';
 import { METHODS } from '../methods/index.js';
 import type { SteeringState } from '../domain/steering.js';
 import { createSteps, loopActivities, type LoopState } from './loop.js';
-import { finishHandlers, runMethodCancellable, Steering, whenCancelled } from './steering.js';
+import { finishHandlers, Steering, whenCancelled } from './steering.js';
+import { runMethodInChain, type LongRunCarry } from './longRun.js';
 
 /** Input of one arm run (built by s3Experiment; no secrets: the config names env vars only). */
 export interface ArmInput {
@@ -50,19 +53,26 @@ export interface ArmProgress {
 export const armProgressQuery = defineQuery<ArmProgress>('progress');
 
 /**
+ * @param input the arm, its seed, run configuration and budget (built by s3Experiment)
+ * @param resume the state of the run this one continues (continue-as-new, workflows/longRun.ts);
+ *   absent when an arm starts. Only `bound` may be given by a caller (tests)
  * @returns the arm's ArmSeedResult (status "completed")
  * @throws ApplicationFailure from the activities (InvalidInput etc.); the parent records a
  *   failed child as status "failed" with its message
  */
-export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
+export async function synthesisArm(input: ArmInput, resume?: Partial<LongRunCarry>): Promise<ArmSeedResult> {
   const { budget, arm } = input;
   const method = METHODS[arm.method];
   // arms started with steering: a cancellation waits for the teacher to stop, then saves
   const steering = patched('steering');
+  // arms started since: continue as new past the history bound, carrying their state
+  const longRun = patched('long-run');
+  const from = resume?.ledger ? (resume as LongRunCarry) : undefined;
   const { work: acts } = loopActivities(input.config);
   const startedAt = workflowInfo().startTime.getTime();
-  const ledger = new Ledger(budget);
-  const state: LoopState = { phase: 'prepare', round: 0 };
+  // a continued arm's ledger keeps the input's budget object (setBudget changes both, as before)
+  const ledger = from ? Ledger.fromState({ ...from.ledger, budget }) : new Ledger(budget);
+  const state: LoopState = from?.state ?? { phase: 'prepare', round: 0 };
   // synthesis.review "each-round": the review gate is on from the first step
   const review =
     input.config.synthesis.review === 'each-round' && patched('config-review')
@@ -76,6 +86,7 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
     state,
     now: () => Date.now(),
     review,
+    from: from?.steering,
   });
   steer.register(acts);
   setHandler(armProgressQuery, () => ({
@@ -87,10 +98,10 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
     steering: steer.snapshot(),
   }));
 
-  const prepared = await acts.prepareTask(input.config);
+  const prepared = from ? from.loop.task : await acts.prepareTask(input.config);
   steer.task = prepared;
-  ledger.warnings.push(...(prepared.warnings ?? []));
-  const { steps, lastEval, current } = createSteps({
+  if (!from) ledger.warnings.push(...(prepared.warnings ?? []));
+  const { steps, lastEval, current, carry } = createSteps({
     config: input.config,
     task: prepared,
     options: arm,
@@ -100,10 +111,18 @@ export async function synthesisArm(input: ArmInput): Promise<ArmSeedResult> {
     searchAttributes: false,
     steer,
     waitCancel: steering,
+    from: from?.loop,
   });
 
-  // a cancellation: report what exists (runs started before steering end as they did)
-  const cancelled = await runMethodCancellable(method, steps, ledger, state, steering);
+  // a cancellation: report what exists (runs started before steering end as they did); past
+  // the history bound: continue as new (arms started with long runs)
+  const cancelled = await runMethodInChain(method, steps, ledger, state, steering, {
+    enabled: longRun,
+    from,
+    bound: resume?.bound,
+    carry: () => ({ ledger: ledger.state(), loop: carry(), steering: steer.carry(), state }),
+    continueAsNew: (next) => continueAsNew<typeof synthesisArm>(input, next),
+  });
   steer.close();
   // the configuration and gold validation pool in force (steering may have changed them)
   const { config, task } = current();

@@ -11,6 +11,8 @@
  *   equal those of the same run with a bound it never reaches (no continue-as-new).
  * - synthesis.review "each-round": the loop waits for a review in round 0 with no Update sent,
  *   and the review mode is carried across continue-as-new (a small bound given by the test).
+ * - an experiment arm (synthesisArm) continues as new too (a small bound) and ends with the
+ *   result of the same arm in one history.
  *
  * The replay test's histories of such a chain are recorded by
  * `node --import tsx tests/helpers/record-histories.ts tests/fixtures long-run`.
@@ -25,7 +27,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { temporal as T } from '@temporalio/proto';
+import { armConfig, budgetOf, parseExperiment } from '../../config/experiment.js';
 import type { S3ConfigInput } from '../../config/schema.js';
+import type { ArmSeedResult } from '../../domain/experiment.js';
+import type { ArmInput } from '../../workflows/synthesisArm.js';
 import type { SteeringState } from '../../domain/steering.js';
 import { HISTORY_BOUND, type HistoryBound } from '../../workflows/longRun.js';
 import type { S3Progress, S3Result } from '../../workflows/types.js';
@@ -253,4 +258,62 @@ test('synthesis.review "each-round": the loop waits for a review in round 0 with
     reviews.map((r) => r.appliedAt),
     [...reviewed.keys()],
   );
+});
+
+/** An s3 arm of a one-arm experiment on the tiny task, under an examples budget. */
+function armInput(experimentId: string): ArmInput {
+  const cfg = parseExperiment({
+    experimentId,
+    runRoot: path.join(gold.dir, 'runs'),
+    cacheDir: path.join(gold.dir, `cache-${experimentId}`),
+    task: {
+      kind: 'single',
+      item: 'review',
+      labels: ['positive', 'negative'],
+      source: { type: 'files', validation: gold.validation, test: gold.test },
+    },
+    teacher: { provider: 'openai', baseURL: h.fake.baseURL, model: 'fake-teacher', concurrency: 2 },
+    synthesis: { rounds: 40, numRationales: 1, seedSize: 4 },
+    timeouts: { heartbeatSec: 30, activityMin: 10 },
+    seeds: [1],
+    budget: { examples: 24 },
+    quality: false,
+    arms: [{ method: 's3' }],
+  });
+  const arm = cfg.arms[0];
+  return { experimentId, arm, seed: 1, config: armConfig(cfg, arm, 1), budget: budgetOf(cfg) };
+}
+
+test('an experiment arm continues as new too, and ends with the result of the same arm in one history', async () => {
+  // one after the other: concurrent runs may share teacher calls in flight (cached calls differ)
+  const chained = await h.env.client.workflow.start('synthesisArm', {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'long-run-arm',
+    args: [armInput('long-run-arm'), { bound: { events: 150, bytes: 1e9 } satisfies HistoryBound }],
+  });
+  const a = (await chained.result()) as ArmSeedResult;
+  const one = await h.env.client.workflow.start('synthesisArm', {
+    taskQueue: TASK_QUEUE,
+    workflowId: 'long-run-arm-one',
+    args: [armInput('long-run-arm-one'), { bound: 'none' }],
+  });
+  const b = (await one.result()) as ArmSeedResult;
+  const runs = await chain(chained.workflowId, chained.firstExecutionRunId);
+  console.log(
+    `arm chain: ${runs.length} runs, ${runs.map((r) => r.events).join(' + ')} events; ${a.rounds.length} rounds`,
+  );
+  assert.ok(runs.length >= 2, 'the arm continued as new');
+  assert.ok(runs.every((r) => r.events < 150));
+  assert.equal((await chain(one.workflowId, one.firstExecutionRunId)).length, 1);
+  assert.equal(a.status, 'completed');
+  assert.ok(a.rounds.length > 3, `${a.rounds.length} rounds`);
+  const same = (r: ArmSeedResult) => ({
+    rounds: r.rounds.map(({ studentMs: _s, teacher: { teacherMs: _t, ...t }, ...rest }) => ({ ...rest, teacher: t })),
+    used: r.used,
+    examples: r.dataset?.count,
+    sha: r.dataset && sha256(r.dataset.path ?? new URL(r.dataset.uri!).pathname),
+    stopReason: r.stopReason,
+    test: r.test,
+  });
+  assert.deepEqual(same(a), same(b));
 });
