@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,7 @@ import { PROJECT_ROOT } from '../../activities/paths.js';
 import { checkConfig, isExperimentConfig } from '../../scripts/check.js';
 import { exportRun, resolveRunDir, sizeCategory } from '../../scripts/export.js';
 import { describeProgress } from '../../scripts/progress.js';
+import { classificationRunDir } from '../helpers/runFolders.js';
 
 /** Runs the CLI; never throws for a non-zero exit. */
 async function s3(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -113,63 +114,7 @@ test('describeProgress: a run’s phase and rounds, an experiment’s children',
   assert.match(exp, /e\/s3\/seed-1: completed test acc 50\.0%/);
 });
 
-/** A finished run folder as the activities write it (config.json, final.jsonl, gold splits, report.json). */
-function fakeRunDir(root: string, kind: 'single' | 'pair' = 'single'): string {
-  const dir = path.join(root, 'runs', 'done');
-  for (const sub of ['synthetic', 'gold']) mkdirSync(path.join(dir, sub), { recursive: true });
-  const labels = ['ham', 'spam'];
-  const config = {
-    runId: 'done',
-    seed: 42,
-    task: { kind, item: 'email', labels, source: { type: 'spamassassin' } },
-    teacher: { provider: 'llama-cpp', temperature: 0.9, topP: 0.95, maxTokens: 96 },
-    synthesis: { numRationales: 5, seedSize: 4, rounds: 1, useRationales: true, acquisition: 'misclassified' },
-    student: { kind: 'tfidf-logreg' },
-    budget: {},
-  };
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  const prov = (origin: string, round: number) => ({
-    origin,
-    round,
-    rationales: [],
-    misclassifiedId: null,
-    templateId: 't',
-    prompt: 'p',
-    teacherModel: 'llama-cpp:SmolLM2',
-    sampling: { temperature: 0.9, topP: 0.95, maxTokens: 96 },
-    sampleIndex: 0,
-    rawOutput: 'r',
-  });
-  const pair = kind === 'pair' ? { text_pair: 'hypothesis' } : {};
-  const train = ['ham', 'spam', 'ham', 'spam', 'ham'].map((label, i) => ({
-    id: `s${i}`,
-    text: `synthetic ${label} ${i} — “quoted” ünïcode`,
-    ...pair,
-    label,
-    provenance: prov(i < 4 ? 'seed' : 'ees', i < 4 ? 0 : 1),
-  }));
-  const gold = (n: number, p: string) =>
-    Array.from({ length: n }, (_, i) => ({ id: `${p}${i}`, text: `${p} ${i}`, ...pair, label: labels[i % 2] }));
-  const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
-  writeFileSync(path.join(dir, 'synthetic', 'final.jsonl'), jsonl(train));
-  writeFileSync(path.join(dir, 'gold', 'validation.jsonl'), jsonl(gold(4, 'v')));
-  writeFileSync(path.join(dir, 'gold', 'test.jsonl'), jsonl(gold(6, 't')));
-  const round = (r: number, acc: number) => ({
-    round: r,
-    trainSize: 4 + r,
-    validation: { accuracy: acc },
-    test: { accuracy: acc, macroF1: acc, count: 6 },
-  });
-  writeFileSync(
-    path.join(dir, 'report.json'),
-    JSON.stringify({
-      teacher: { provider: 'llama-cpp', model: 'SmolLM2-135M-Instruct.Q4_1.gguf' },
-      rounds: [round(0, 0.5), round(1, 0.75)],
-      usage: { calls: 9, cachedCalls: 2, promptTokens: 100, completionTokens: 50 },
-    }),
-  );
-  return dir;
-}
+const fakeRunDir = classificationRunDir;
 
 /** A Python that has Hugging Face `datasets`: S3_HF_PYTHON, else the finetune venv's when it has it. */
 function datasetsPython(): string | undefined {
