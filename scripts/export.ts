@@ -37,12 +37,12 @@ import {
   joinCard,
   localRunFolder,
   methodOf,
+  cardHeader,
   provenanceLines,
   readRunConfig,
   readRunReport,
   readRunSplits,
   S3_BIBTEX,
-  sizeCategory,
   storedRunFolder,
   writeJsonl,
   type ExportFormat,
@@ -197,31 +197,20 @@ export function datasetCard(input: {
   const kind = taskKindOf(config.task);
   const report = 'report' in input ? input.report : readRunReport(runDir);
   const splitNames = Object.keys(counts);
-  const header = {
-    pretty_name: `s3-synth: synthetic ${config.task.item} classification (${config.runId})`,
-    license: 'unknown',
-    task_categories: ['text-classification'],
-    size_categories: [sizeCategory(counts.train ?? 0)],
-    tags: ['synthetic', 's3-synth', 'llm-generated'],
-    configs: [
+  const header = cardHeader({
+    prettyName: `s3-synth: synthetic ${config.task.item} classification (${config.runId})`,
+    taskCategories: ['text-classification'],
+    splits: splitNames,
+    ext,
+    trainRows: counts.train ?? 0,
+    features: [
+      ...kind.columns.map((name) => ({ name, dtype: 'string' })),
       {
-        config_name: 'default',
-        data_files: splitNames.map((s) => ({ split: s, path: `data/${s}.${ext}` })),
-        default: true,
+        name: 'label',
+        dtype: { class_label: { names: Object.fromEntries(labels.map((l, i) => [String(i), l])) } },
       },
-      { config_name: 'provenance', data_files: [{ split: 'train', path: 'provenance/train.jsonl' }] },
     ],
-    dataset_info: {
-      config_name: 'default',
-      features: [
-        ...kind.columns.map((name) => ({ name, dtype: 'string' })),
-        {
-          name: 'label',
-          dtype: { class_label: { names: Object.fromEntries(labels.map((l, i) => [String(i), l])) } },
-        },
-      ],
-    },
-  };
+  });
   const made = provenanceLines({ runDir, config, train, report });
   const method = methodOf(config);
   const s = config.synthesis;
@@ -234,7 +223,7 @@ export function datasetCard(input: {
     stringify(header, { lineWidth: 0 }).trimEnd(),
     '---',
     '',
-    `# ${header.pretty_name}`,
+    `# ${String(header.pretty_name)}`,
     '',
     `Synthetic training data for ${kind.title} classification of ${config.task.item} into ${labels.map((l) => `\`${l}\``).join(', ')}, written by a teacher language model with [s3-synth](https://arxiv.org/abs/2310.13671) ("Let's Synthesize Step by Step", S3). The validation and test splits are the human-labeled gold data the run used.`,
     '',

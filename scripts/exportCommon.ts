@@ -238,3 +238,37 @@ export function provenanceLines(input: {
 /** Joins card lines, dropping a blank line that follows another (so empty optional lines vanish). */
 export const joinCard = (lines: readonly string[]): string =>
   lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n');
+
+/**
+ * The YAML front matter of a dataset card, as the Hub and `datasets` read it: name, license,
+ * task categories, size category, tags, the `default` config (one data file per split) and the
+ * `provenance` config, and the default config's features.
+ * @param o.splits split names in order; o.ext the data files' extension; o.trainRows sizes the category
+ */
+export function cardHeader(o: {
+  prettyName: string;
+  taskCategories: string[];
+  taskIds?: string[];
+  splits: string[];
+  ext: 'jsonl' | 'parquet';
+  trainRows: number;
+  features: unknown;
+}): Record<string, unknown> {
+  return {
+    pretty_name: o.prettyName,
+    license: 'unknown',
+    task_categories: o.taskCategories,
+    ...(o.taskIds ? { task_ids: o.taskIds } : {}),
+    size_categories: [sizeCategory(o.trainRows)],
+    tags: ['synthetic', 's3-synth', 'llm-generated'],
+    configs: [
+      {
+        config_name: 'default',
+        data_files: o.splits.map((s) => ({ split: s, path: `data/${s}.${o.ext}` })),
+        default: true,
+      },
+      { config_name: 'provenance', data_files: [{ split: 'train', path: 'provenance/train.jsonl' }] },
+    ],
+    dataset_info: { config_name: 'default', features: o.features },
+  };
+}

@@ -27,6 +27,7 @@ import { stringify } from 'yaml';
 import type { S3Config } from '../config/schema.js';
 import type { Example, SyntheticExample } from '../domain/types.js';
 import {
+  cardHeader,
   joinCard,
   localRunFolder,
   methodOf,
@@ -34,7 +35,6 @@ import {
   readRunReport,
   readRunSplits,
   S3_BIBTEX,
-  sizeCategory,
   writeJsonl,
   type ExportFormat,
   type ExportSummary,
@@ -209,23 +209,15 @@ export function qaDatasetCard(input: {
   const { runDir, config, train, counts, ext } = input;
   const report = 'report' in input ? input.report : readRunReport(runDir);
   const splitNames = Object.keys(counts);
-  const header = {
-    pretty_name: `s3-synth: synthetic extractive QA questions (${config.runId})`,
-    license: 'unknown',
-    task_categories: ['question-answering'],
-    task_ids: ['extractive-qa'],
-    size_categories: [sizeCategory(counts.train ?? 0)],
-    tags: ['synthetic', 's3-synth', 'llm-generated'],
-    configs: [
-      {
-        config_name: 'default',
-        data_files: splitNames.map((s) => ({ split: s, path: `data/${s}.${ext}` })),
-        default: true,
-      },
-      { config_name: 'provenance', data_files: [{ split: 'train', path: 'provenance/train.jsonl' }] },
-    ],
-    dataset_info: { config_name: 'default', features: squadCardFeatures(input.withTitle) },
-  };
+  const header = cardHeader({
+    prettyName: `s3-synth: synthetic extractive QA questions (${config.runId})`,
+    taskCategories: ['question-answering'],
+    taskIds: ['extractive-qa'],
+    splits: splitNames,
+    ext,
+    trainRows: counts.train ?? 0,
+    features: squadCardFeatures(input.withTitle),
+  });
   const made = provenanceLines({ runDir, config, train, report });
   const method = methodOf(config);
   const s = config.synthesis;
@@ -237,7 +229,7 @@ export function qaDatasetCard(input: {
     stringify(header, { lineWidth: 0 }).trimEnd(),
     '---',
     '',
-    `# ${header.pretty_name}`,
+    `# ${String(header.pretty_name)}`,
     '',
     'Synthetic extractive question answering data in the SQuAD layout: for each passage and answer span, a teacher language model wrote the question, with [s3-synth](https://arxiv.org/abs/2310.13671) ("Let\'s Synthesize Step by Step", S3). The validation and test splits are the human-written gold questions the run used.',
     '',
