@@ -5,7 +5,7 @@
  * signal, the workflow id and the activity logger. Each helper also works outside an activity
  * (unit tests, scripts).
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { deadlinesOf } from '../config/deadlines.js';
 import type { S3Config } from '../config/schema.js';
 import { DatasetError } from '../data/jsonl.js';
@@ -29,12 +29,20 @@ export function secretsOf(config?: S3Config): string[] {
  * - every other error keeps its type (e.g. `TeacherUnavailableError`, retryable) but loses
  *   its `cause` chain, which may hold a server's unfiltered answer;
  * - every message and stack is passed through `redactSecrets` (Bearer tokens, `sk-…`, and the
- *   values of this process's *KEY/*TOKEN/*SECRET variables).
+ *   values of this process's *KEY/*TOKEN/*SECRET variables);
+ * - once the activity's cancellation was requested, its CancelledFailure (or an AbortError from
+ *   the cancellation signal) passes through unchanged, so Temporal records the activity as
+ *   cancelled rather than failed (wrapping it made every cancelled teacher call a failure).
  */
 export async function guard<T>(body: () => Promise<T>, config?: S3Config): Promise<T> {
   try {
     return await body();
   } catch (err) {
+    if (
+      cancellationRequested() &&
+      (err instanceof CancelledFailure || (err instanceof Error && err.name === 'AbortError'))
+    )
+      throw err;
     const secrets = secretsOf(config);
     if (err instanceof ApplicationFailure) {
       err.message = redactSecrets(err.message, secrets);
@@ -50,6 +58,15 @@ export async function guard<T>(body: () => Promise<T>, config?: S3Config): Promi
     });
     failure.stack = redactSecrets(e.stack ?? '', secrets);
     throw failure;
+  }
+}
+
+/** Whether this activity's cancellation has been requested (false outside an activity). */
+function cancellationRequested(): boolean {
+  try {
+    return Context.current().cancellationSignal.aborted;
+  } catch {
+    return false;
   }
 }
 
