@@ -40,6 +40,58 @@ export const EXPERIMENT_TABLE_HEAD = [
 ];
 
 /**
+ * How report.html splits the results table into two narrower tables that fit a laptop screen
+ * (1280 px and 900 px wide windows without horizontal scrolling): the scores, then the seeds
+ * finished, cost and data columns, both with the arm first and the rows in the same order. Columns are
+ * named as in {@link EXPERIMENT_TABLE_HEAD} (classification names; a QA experiment's head is
+ * translated by position). report.md and the CLI keep the one wide table.
+ */
+export const RESULTS_TABLE_PARTS: readonly { id: string; title: string; columns: readonly string[] }[] = [
+  {
+    id: 'scores',
+    title: 'Scores',
+    columns: [
+      'arm',
+      'method',
+      'test acc',
+      'test macro-F1',
+      'val acc',
+      'val−test gap',
+      `Δ acc vs ${TABLE_REFERENCE} [95% CI]`,
+    ],
+  },
+  {
+    id: 'cost',
+    title: 'Seeds, cost and data (same row order)',
+    columns: [
+      'arm',
+      'ok/failed',
+      'examples used',
+      'tokens used',
+      'AUC acc×tokens',
+      'calls paid/reused',
+      'label agreement',
+    ],
+  },
+];
+
+/** Hover text (the `title` attribute) of the results table's terser heads, by base column name,
+ * in the task kind's metric names. */
+function resultsHeadTitles(m: MetricNames): Readonly<Record<string, string>> {
+  return {
+    'ok/failed': 'seeds finished / seeds failed',
+    'val−test gap': `validation − test ${m.accuracy}, percentage points`,
+    [`Δ acc vs ${TABLE_REFERENCE} [95% CI]`]: `mean per-seed difference to ${TABLE_REFERENCE} in percentage points, 95% paired-bootstrap interval, number of common seeds`,
+    'examples used': 'the final student’s training set (synthetic + gold)',
+    'tokens used': 'teacher tokens counted against the budget',
+    'AUC acc×tokens': `area under the learning curve (test ${m.accuracy} vs teacher tokens spent) divided by the horizon`,
+    'calls paid/reused': 'teacher calls answered by the backend / from the cache, summed over all children',
+    'label agreement':
+      'share of synthetic examples whose label a gold-trained reference agrees with (mean ± std over seeds)',
+  };
+}
+
+/**
  * The results table's head for a summary, in its task kind's metric names (report/metrics.ts):
  * extractive QA names SQuAD EM where classification has accuracy and F1 where it has macro-F1
  * (the same cells hold them).
@@ -166,10 +218,66 @@ function mdTable(head: readonly string[], rows: readonly string[][]): string {
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-function htmlTable(head: readonly string[], rows: readonly string[][], cls: string): string {
-  const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const trs = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
-  return `<table class="${cls}"><thead><tr>${th}</tr></thead><tbody>\n${trs}\n</tbody></table>`;
+function htmlTable(
+  head: readonly string[],
+  rows: readonly string[][],
+  cls: string,
+  opts: {
+    titles?: readonly (string | undefined)[];
+    part?: string;
+    cell?: (text: string, column: number) => string;
+  } = {},
+): string {
+  const th = head
+    .map((h, i) => {
+      const title = opts.titles?.[i];
+      return title ? `<th title="${escapeHtml(title)}">${escapeHtml(h)}</th>` : `<th>${escapeHtml(h)}</th>`;
+    })
+    .join('');
+  const cell = opts.cell ?? escapeHtml;
+  const trs = rows.map((r) => `<tr>${r.map((c, i) => `<td>${cell(c, i)}</td>`).join('')}</tr>`).join('\n');
+  const part = opts.part === undefined ? '' : ` data-part="${escapeHtml(opts.part)}"`;
+  return `<table class="${cls}"${part}><thead><tr>${th}</tr></thead><tbody>\n${trs}\n</tbody></table>`;
+}
+
+/**
+ * A cell that may break only before a bracketed or parenthesized part that does not follow a
+ * bracket ("−9.3 pp" / "[−10.1, −8.5] (n=2)", "n/a" / "(trained on val)"): each piece in a `span.nw` (white-space: nowrap), joined
+ * by the space that was there, so the cell's text is unchanged.
+ * @returns escaped HTML
+ */
+const wrapBeforeBrackets = (text: string) =>
+  text
+    .split(/(?<!\]) (?=[[(])/)
+    .map((piece) => `<span class="nw">${escapeHtml(piece)}</span>`)
+    .join(' ');
+
+/**
+ * The results table of report.html as {@link RESULTS_TABLE_PARTS}: one `table.results` per part
+ * (`data-part` its id) in a horizontally scrollable `.table-wrap` (a fallback for windows
+ * narrower than ~900 px), each under its h3 title; heads carry a `title` explaining them.
+ * @param summary the experiment (for its metric names)
+ * @param rows {@link experimentTableRows}, cells in EXPERIMENT_TABLE_HEAD order
+ * @returns HTML (all text escaped)
+ * @throws Error when a part names a column that EXPERIMENT_TABLE_HEAD does not have
+ */
+function htmlResultsTables(summary: ExperimentSummary, rows: readonly string[][]): string {
+  const head = experimentTableHead(summary);
+  const titles = resultsHeadTitles(metricNamesOf(summary));
+  return RESULTS_TABLE_PARTS.map((part) => {
+    const idx = part.columns.map((c) => {
+      const i = EXPERIMENT_TABLE_HEAD.indexOf(c);
+      if (i < 0) throw new Error(`RESULTS_TABLE_PARTS: no column "${c}" in EXPERIMENT_TABLE_HEAD`);
+      return i;
+    });
+    const table = htmlTable(
+      idx.map((i) => head[i]),
+      rows.map((r) => idx.map((i) => r[i])),
+      'results',
+      { titles: part.columns.map((c) => titles[c]), part: part.id, cell: wrapBeforeBrackets },
+    );
+    return `<h3>${escapeHtml(part.title)}</h3>\n<div class="table-wrap">${table}</div>`;
+  }).join('\n');
 }
 
 /** "1 h 02 min", "3 min 12 s", "12.3 s" */
@@ -356,12 +464,15 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { padding: 5px 8px; text-align: left; vertical-align: top; border-bottom: 1px solid #eee; }
 th { background: #f3f4f6; font-weight: 600; }
 table.results th { min-width: 4.5em; }
-table.results td { white-space: nowrap; font-variant-numeric: tabular-nums; }
+table.results td { font-variant-numeric: tabular-nums; }
+table.results .nw { white-space: nowrap; }
+table.results th:first-child, table.results td:first-child { position: sticky; left: 0; z-index: 1; background: #fff; box-shadow: inset -1px 0 #eee; }
+table.results th:first-child { background: #f3f4f6; }
 table.results td:first-child { font-weight: 600; }
 tbody tr:last-child td { border-bottom: none; }
 td.error, table.failed td:last-child { white-space: pre-wrap; word-break: break-word; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; color: #9b1c1c; }
 .read p { margin: 6px 0; max-width: 980px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(620px, 1fr)); gap: 16px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(620px, 100%), 1fr)); gap: 16px; }
 figure.chart { margin: 0; padding: 12px; background: #fff; border: 1px solid #ddd; border-radius: 6px; overflow-x: auto; }
 figure.chart h3 { font-size: 14px; margin: 0 0 6px; }
 figure.chart svg { display: block; max-width: 100%; height: auto; }
@@ -370,6 +481,7 @@ figure.chart figcaption { color: #555; font-size: 12.5px; margin-top: 6px; }
 details { margin-top: 28px; }
 details pre { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 12px; overflow-x: auto; }
 .muted { color: #666; }
+@media (max-width: 1000px) { body { padding: 16px 16px 32px; } }
 `;
 
 /** The HTML report: one self-contained document. */
@@ -402,7 +514,7 @@ function renderHtml(summary: ExperimentSummary, stats: ArmSummaries, charts: rea
     `<header><h1>Experiment <code>${e(summary.experimentId)}</code></h1>`,
     `<dl class="meta">${meta.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl></header>`,
     `<section><h2>${e(resultsTitle(metricNamesOf(summary)))}</h2>`,
-    `<div class="table-wrap">${htmlTable(experimentTableHead(summary), experimentTableRows(summary, stats), 'results')}</div>`,
+    htmlResultsTables(summary, experimentTableRows(summary, stats)),
     '</section>',
     '<section class="read"><h2>How to read this</h2>',
     ...howToRead(summary, stats).map((p) => `<p>${e(p)}</p>`),

@@ -3,7 +3,10 @@
  * failed child, EES rounds, one QualityStudy with its map JSONL) → writeExperimentReport →
  * the files, the Markdown table, and report.html opened in a real headless Chromium (Debian's
  * /usr/bin/chromium via playwright-core): no console or page errors, no request leaving the
- * file, every chart an SVG with marks. Saves a full-page screenshot to test-output/report.png.
+ * file, every chart an SVG with marks, and nothing wider than the window (1280 px, 900 px and a
+ * 640 px fallback) outside a horizontally scrollable container; at 1280 and 900 px the two results
+ * tables fit without scrolling. Saves full-page screenshots to test-output/report.png (1280 px
+ * wide) and test-output/report-900.png.
  * KEEP_REPORT=1 keeps the temporary directory with the report (its path starts with s3-report-).
  */
 import assert from 'node:assert/strict';
@@ -20,11 +23,63 @@ import { Rng } from '../../domain/rng.js';
 import type { RoundResult, SplitMetrics } from '../../domain/types.js';
 import { chartIds, experimentCharts, renderChart } from '../../report/charts.js';
 import { armSummaries } from '../../domain/statistics.js';
-import { EXPERIMENT_TABLE_HEAD, experimentTableRows, writeExperimentReport } from '../../report/experimentReport.js';
+import {
+  EXPERIMENT_TABLE_HEAD,
+  experimentTableRows,
+  RESULTS_TABLE_PARTS,
+  writeExperimentReport,
+} from '../../report/experimentReport.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SCREENSHOT = join(REPO, 'test-output', 'report.png');
+/** Window widths (px) the layout is checked at; `fits`: the results tables need no scrolling. */
+const WIDTHS = [
+  { width: 1280, fits: true, screenshot: SCREENSHOT },
+  { width: 900, fits: true, screenshot: join(REPO, 'test-output', 'report-900.png') },
+  { width: 640, fits: false, screenshot: null },
+] as const;
+
+/**
+ * Runs in the page: what sticks out of the window horizontally. An element inside a container
+ * whose overflow-x is auto/scroll/hidden is clipped there and not counted (its container is).
+ * @returns the document's scroll width, the window's inner width, the elements outside the window
+ *   ("tag.class right=px"), tables neither fitting nor in a scroll container, and for each results
+ *   table its part, its wrapper's scroll and client widths, and whether its last head is visible
+ */
+function horizontalLayout() {
+  const scrolls = (el: Element) => ['auto', 'scroll', 'hidden'].includes(getComputedStyle(el).overflowX);
+  const inScroller = (el: Element): Element | null => {
+    for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) if (scrolls(a)) return a;
+    return null;
+  };
+  const W = window.innerWidth;
+  const name = (el: Element) =>
+    `${el.tagName.toLowerCase()}${el.classList.length ? `.${[...el.classList].join('.')}` : ''}`;
+  const outside = [...document.body.querySelectorAll('*')]
+    .filter((el) => inScroller(el) === null && el.getBoundingClientRect().right > W + 0.5)
+    .map((el) => `${name(el)} right=${el.getBoundingClientRect().right.toFixed(0)}`);
+  const looseTables = [...document.querySelectorAll('table')]
+    .filter((t) => {
+      const box = inScroller(t);
+      return (
+        (box === null || getComputedStyle(box).overflowX === 'hidden') && t.getBoundingClientRect().right > W + 0.5
+      );
+    })
+    .map((t) => name(t));
+  const results = [...document.querySelectorAll('table.results')].map((t) => {
+    const wrap = t.parentElement!;
+    const lastTh = t.querySelector('thead th:last-child')!;
+    return {
+      part: t.getAttribute('data-part'),
+      wrapOverflowX: getComputedStyle(wrap).overflowX,
+      scrollWidth: wrap.scrollWidth,
+      clientWidth: wrap.clientWidth,
+      lastHeadVisible: lastTh.getBoundingClientRect().right <= wrap.getBoundingClientRect().right + 0.5,
+    };
+  });
+  return { scrollWidth: document.documentElement.scrollWidth, innerWidth: W, outside, looseTables, results };
+}
 
 const tmp = await mkdtemp(join(tmpdir(), 's3-report-'));
 after(() => (process.env.KEEP_REPORT ? undefined : rm(tmp, { recursive: true, force: true })));
@@ -260,7 +315,7 @@ test('writeExperimentReport writes the four files; report.html renders in Chromi
     ],
   });
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: WIDTHS[0].width, height: 900 } });
     const problems: string[] = [];
     const requests: string[] = [];
     page.on('console', (m) => {
@@ -306,16 +361,67 @@ test('writeExperimentReport writes the four files; report.html renders in Chromi
     assert.match(byId.get('label-agreement')!.text, /ees-1/);
     assert.doesNotMatch(byId.get('label-agreement')!.text, /gold-validation/, 'gold arms have no synthetic labels');
     assert.equal(await page.locator('.chart-missing').count(), 0);
-    // the results table as the browser sees it
-    const cells = await page.$$eval('table.results tbody tr', (trs) =>
-      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+    // the results table as the browser sees it: two tables (scores; cost and data), each with
+    // the arm first and the rows in the same order, together every column of the one table
+    const parts = await page.$$eval('table.results', (ts) =>
+      ts.map((t) => ({
+        part: t.getAttribute('data-part'),
+        head: [...t.querySelectorAll('thead th')].map((th) => th.textContent),
+        titled: [...t.querySelectorAll('thead th[title]')].map((th) => th.textContent),
+        cells: [...t.querySelectorAll('tbody tr')].map((tr) =>
+          [...tr.querySelectorAll('td')].map((td) => td.textContent),
+        ),
+      })),
     );
-    assert.deepEqual(cells, rows);
+    assert.deepEqual(
+      parts.map((p) => p.part),
+      RESULTS_TABLE_PARTS.map((p) => p.id),
+    );
+    for (const [k, p] of parts.entries()) {
+      const idx = RESULTS_TABLE_PARTS[k].columns.map((c) => EXPERIMENT_TABLE_HEAD.indexOf(c));
+      assert.deepEqual(
+        p.head,
+        idx.map((i) => EXPERIMENT_TABLE_HEAD[i]),
+        `${p.part}: head`,
+      );
+      assert.deepEqual(
+        p.cells,
+        rows.map((r) => idx.map((i) => r[i])),
+        `${p.part}: cells`,
+      );
+      assert.equal(p.head[0], 'arm');
+    }
+    assert.deepEqual(
+      [...new Set(parts.flatMap((p) => p.head))].sort(),
+      [...EXPERIMENT_TABLE_HEAD].sort(),
+      'the two tables hold every column of the one table',
+    );
+    assert.ok(parts[1].titled.includes('AUC acc×tokens'), 'terse heads explain themselves on hover');
     assert.equal(await page.locator('table.failed tbody tr').count(), 1);
     assert.match((await page.locator('table.failed').textContent()) ?? '', /<script>alert\("x"\)<\/script> & gave up/);
 
+    // nothing sticks out of the window unless it is in a scroll container; the results tables
+    // fit without scrolling at 1280 and 900 px and scroll inside their box below that
     await mkdir(join(REPO, 'test-output'), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    // tsx compiles with keepNames: the helper's named inner functions call __name, which the page lacks
+    await page.evaluate('globalThis.__name = (f) => f');
+    for (const w of WIDTHS) {
+      await page.setViewportSize({ width: w.width, height: 900 });
+      const l = await page.evaluate(horizontalLayout);
+      assert.equal(l.innerWidth, w.width);
+      assert.ok(l.scrollWidth <= l.innerWidth, `${w.width} px: page ${l.scrollWidth} px wide`);
+      assert.deepEqual(l.outside, [], `${w.width} px: elements past the window's right edge`);
+      assert.deepEqual(l.looseTables, [], `${w.width} px: tables wider than the window outside a scroll container`);
+      assert.equal(l.results.length, RESULTS_TABLE_PARTS.length);
+      for (const r of l.results) {
+        assert.equal(r.wrapOverflowX, 'auto', `${w.width} px ${r.part}: scrollable wrapper`);
+        if (w.fits) {
+          assert.ok(r.scrollWidth <= r.clientWidth, `${w.width} px ${r.part}: ${r.scrollWidth} > ${r.clientWidth} px`);
+          assert.ok(r.lastHeadVisible, `${w.width} px ${r.part}: last column cut`);
+        }
+      }
+      if (w.screenshot) await page.screenshot({ path: w.screenshot, fullPage: true });
+    }
     assert.deepEqual(problems, [], 'console / page errors');
     assert.deepEqual(
       requests.filter((u) => u !== url),
@@ -325,7 +431,7 @@ test('writeExperimentReport writes the four files; report.html renders in Chromi
   } finally {
     await browser.close();
   }
-  assert.ok(existsSync(SCREENSHOT));
+  for (const w of WIDTHS) if (w.screenshot) assert.ok(existsSync(w.screenshot), w.screenshot);
 });
 
 test('a QualityStudy whose map file is missing gives a note, not a failed report', async () => {
