@@ -12,7 +12,13 @@ import { test } from 'node:test';
 import type { ArmSeedResult, ExperimentSummary, MethodName } from '../../domain/experiment.js';
 import type { RoundResult, SplitMetrics, TeacherUsage } from '../../domain/types.js';
 import { finalAccuracyBarSpec, pairedDiffSpec, roundAccuracySpec } from '../../report/charts.js';
-import { experimentTableHead, experimentTableRows, writeExperimentReport } from '../../report/experimentReport.js';
+import {
+  EXPERIMENT_TABLE_HEAD,
+  experimentTableHead,
+  experimentTableRows,
+  RESULTS_TABLE_PARTS,
+  writeExperimentReport,
+} from '../../report/experimentReport.js';
 import { CLASSIFICATION_METRICS, metricNamesOf, QA_METRICS } from '../../report/metrics.js';
 import { armSummaries } from '../../domain/statistics.js';
 
@@ -159,4 +165,60 @@ test('a classification experiment keeps accuracy / macro-F1 and chance 1 / label
   // chance 1/2 before the first student: (0.5 × 100 + 0.2 × 100) / 200 = 35%
   const rows = experimentTableRows(s);
   assert.equal(rows.find((r) => r[0] === 's3')![experimentTableHead(s).indexOf('AUC acc×tokens')], '35.0 ± 0.0%');
+});
+
+test('report.html splits the results table in two (scores; seeds, cost and data) in the task’s metric names', async () => {
+  const s = summary(true);
+  const html = readFileSync(
+    (await writeExperimentReport(s, mkdtempSync(path.join(tmpdir(), 's3-report-split-')))).html,
+    'utf8',
+  );
+  const decode = (t: string) =>
+    t
+      .replace(/<[^>]*>/g, '')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&');
+  const tables = [...html.matchAll(/<table class="results" data-part="([^"]+)">([\s\S]*?)<\/table>/g)].map((m) => ({
+    part: m[1],
+    head: [...m[2].matchAll(/<th[^>]*>([\s\S]*?)<\/th>/g)].map((c) => decode(c[1])),
+    titles: Object.fromEntries(
+      [...m[2].matchAll(/<th title="([^"]*)">([\s\S]*?)<\/th>/g)].map((c) => [decode(c[2]), decode(c[1])]),
+    ),
+    rows: [...m[2].matchAll(/<tr>([\s\S]*?)<\/tr>/g)]
+      .slice(1)
+      .map((r) => [...r[1].matchAll(/<td>([\s\S]*?)<\/td>/g)].map((c) => decode(c[1]))),
+    tds: [...m[2].matchAll(/<td>([\s\S]*?)<\/td>/g)].map((c) => c[1]),
+  }));
+  assert.deepEqual(
+    tables.map((t) => t.part),
+    RESULTS_TABLE_PARTS.map((p) => p.id),
+  );
+  const head = experimentTableHead(s);
+  const rows = experimentTableRows(s);
+  for (const [k, t] of tables.entries()) {
+    const idx = RESULTS_TABLE_PARTS[k].columns.map((c) => EXPERIMENT_TABLE_HEAD.indexOf(c));
+    assert.deepEqual(
+      t.head,
+      idx.map((i) => head[i]),
+      `${t.part}: head in EM / F1`,
+    );
+    assert.deepEqual(
+      t.rows,
+      rows.map((r) => idx.map((i) => r[i])),
+      `${t.part}: cells (text unchanged by the spans)`,
+    );
+  }
+  assert.deepEqual(tables[0].head.slice(0, 4), ['arm', 'method', 'test EM', 'test F1']);
+  assert.ok(tables[0].head.includes('Δ EM vs s3 [95% CI]'));
+  assert.match(tables[1].titles['AUC EM×tokens'], /test EM vs teacher tokens/);
+  for (const t of tables) for (const title of Object.values(t.titles)) assert.doesNotMatch(title, /accuracy/);
+  // a Δ cell may break before its interval only: "−x pp" | "[lo, hi] (n=2)"
+  const zerogenDiff = tables[0].tds.find((td) => td.includes('(n=2)'));
+  assert.match(
+    zerogenDiff ?? '',
+    /^<span class="nw">[+−]?\d+\.\d pp<\/span> <span class="nw">\[[^\]]+\] \(n=2\)<\/span>$/,
+  );
 });
