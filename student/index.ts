@@ -13,7 +13,7 @@ import type { S3Config } from '../config/schema.js';
 import type { Example } from '../domain/types.js';
 import type { FinetuneFit } from '../domain/studentContract.js';
 import { FrozenEncoder, pairFeatures } from './encoder.js';
-import { predictProba, trainLogReg, type FeatureRow, type LogRegModel } from './logreg.js';
+import { predictProba, trainLogRegAsync, type FeatureRow, type LogRegModel } from './logreg.js';
 import { TfidfVectorizer } from './tfidf.js';
 
 /** Student settings: the validated `student` section of the configuration. */
@@ -65,7 +65,7 @@ class TfidfFeaturizer implements Featurizer {
   private vec = new TfidfVectorizer();
   async fit(xs: Example[]) {
     this.vec = new TfidfVectorizer();
-    const rows = this.vec.fitTransform(xs);
+    const rows = await this.vec.fitTransformAsync(xs);
     return { rows, dim: this.vec.numFeatures };
   }
   async transform(xs: Example[]) {
@@ -122,7 +122,7 @@ class LogRegStudent implements Student {
       throw new Error(`student.fit: ${pairs} of ${examples.length} examples have text_pair; use all or none`);
     this.model = null;
     const { rows, dim } = await this.featurizer.fit(this.truncate(examples));
-    const r = trainLogReg(rows, y, labels.length, dim, { l2: this.cfg.l2, maxIter: this.cfg.maxIter });
+    const r = await trainLogRegAsync(rows, y, labels.length, dim, { l2: this.cfg.l2, maxIter: this.cfg.maxIter });
     this.model = r.model;
     this.pairs = pairs > 0;
     return {

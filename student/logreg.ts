@@ -13,6 +13,7 @@
  *
  * Pure module: no I/O.
  */
+import { runCooperative, runSync, type Steps } from './cooperative.js';
 
 /** A sparse feature vector: parallel arrays of column indices (0-based, < dim) and values. */
 export interface SparseRow {
@@ -201,13 +202,13 @@ function axpy(x: Float64Array, a: number, y: Float64Array): void {
  * @param fg writes ∇f(θ) into its second argument and returns f(θ)
  * @returns the minimiser, its f and gradient max-norm, and iterations done
  */
-function lbfgs(
+function* lbfgs(
   fg: (theta: Float64Array, grad: Float64Array) => number,
   size: number,
   maxIter: number,
   tol: number,
   m: number,
-): { theta: Float64Array; f: number; gradMax: number; iterations: number } {
+): Steps<{ theta: Float64Array; f: number; gradMax: number; iterations: number }> {
   let theta = new Float64Array(size);
   let grad = new Float64Array(size);
   let thetaNew = new Float64Array(size);
@@ -247,7 +248,9 @@ function lbfgs(
       for (let i = 0; i < size; i++) thetaNew[i] = theta[i] + step * dir[i];
       fNew = fg(thetaNew, gradNew);
       if (fNew <= f + 1e-4 * step * slope) break;
+      yield; // each evaluation is a pass over the data: a point to pause (student/cooperative.ts)
     }
+    yield;
     it++;
     const full = S.length === m;
     const s = full ? S.shift()! : new Float64Array(size);
@@ -312,6 +315,30 @@ export function trainLogReg(
   dim: number,
   opts: LogRegOptions,
 ): LogRegResult {
+  return runSync(trainLogRegSteps(rows, labels, numClasses, dim, opts));
+}
+
+/**
+ * {@link trainLogReg} that lets the event loop run between L-BFGS steps (student/cooperative.ts),
+ * for activities: same arguments, same result, same errors (as a rejection).
+ */
+export function trainLogRegAsync(
+  rows: FeatureRow[],
+  labels: ArrayLike<number>,
+  numClasses: number,
+  dim: number,
+  opts: LogRegOptions,
+): Promise<LogRegResult> {
+  return runCooperative(trainLogRegSteps(rows, labels, numClasses, dim, opts));
+}
+
+function* trainLogRegSteps(
+  rows: FeatureRow[],
+  labels: ArrayLike<number>,
+  numClasses: number,
+  dim: number,
+  opts: LogRegOptions,
+): Steps<LogRegResult> {
   if (rows.length === 0) throw new Error('logreg: no training rows');
   if (!(numClasses >= 2)) throw new Error(`logreg: need at least 2 classes, got ${numClasses}`);
   const K = numClasses;
@@ -321,7 +348,7 @@ export function trainLogReg(
   const l2 = K === 2 ? opts.l2 / 2 : opts.l2;
   const tol = opts.tol ?? 1e-6;
   const z = new Float64Array(x.n * C);
-  const r = lbfgs((t, g) => lossGrad(x, y, t, C, l2, g, z), dim * C + C, opts.maxIter, tol, opts.memory ?? 10);
+  const r = yield* lbfgs((t, g) => lossGrad(x, y, t, C, l2, g, z), dim * C + C, opts.maxIter, tol, opts.memory ?? 10);
   const model: LogRegModel = { dim, numClasses: K, weights: new Float64Array(dim * K), bias: new Float64Array(K) };
   if (K === 2) {
     for (let j = 0; j < dim; j++) {

@@ -20,6 +20,7 @@
  *
  * Pure module: no I/O.
  */
+import { runCooperative, runSync, type Steps } from './cooperative.js';
 import type { SparseRow } from './logreg.js';
 
 /** A text to featurize: `text`, and `text_pair` for sentence-pair tasks. */
@@ -137,12 +138,26 @@ export class TfidfVectorizer {
    * @throws Error if docs is empty
    */
   fitTransform(docs: TfidfInput[]): SparseRow[] {
+    return runSync(this.fitSteps(docs));
+  }
+
+  /**
+   * {@link fitTransform} that lets the event loop run while it reads the texts
+   * (student/cooperative.ts), for activities: same result, same errors (as a rejection).
+   */
+  fitTransformAsync(docs: TfidfInput[]): Promise<SparseRow[]> {
+    return runCooperative(this.fitSteps(docs));
+  }
+
+  private *fitSteps(docs: TfidfInput[]): Steps<SparseRow[]> {
     if (docs.length === 0) throw new Error('tfidf: cannot fit on zero texts');
     const ids = new Map<string, number>();
     const total: number[] = [];
     const df: number[] = [];
     const buf = new IntBuf();
-    const counted = docs.map((d) => {
+    const counted: { ids: Int32Array; counts: Int32Array }[] = [];
+    for (const d of docs) {
+      yield;
       buf.length = 0;
       analyze(d, (t) => {
         let id = ids.get(t);
@@ -159,8 +174,8 @@ export class TfidfVectorizer {
         total[c.ids[i]] += c.counts[i];
         df[c.ids[i]]++;
       }
-      return c;
-    });
+      counted.push(c);
+    }
     const order = Array.from(total.keys());
     if (order.length > this.maxFeatures) {
       order.sort((p, q) => total[q] - total[p] || p - q);
@@ -176,6 +191,7 @@ export class TfidfVectorizer {
     });
     this.vocab = new Map();
     for (const [t, id] of ids) if (col[id] >= 0) this.vocab.set(t, col[id]);
+    yield;
     return counted.map((c) =>
       this.weigh(
         c.ids.map((id) => col[id]),
