@@ -42,6 +42,19 @@ const DEFAULT_CONFIG = 'configs/spamassassin.json';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
+/** What `s3 export` takes for this run: its s3:// folder (with the endpoint) when its artifacts
+ * are in an object store, else its local folder. */
+function exportTarget(config: {
+  runRoot: string;
+  runId: string;
+  artifacts?: { uri?: string; endpoint?: string };
+}): string {
+  const uri = config.artifacts?.uri;
+  if (uri?.startsWith('s3://'))
+    return `${uri.replace(/\/*$/, '/')}${config.runId}/${config.artifacts?.endpoint ? ` --endpoint ${config.artifacts.endpoint}` : ''}`;
+  return path.join(uri ?? config.runRoot, config.runId);
+}
+
 const program = new Command('s3')
   .description(
     'S3 (Let’s Synthesize Step by Step): a teacher LLM writes training data for a small student, on Temporal',
@@ -136,7 +149,7 @@ reusing every teacher call in the cache.`,
     if (result.stopReason) console.log(`EES stopped early: ${result.stopReason}`);
     for (const w of result.warnings ?? []) console.log(`warning: ${w}`);
     console.log(`dataset: ${result.dataset.path}\nreport:  ${result.reportMd}\n         ${result.reportJson}`);
-    console.log(`export:  npm run s3 -- export ${path.join(config.runRoot, config.runId)} --out <dir>`);
+    console.log(`export:  npm run s3 -- export ${exportTarget(config)} --out <dir>`);
     console.log(`wall time (this command): ${outcome.seconds.toFixed(1)} s; Web UI: ${outcome.ui}`);
   });
 
