@@ -42,7 +42,7 @@ import {
   readRunConfig,
   readRunReport,
   readRunSplits,
-  S3_BIBTEX,
+  cardTail,
   storedRunFolder,
   writeJsonl,
   type ExportFormat,
@@ -262,17 +262,9 @@ export function datasetCard(input: {
       ? `- **Student trained on it**: ${config.student.kind}, gold test accuracy ${pct(last.test.accuracy)} (macro-F1 ${pct(last.test.macroF1)}) on ${last.test.count} examples${last.validation ? `, gold validation accuracy ${pct(last.validation.accuracy)} (the set the rounds extrapolated: optimistic)` : ''}.`
       : '',
     labelAgreementLine(report?.labelAgreement),
-    '',
-    '## Limitations',
-    '',
-    'The text is machine-written and may be repetitive, off-topic or wrongly labeled; a small teacher writes poor data. The gold validation split steered the extrapolation rounds, so scores on it are optimistic; the gold test split was never used for a choice. The license of the data is unknown: it follows the teacher model’s and the gold data’s terms.',
-    '',
-    '## Citation',
-    '',
-    '```bibtex',
-    S3_BIBTEX,
-    '```',
-    '',
+    ...cardTail(
+      'The text is machine-written and may be repetitive, off-topic or wrongly labeled; a small teacher writes poor data. The gold validation split steered the extrapolation rounds, so scores on it are optimistic; the gold test split was never used for a choice. The license of the data is unknown: it follows the teacher model’s and the gold data’s terms.',
+    ),
   ];
   return joinCard(lines);
 }

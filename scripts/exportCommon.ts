@@ -272,3 +272,8 @@ export function cardHeader(o: {
     dataset_info: { config_name: 'default', features: o.features },
   };
 }
+
+/** The end of every dataset card: its Limitations paragraph, then how to cite S3. */
+export function cardTail(limitations: string): string[] {
+  return ['', '## Limitations', '', limitations, '', '## Citation', '', '```bibtex', S3_BIBTEX, '```', ''];
+}

@@ -34,7 +34,7 @@ import {
   provenanceLines,
   readRunReport,
   readRunSplits,
-  S3_BIBTEX,
+  cardTail,
   writeJsonl,
   type ExportFormat,
   type ExportSummary,
@@ -267,17 +267,9 @@ export function qaDatasetCard(input: {
       ? `- **Student trained on it**: ${config.student.kind}, gold test SQuAD exact match ${pct(last.test.exactMatch ?? last.test.accuracy)}, F1 ${pct(last.test.f1 ?? last.test.macroF1)} on ${last.test.count} questions${last.validation ? `, gold validation exact match ${pct(last.validation.exactMatch ?? last.validation.accuracy)} (the set the rounds extrapolated: optimistic)` : ''}.`
       : '',
     '- **Answers**: every answer is a span of its passage (checked when the run read or wrote it); the questions were not re-checked by people.',
-    '',
-    '## Limitations',
-    '',
-    'The questions are machine-written and may be vague, answerable by another span, or not answered by their span at all; a small teacher writes poor questions. The gold validation split steered the extrapolation rounds, so scores on it are optimistic; the gold test split shares no passage with the other splits and was never used for a choice. The license of the data is unknown: it follows the teacher model’s and the gold data’s terms.',
-    '',
-    '## Citation',
-    '',
-    '```bibtex',
-    S3_BIBTEX,
-    '```',
-    '',
+    ...cardTail(
+      'The questions are machine-written and may be vague, answerable by another span, or not answered by their span at all; a small teacher writes poor questions. The gold validation split steered the extrapolation rounds, so scores on it are optimistic; the gold test split shares no passage with the other splits and was never used for a choice. The license of the data is unknown: it follows the teacher model’s and the gold data’s terms.',
+    ),
   ];
   return joinCard(lines);
 }
