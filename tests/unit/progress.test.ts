@@ -5,7 +5,11 @@ import { beatView } from '../../scripts/progress.js';
 
 test('beatView: teacher calls done/total with the re-ask attempt', () => {
   assert.deepEqual(beatView({ phase: 'seed', done: 30, total: 200 }), { done: 30, total: 200, note: '' });
-  assert.deepEqual(beatView({ done: 0, total: 1, attempt: 1 }), { done: 0, total: 1, note: '(re-asking rejected outputs, attempt 2)' });
+  assert.deepEqual(beatView({ done: 0, total: 1, attempt: 1 }), {
+    done: 0,
+    total: 1,
+    note: '(re-asking rejected outputs, attempt 2)',
+  });
   assert.deepEqual(beatView({}), { done: 0, total: 0, note: '' });
 });
 

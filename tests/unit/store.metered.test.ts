@@ -19,7 +19,10 @@ test('meterStore counts calls and bytes of a local store and leaves results unch
     const again = await store.put('a.txt', 'hello');
     assert.equal(again.written, false);
     assert.equal((await store.get('a.txt')).toString(), 'hello');
-    const rows = [{ id: 'x', label: 'ham' }, { id: 'y', label: 'spam' }];
+    const rows = [
+      { id: 'x', label: 'ham' },
+      { id: 'y', label: 'spam' },
+    ];
     const ref = await store.putJsonl('r.jsonl', rows);
     assert.deepEqual(await store.getJsonl(ref, z.object({ id: z.string(), label: z.string() })), rows);
     const streamed = [];
