@@ -242,7 +242,11 @@ async function main() {
         w.cachedCalls += u?.cachedCalls ?? 0;
       }
     }
-    const leftovers = workers.filter((w) => readdirSync(w.cwd).length > 0).map((w) => w.name);
+    const leftovers = Object.fromEntries(
+      workers
+        .filter((w) => readdirSync(w.cwd).length > 0)
+        .map((w) => [w.name, readdirSync(w.cwd, { recursive: true })]),
+    );
     await Promise.all(workers.map((w) => stopChild(w.child)));
     for (const w of workers) rmSync(w.cwd, { recursive: true, force: true });
 
