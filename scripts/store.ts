@@ -17,6 +17,7 @@
  *
  * The tests' own stores (tests/helpers/objectStore.ts) use `versitygwArgs` and `createBucket` from here.
  */
+import { isLiveProcessOf, writeStateFile } from './processes.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -137,27 +138,11 @@ function readState(runDir: string): StoreState | undefined {
 }
 
 function writeState(runDir: string, state: StoreState): void {
-  const file = stateFileOf(runDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeStateFile(stateFileOf(runDir), state, 0o600);
 }
 
 /** True when `pid` is alive, not a zombie, and (where /proc exists) runs versitygw. */
-function isStoreProcess(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (!fs.existsSync('/proc/self')) return true;
-  try {
-    if (/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))) return false;
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0].endsWith('versitygw');
-  } catch {
-    return false;
-  }
-}
+const isStoreProcess = (pid: number) => isLiveProcessOf(pid, 'versitygw');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -12,6 +12,7 @@
  *        [--slots N] [--threads N] [--ctx-per-slot N] [--host H]
  *      (npm run teacher-server -- start ...)
  */
+import { isLiveProcessOf, writeStateFile } from './processes.js';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -257,31 +258,14 @@ function readState(stateFile: string): TeacherServerState | undefined {
 }
 
 function writeState(stateFile: string, state: TeacherServerState): void {
-  const tmp = `${stateFile}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
-  fs.renameSync(tmp, stateFile);
+  writeStateFile(stateFile, state);
 }
 
 /**
  * True when `pid` is alive, not a zombie, and (where /proc exists) runs llama-server, so a
  * recycled pid of another program is never taken for our server.
  */
-function isServerProcess(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (!fs.existsSync('/proc/self')) return true;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    if (/\) Z /.test(stat)) return false;
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.split('\0')[0].endsWith('llama-server');
-  } catch {
-    return false;
-  }
-}
+const isServerProcess = (pid: number) => isLiveProcessOf(pid, 'llama-server');
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try {

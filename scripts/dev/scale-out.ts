@@ -21,6 +21,7 @@
  * seed the test accuracy. Everything it starts is stopped at the end; its temporary folder is
  * removed unless `--keep`.
  */
+import { TEACHER_ACTIVITIES } from '../../workers/roles.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -46,14 +47,7 @@ const { values: o } = parseArgs({
 const DELAY = Number(o.delay);
 const BASE = Number(o['port-base']);
 const Q = { orchestration: 'so-orch', teacher: 'so-teacher', student: 'so-student' };
-const TEACHER_ACTIVITIES = new Set([
-  'synthesizeRationales',
-  'synthesizeSeed',
-  'extrapolateErrors',
-  'judgeDifficulty',
-  'scoreInfluence',
-  'useGoldData',
-]);
+const TEACHER_ACTIVITY_SET = new Set<string>(TEACHER_ACTIVITIES);
 const CONFIG = path.join(PROJECT_ROOT, 'configs', 'experiments', 'spamassassin.json');
 
 const root = mkdtempSync(path.join(os.tmpdir(), 's3-scale-out-'));
@@ -232,7 +226,7 @@ async function main() {
         const s = ev.activityTaskScheduledEventAttributes;
         if (s) scheduled.set(String(ev.eventId), s.activityType?.name ?? '');
         const c = ev.activityTaskCompletedEventAttributes;
-        if (!c || !TEACHER_ACTIVITIES.has(scheduled.get(String(c.scheduledEventId)) ?? '')) continue;
+        if (!c || !TEACHER_ACTIVITY_SET.has(scheduled.get(String(c.scheduledEventId)) ?? '')) continue;
         const pid = Number((c.identity ?? '').split('@')[0]);
         const w = (byWorker[byPid.get(pid) ?? c.identity ?? '?'] ??= { activities: 0, calls: 0, cachedCalls: 0 });
         w.activities++;
