@@ -112,6 +112,9 @@ export function meterStore(store: ArtifactStore): ArtifactStore {
     },
     exists: (target) => timed('exists', () => store.exists(target)),
     list: (prefix) => timed('list', () => store.list(prefix)),
+    ...(store.recordedSha256
+      ? { recordedSha256: (key: string) => timed('recordedSha256', () => store.recordedSha256!(key)) }
+      : {}),
   };
 }
 

@@ -16,7 +16,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { LocalFolderStore } from './local.js';
-import { S3ObjectStore, SHA256_METADATA } from './s3.js';
 import { IntegrityError, type ArtifactStore } from './types.js';
 import { refUri } from './uri.js';
 
@@ -96,17 +95,12 @@ export function referencesInBytes(bytes: Uint8Array, where: string): FoundRefere
 /**
  * The sha256 an object store recorded with `key` (S3 object metadata `sha256`, written by
  * S3ObjectStore.put and the Python worker's store), or undefined: a local folder records none,
- * nor does an object written by another tool (nor a store wrapped by store/metered.ts).
- * @throws StoreAccessError (store/s3.ts) when the store cannot be reached; a NotFound error from
- *   the SDK when the object does not exist
+ * nor does an object written by another tool. Asks the store (ArtifactStore.recordedSha256), so a
+ * wrapped store (store/metered.ts) answers too.
+ * @throws StoreAccessError (store/s3.ts) when the store cannot be reached
  */
 export async function recordedSha256(store: ArtifactStore, key: string): Promise<string | undefined> {
-  if (!(store instanceof S3ObjectStore)) return undefined;
-  const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
-  const head = await (
-    await store.client
-  ).send(new HeadObjectCommand({ Bucket: store.bucket, Key: store.prefix + key }));
-  return head.Metadata?.[SHA256_METADATA];
+  return store.recordedSha256?.(key);
 }
 
 /**

@@ -338,6 +338,11 @@ export class S3ObjectStore implements ArtifactStore {
   async exists(target: ArtifactTarget): Promise<boolean> {
     return (await this.head(this.locate(target))) !== undefined;
   }
+  /** The sha256 recorded with `key` as object metadata (by put and the Python worker's store), or
+   * undefined for an object written without it or absent. @throws StoreAccessError when unreachable */
+  async recordedSha256(key: string): Promise<string | undefined> {
+    return (await this.head(this.locate(key)))?.sha256;
+  }
 
   async list(prefix: string): Promise<string[]> {
     const cut = prefix.lastIndexOf('/');

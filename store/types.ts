@@ -97,6 +97,11 @@ export interface ArtifactStore {
   exists(target: ArtifactTarget): Promise<boolean>;
   /** Keys under the root that start with `prefix` (a key prefix, as S3 lists), sorted. */
   list(prefix: string): Promise<string[]>;
+  /**
+   * The sha256 the store recorded with `key` when it wrote it (object metadata of an object
+   * store), or undefined when it keeps none; absent on stores that never record one (a local folder).
+   */
+  recordedSha256?(key: string): Promise<string | undefined>;
 }
 
 /**

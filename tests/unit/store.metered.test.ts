@@ -72,3 +72,12 @@ test('writeStoreMetrics adds to what an earlier process wrote', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a metered store still answers the sha256 its store recorded (s3 pull checks it), and a local one has none', async () => {
+  resetStoreMetrics();
+  const fake = { rootUri: 'mem:/', recordedSha256: (key: string) => Promise.resolve(`sha-of-${key}`) };
+  const metered = meterStore(fake as unknown as ArtifactStore);
+  assert.equal(await metered.recordedSha256?.('a/b.jsonl'), 'sha-of-a/b.jsonl');
+  assert.equal(storeMetrics().calls.recordedSha256, 1);
+  assert.equal(meterStore(new LocalFolderStore(os.tmpdir())).recordedSha256, undefined);
+});

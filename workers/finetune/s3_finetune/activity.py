@@ -81,14 +81,7 @@ def evaluate(
     # every artifact goes through the run's store (store.py): references are read by URI with
     # their sha256 checked, outputs are written by key under the run folder (TaskRefs.runUri)
     store = run_store(task, config.get("artifacts"))
-    train_rows: list[dict[str, Any]] = []
-    for ref in payload["train"]:
-        train_rows.extend(store.read_jsonl(ref))
-    if not train_rows:
-        raise InvalidInput(
-            f"no synthetic examples to train on in round {round_}: every teacher output was rejected "
-            f"(see {task['runDir']}/synthetic/*.rejected.jsonl)"
-        )
+    train_rows = _train_rows(store, payload, "examples")
     validation = store.read_jsonl(task["validation"])
     test = store.read_jsonl(task["test"])
     for where, rows in (("training data", train_rows), ("gold validation", validation), ("gold test", test)):
@@ -189,17 +182,22 @@ def _evaluate_qa(payload: dict[str, Any], **kw) -> dict[str, Any]:
     """task.kind "qa": the span student (qa_activity.py), on the same store and training data."""
     from .qa_activity import evaluate_qa
 
-    task, round_ = payload["task"], int(payload["round"])
-    store = run_store(task, payload["config"].get("artifacts"))
-    train_rows: list[dict[str, Any]] = []
+    store = run_store(payload["task"], payload["config"].get("artifacts"))
+    return evaluate_qa(payload, store, _train_rows(store, payload, "questions"), **kw)
+
+
+def _train_rows(store, payload: dict[str, Any], noun: str) -> list[dict[str, Any]]:
+    """The round's training rows: every reference in payload["train"], read through the run's store.
+    @raises InvalidInput when there are none (every teacher output was rejected)"""
+    rows: list[dict[str, Any]] = []
     for ref in payload["train"]:
-        train_rows.extend(store.read_jsonl(ref))
-    if not train_rows:
+        rows.extend(store.read_jsonl(ref))
+    if not rows:
         raise InvalidInput(
-            f"no synthetic questions to train on in round {round_}: every teacher output was rejected "
-            f"(see {task['runDir']}/synthetic/*.rejected.jsonl)"
+            f"no synthetic {noun} to train on in round {int(payload['round'])}: every teacher output was rejected "
+            f"(see {payload['task']['runDir']}/synthetic/*.rejected.jsonl)"
         )
-    return evaluate_qa(payload, store, train_rows, **kw)
+    return rows
 
 
 @activity.defn(name=contract.ACTIVITY_NAME)
