@@ -5,7 +5,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { describeConnection, type TemporalConnectConfig } from '../workers/connection.js';
 import { PROJECT_ROOT } from '../activities/paths.js';
 
 /** Search attributes the workflow upserts (workflows/types.ts) with their server types. */
@@ -25,15 +26,18 @@ export function temporalBin(): string {
   );
 }
 
-async function reachable(address: string): Promise<boolean> {
+async function reachable(options: ConnectionOptions): Promise<boolean> {
   try {
-    const c = await Connection.connect({ address, connectTimeout: 1000 });
+    const c = await Connection.connect({ ...options, connectTimeout: 1000 });
     await c.close();
     return true;
   } catch {
     return false;
   }
 }
+
+/** Hosts a dev server may be started on here. */
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 export interface DevServer {
   address: string;
@@ -45,24 +49,41 @@ export interface DevServer {
 }
 
 /**
- * Reuses a server at `address` or starts `temporal server start-dev` detached, persisting to
- * `dbFile`, with the Web UI on `uiPort` and S3's search attributes registered.
- * @throws Error when a started server does not answer within 60 s (see its log file)
+ * Reuses the server the connection names, or, when it names a loopback address without TLS or
+ * an API key and nothing answers there, starts `temporal server start-dev` detached, persisting
+ * to `dbFile`, with the Web UI on `uiPort` and S3's search attributes registered.
+ * @param opts.connection the CLI's connection (scripts/temporalClient.ts cliConnection)
+ * @throws Error when a remote or secured server does not answer (nothing is started for it), or a
+ *   started server does not answer within 60 s (see its log file)
  */
-export async function ensureDevServer(opts: { address: string; uiPort: number; dbFile: string }): Promise<DevServer> {
-  const [host, port] = opts.address.split(':');
+export async function ensureDevServer(opts: {
+  connection: TemporalConnectConfig;
+  uiPort: number;
+  dbFile: string;
+}): Promise<DevServer> {
+  const { address } = opts.connection;
+  const host = address.slice(0, address.lastIndexOf(':'));
+  const port = address.slice(address.lastIndexOf(':') + 1);
   const uiUrl = `http://${host}:${opts.uiPort}`;
-  if (await reachable(opts.address)) {
+  if (await reachable(opts.connection.client)) {
+    if (opts.connection.tls || opts.connection.apiKey)
+      // a secured cluster: its operator registers search attributes (docs/deployment.md)
+      return { address, uiUrl, started: false, searchAttributes: false };
     const ok = Object.entries(SEARCH_ATTRIBUTES).every(([name, type]) => {
       const r = spawnSync(
         temporalBin(),
-        ['operator', 'search-attribute', 'create', '--address', opts.address, '--name', name, '--type', type],
+        ['operator', 'search-attribute', 'create', '--address', address, '--name', name, '--type', type],
         { encoding: 'utf8' },
       );
       return r.status === 0 || /already exists/i.test(r.stderr + r.stdout);
     });
-    return { address: opts.address, uiUrl, started: false, searchAttributes: ok };
+    return { address, uiUrl, started: false, searchAttributes: ok };
   }
+  if (opts.connection.tls || opts.connection.apiKey || !LOOPBACK.has(host))
+    throw new Error(
+      `cannot reach Temporal at ${describeConnection(opts.connection)}; a local dev server is started only for ` +
+        'a loopback address without TLS: check TEMPORAL_ADDRESS / --address, the temporal.toml profile and its certificates',
+    );
   mkdirSync(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
   const log = openSync(path.join(path.dirname(path.resolve(opts.dbFile)), 'temporal-server.log'), 'a');
   const args = ['server', 'start-dev', '--ip', host, '--port', port, '--ui-port', String(opts.uiPort)];
@@ -71,10 +92,10 @@ export async function ensureDevServer(opts: { address: string; uiPort: number; d
   const child = spawn(temporalBin(), args, { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   for (let i = 0; i < 120; i++) {
-    if (await reachable(opts.address)) return { address: opts.address, uiUrl, started: true, searchAttributes: true };
+    if (await reachable(opts.connection.client)) return { address, uiUrl, started: true, searchAttributes: true };
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(
-    `Temporal dev server did not start at ${opts.address}; see ${path.dirname(opts.dbFile)}/temporal-server.log`,
+    `Temporal dev server did not start at ${address}; see ${path.dirname(opts.dbFile)}/temporal-server.log`,
   );
 }

@@ -15,7 +15,9 @@ import type { ExperimentProgress, ExperimentResult } from '../workflows/s3Experi
 import type { ArmProgress } from '../workflows/synthesisArm.js';
 import { currentBeat, failureInfo, pollUntilDone, progressBars } from './progress.js';
 import { collect, jsonOut } from './cli.js';
-import type { GlobalOptions, LocalOptions } from './runLocally.js';
+import type { LocalOptions } from './runLocally.js';
+import { queuesNeeded } from '../workers/pollers.js';
+import type { GlobalOptions } from './temporalClient.js';
 
 /** Registers `experiment` on the CLI program. */
 export function experimentCommand(program: Command): void {
@@ -52,6 +54,7 @@ Starting the same experiment again reuses every child that finished and every te
         args: [cfg],
         logFile,
         finetuneQueue: cfg.student.kind === 'finetune' ? cfg.student.finetune.taskQueue : undefined,
+        needs: queuesNeeded(cfg, g.taskQueue),
         onStarted: ({ ui }) =>
           console.log(
             `experiment ${cfg.experimentId}: ${cfg.arms.length} arms × ${cfg.seeds.length} seeds, budget ` +

@@ -10,15 +10,14 @@ import { inspect } from 'node:util';
 import { Client, Connection, WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogEntry } from '@temporalio/worker';
 import { ensureFinetuneWorker } from '../workers/finetune.js';
+import { describeMissing, rolesWithoutPollers, type NeededQueue } from '../workers/pollers.js';
 import { createWorker } from '../workers/worker.js';
 import { ensureDevServer } from './devserver.js';
+import { cliConnection, type GlobalOptions } from './temporalClient.js';
+import { describeConnection } from '../workers/connection.js';
 
 /** The global CLI options. */
-export interface GlobalOptions {
-  address: string;
-  namespace: string;
-  taskQueue: string;
-}
+export type { GlobalOptions };
 
 /** The options of a command that runs a workflow here. */
 export interface LocalOptions {
@@ -42,6 +41,8 @@ export interface LocalRun<R> {
   logFile: string;
   /** the Python training worker's task queue when the student is "finetune" */
   finetuneQueue?: string;
+  /** the task queues the run needs polled (workers/pollers.ts queuesNeeded): checked before it starts */
+  needs?: NeededQueue[];
   /** called with the server before the workflow starts (e.g. to turn search attributes on) */
   beforeStart?(server: Awaited<ReturnType<typeof ensureDevServer>>): void;
   /** called once the workflow started, with the Web UI link (and a note when no UI answers) */
@@ -65,9 +66,10 @@ export type LocalOutcome<R> =
 export async function runLocally<R>(g: GlobalOptions, o: LocalOptions, run: LocalRun<R>): Promise<LocalOutcome<R>> {
   const say = run.say ?? ((line: string) => console.log(line));
   const t0 = Date.now();
-  const server = await ensureDevServer({ address: g.address, uiPort: Number(o.uiPort), dbFile: o.db });
-  say(`Temporal ${server.started ? 'dev server started' : 'server reused'} at ${server.address}`);
-  const client = new Client({ connection: await Connection.connect({ address: g.address }), namespace: g.namespace });
+  const temporal = cliConnection(g);
+  const server = await ensureDevServer({ connection: temporal, uiPort: Number(o.uiPort), dbFile: o.db });
+  say(`Temporal ${server.started ? 'dev server started' : 'server reused'} at ${describeConnection(temporal)}`);
+  const client = new Client({ connection: await Connection.connect(temporal.client), namespace: temporal.namespace });
   let stopWorker = async () => undefined as void;
   // resolves when the in-process worker stops on its own: the SDK shuts it down on SIGINT /
   // SIGTERM, and then nothing would ever answer the watch's queries
@@ -86,6 +88,12 @@ export async function runLocally<R>(g: GlobalOptions, o: LocalOptions, run: Loca
       };
       trainer = await ensureFinetuneWorker({ client, address: g.address, taskQueue: run.finetuneQueue, log });
     }
+    // a queue no worker polls makes the run wait silently: say which worker to start
+    const unserved = (run.needs ?? []).filter(
+      (n) => n.role !== 'finetune' && (!o.worker || n.taskQueue !== g.taskQueue),
+    );
+    const missing = unserved.length ? await rolesWithoutPollers(client, temporal.namespace, unserved) : [];
+    if (missing.length) say(`warning: the run waits until these are polled:\n${describeMissing(missing)}`);
     run.beforeStart?.(server);
     const handle = await client.workflow.start(run.workflow, {
       taskQueue: g.taskQueue,
@@ -147,7 +155,7 @@ async function startWorker(
     logger: new DefaultLogger(level, write),
     telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } },
   });
-  const nc = await NativeConnection.connect({ address: g.address });
+  const nc = await NativeConnection.connect(cliConnection(g).native);
   const worker = await createWorker({ connection: nc, namespace: g.namespace, taskQueue: g.taskQueue });
   const done = worker.worker.run().finally(() => nc.close());
   return {

@@ -20,9 +20,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config/load.js';
-import { TASK_QUEUE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } from '../workers/options.js';
+import { TASK_QUEUE } from '../workers/options.js';
+import { connectClient, connectionDefaults, type GlobalOptions } from './temporalClient.js';
 import type { S3Result } from '../workflows/types.js';
 import { checkCommand, isExperimentConfig } from './check.js';
 import { contractCommand } from './contract.js';
@@ -32,7 +32,8 @@ import { exportCommand } from './export.js';
 import { predictCommand } from './predict.js';
 import { pullCommand } from './pull.js';
 import { describeFailure, describeProgress, failureInfo, printRounds, watchProgress } from './progress.js';
-import type { GlobalOptions, LocalOptions } from './runLocally.js';
+import type { LocalOptions } from './runLocally.js';
+import { queuesNeeded } from '../workers/pollers.js';
 import { steerCommands } from './steer.js';
 import { storeCommand } from './store.js';
 import { teacherServerCommand } from './teacher-server.js';
@@ -60,8 +61,12 @@ const program = new Command('s3')
     'S3 (Let’s Synthesize Step by Step): a teacher LLM writes training data for a small student, on Temporal',
   )
   .version(VERSION, '-V, --version', 'print the version')
-  .option('--address <host:port>', 'Temporal frontend', TEMPORAL_ADDRESS)
-  .option('--namespace <ns>', 'Temporal namespace', TEMPORAL_NAMESPACE)
+  .option(
+    '--address <host:port>',
+    'Temporal frontend (default: TEMPORAL_ADDRESS or the temporal.toml profile; TLS and API key from them too)',
+    connectionDefaults().address,
+  )
+  .option('--namespace <ns>', 'Temporal namespace', connectionDefaults().namespace)
   .option('--task-queue <name>', 'task queue', TASK_QUEUE)
   .addHelpText(
     'after',
@@ -112,6 +117,7 @@ reusing every teacher call in the cache.`,
       args: [config],
       logFile,
       finetuneQueue: config.student.kind === 'finetune' ? config.student.finetune.taskQueue : undefined,
+      needs: queuesNeeded(config, g.taskQueue),
       // upsert the search attributes when this CLI registered them on the server
       beforeStart: (server) => void (config.searchAttributes ||= server.searchAttributes === true),
       onStarted: ({ workflowId, ui }) => console.log(`workflow id: ${workflowId}\nWeb UI:      ${ui}`),
@@ -167,7 +173,7 @@ Examples:
   )
   .action(async (runId: string, o: { json?: boolean }) => {
     const g = program.opts<GlobalOptions>();
-    const client = new Client({ connection: await Connection.connect({ address: g.address }), namespace: g.namespace });
+    const client = await connectClient(g);
     try {
       const handle = client.workflow.getHandle(runId);
       const { status } = await handle.describe();

@@ -19,9 +19,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { SteeringState } from '../domain/steering.js';
-import type { GlobalOptions } from './runLocally.js';
+import { connectClient, type GlobalOptions } from './temporalClient.js';
 import { innermostMessage } from '../domain/errors.js';
 import { startReviewServer, temporalBackend } from './review/server.js';
 
@@ -29,7 +29,7 @@ import { startReviewServer, temporalBackend } from './review/server.js';
 export function steerCommands(program: Command): void {
   const withHandle = async (id: string, fn: (handle: WorkflowHandle) => Promise<void>) => {
     const g = program.opts<GlobalOptions>();
-    const client = new Client({ connection: await Connection.connect({ address: g.address }), namespace: g.namespace });
+    const client = await connectClient(g);
     try {
       await fn(client.workflow.getHandle(id));
     } finally {
@@ -53,7 +53,7 @@ export function steerCommands(program: Command): void {
   /** `s3 review <id>` without decisions: the review page, until Ctrl-C */
   const serveReviewPage = async (id: string, by: string, port?: number) => {
     const g = program.opts<GlobalOptions>();
-    const client = new Client({ connection: await Connection.connect({ address: g.address }), namespace: g.namespace });
+    const client = await connectClient(g);
     const server = await startReviewServer({
       backend: temporalBackend(client.workflow.getHandle(id)),
       workflowId: id,

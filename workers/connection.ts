@@ -92,6 +92,22 @@ export function clientConnectionOptions(opts?: Parameters<typeof loadTemporalCon
   return loadTemporalConnection(opts).client;
 }
 
+/**
+ * The same connection pointed at another server or namespace: what a command-line flag
+ * (`--address`, `--namespace`) overrides, while TLS, the API key and gRPC metadata still come
+ * from the environment configuration (as the Temporal CLI's own flags do).
+ * @param c a loaded connection (loadTemporalConnection); @param address host:port; @param namespace
+ */
+export function withServer(c: TemporalConnectConfig, address: string, namespace: string): TemporalConnectConfig {
+  return {
+    ...c,
+    address,
+    namespace,
+    native: { ...c.native, address },
+    client: { ...c.client, address },
+  };
+}
+
 /** One line for logs: address, namespace, and whether TLS / an API key are used (never the key). */
 export function describeConnection(c: TemporalConnectConfig): string {
   const extras = [c.tls ? 'TLS' : '', c.apiKey ? 'API key' : ''].filter(Boolean).join(', ');
