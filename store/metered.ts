@@ -13,15 +13,23 @@
  * intervals): `busyMs / wall time of the run` is the store's share. A streamed read
  * (streamJsonl) is timed from its first to its last record, so the consumer's time between
  * records counts as store time: an upper bound.
+ *
+ * A read served from the local read-through copy (store/localcache.ts: a `get` or `getJsonl` by
+ * sha256 that this machine already holds) is no store call: it is counted in `localHits`, not in
+ * `calls`; its time (reading and hashing the local file) still counts in callMs / busyMs.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { DatasetRef } from '../domain/types.js';
+import { countLocalHits } from './localcache.js';
 import type { ArtifactStore, ArtifactTarget, JsonlReadOptions, PutResult } from './types.js';
 import type { z } from 'zod';
 
 /** Totals of one process (or, merged, of several). Times in milliseconds, sizes in bytes. */
 export interface StoreMetrics {
+  /** calls that reached the store, by operation */
   calls: Record<string, number>;
+  /** reads served from the local read-through copy without a store call, by operation (get, getJsonl) */
+  localHits: Record<string, number>;
   callMs: number;
   busyMs: number;
   /** bytes written (put / putJsonl: the serialized size, whether or not the rewrite was skipped) */
@@ -32,32 +40,55 @@ export interface StoreMetrics {
   skippedWrites: number;
 }
 
-const zero = (): StoreMetrics => ({ calls: {}, callMs: 0, busyMs: 0, bytesWritten: 0, bytesRead: 0, skippedWrites: 0 });
+const zero = (): StoreMetrics => ({
+  calls: {},
+  localHits: {},
+  callMs: 0,
+  busyMs: 0,
+  bytesWritten: 0,
+  bytesRead: 0,
+  skippedWrites: 0,
+});
 
 let totals = zero();
 let inFlight = 0;
 let busySince = 0;
 let exitHookFile: string | undefined;
 
-function begin(op: string): number {
-  totals.calls[op] = (totals.calls[op] ?? 0) + 1;
+function begin(): number {
   const now = performance.now();
   if (inFlight++ === 0) busySince = now;
   return now;
 }
 
-function end(started: number): void {
+/** Ends a call of `op` begun at `started`: a store call, or a read served locally (`local`). */
+function end(op: string, started: number, local = false): void {
+  const counts = local ? totals.localHits : totals.calls;
+  counts[op] = (counts[op] ?? 0) + 1;
   const now = performance.now();
   totals.callMs += now - started;
   if (--inFlight === 0) totals.busyMs += now - busySince;
 }
 
 async function timed<T>(op: string, fn: () => Promise<T>): Promise<T> {
-  const t = begin(op);
+  const t = begin();
   try {
     return await fn();
   } finally {
-    end(t);
+    end(op, t);
+  }
+}
+
+/** As timed, for a read that the local read-through copy may serve (then counted in localHits). */
+async function timedRead<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  const t = begin();
+  let local = false;
+  try {
+    const { value, localHits } = await countLocalHits(fn);
+    local = localHits > 0;
+    return value;
+  } finally {
+    end(op, t, local);
   }
 }
 
@@ -82,7 +113,7 @@ export function meterStore(store: ArtifactStore): ArtifactStore {
         return r;
       }),
     get: (target: ArtifactTarget, opts?: { sha256?: string }) =>
-      timed('get', async () => {
+      timedRead('get', async () => {
         const b = await store.get(target, opts);
         totals.bytesRead += b.length;
         return b;
@@ -95,19 +126,19 @@ export function meterStore(store: ArtifactStore): ArtifactStore {
       return ref;
     },
     async getJsonl<T>(target: ArtifactTarget, schema: z.ZodType<T>, opts?: JsonlReadOptions): Promise<T[]> {
-      const rows = await timed('getJsonl', () => store.getJsonl(target, schema, opts));
+      const rows = await timedRead('getJsonl', () => store.getJsonl(target, schema, opts));
       totals.bytesRead += rows.reduce((s, r) => s + sizeOf(r), 0);
       return rows;
     },
     async *streamJsonl<T>(target: ArtifactTarget, schema: z.ZodType<T>, opts?: { sha256?: string }) {
-      const t = begin('streamJsonl');
+      const t = begin();
       try {
         for await (const row of store.streamJsonl(target, schema, opts)) {
           totals.bytesRead += sizeOf(row);
           yield row;
         }
       } finally {
-        end(t);
+        end('streamJsonl', t);
       }
     },
     exists: (target) => timed('exists', () => store.exists(target)),
@@ -132,8 +163,9 @@ export function resetStoreMetrics(): void {
 /** Adds this process's totals to the JSON at `file` (created when absent) and resets them. */
 export function writeStoreMetrics(file: string): void {
   const before: StoreMetrics = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as StoreMetrics) : zero();
-  const merged = { ...before, calls: { ...before.calls } };
+  const merged = { ...before, calls: { ...before.calls }, localHits: { ...before.localHits } };
   for (const [op, n] of Object.entries(totals.calls)) merged.calls[op] = (merged.calls[op] ?? 0) + n;
+  for (const [op, n] of Object.entries(totals.localHits)) merged.localHits[op] = (merged.localHits[op] ?? 0) + n;
   merged.callMs += totals.callMs;
   merged.busyMs += totals.busyMs;
   merged.bytesWritten += totals.bytesWritten;

@@ -6,7 +6,16 @@
  * - writes are idempotent: the object's sha256 is stored as object metadata (`x-amz-meta-sha256`)
  *   and a write whose bytes hash to the stored object's sha256 (same length) is skipped (one HEAD,
  *   no PUT), so a retried activity does not even rewrite the object;
- * - a read by reference checks the sha256 the reference carries (IntegrityError).
+ * - a read by reference checks the sha256 the reference carries (IntegrityError);
+ * - a read that names the sha256 it expects (a reference's, or `opts.sha256`) by `get` or
+ *   `getJsonl` is served from the bounded local read-through copy (store/localcache.ts;
+ *   `S3_STORE_LOCAL_CACHE`, `S3_STORE_LOCAL_CACHE_BYTES`) when this machine already holds those
+ *   bytes, without a call to the store; otherwise the verified bytes are kept there. Reads without
+ *   an expected sha256, and streamJsonl, always go to the store;
+ * - bodies larger than `multipartBytes` (`S3_STORE_MULTIPART_BYTES`, default 16 MiB) are uploaded
+ *   in parts (`@aws-sdk/lib-storage` Upload: CreateMultipartUpload, UploadPart…,
+ *   CompleteMultipartUpload; the object appears whole when completed, so the write stays atomic)
+ *   with the same metadata; smaller ones in one PutObject.
  *
  * Credentials come only from the environment, through the AWS SDK's default credential chain
  * (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws, SSO, web identity, the
@@ -24,6 +33,7 @@ import type { z } from 'zod';
 import { DatasetError, decodeLineBatches, jsonlChunks, parseRecord, type JsonlTally } from '../data/jsonl.js';
 import type { DatasetRef } from '../domain/types.js';
 import { checkKey } from './local.js';
+import { LocalReadCache, localCacheOptionsFromEnv, type LocalCacheOptions } from './localcache.js';
 import {
   IntegrityError,
   type ArtifactStore,
@@ -36,6 +46,34 @@ import { refUri, schemeOf } from './uri.js';
 
 /** The metadata key of an object's hex sha256 (sent as `x-amz-meta-sha256`). */
 export const SHA256_METADATA = 'sha256';
+
+/** The default multipart threshold: bodies above 16 MiB are uploaded in parts. */
+export const DEFAULT_MULTIPART_BYTES = 16 * 1024 ** 2;
+/** The smallest part S3 accepts (every part but the last): 5 MiB. */
+export const MIN_PART_BYTES = 5 * 1024 ** 2;
+/** The default part size: 8 MiB (as boto3's), more for objects above 8 MiB × 9,000 parts. */
+const DEFAULT_PART_BYTES = 8 * 1024 ** 2;
+
+/** Per-store options beyond the configuration (defaults from the environment; tests set them). */
+export interface S3StoreOptions {
+  /**
+   * The local read-through copy: a LocalReadCache (shared), its options, or false (none).
+   * Default: localCacheOptionsFromEnv() (`S3_STORE_LOCAL_CACHE`, `S3_STORE_LOCAL_CACHE_BYTES`).
+   */
+  localCache?: LocalReadCache | LocalCacheOptions | false;
+  /** bodies of more than this many bytes are uploaded in parts; default `S3_STORE_MULTIPART_BYTES`, else 16 MiB */
+  multipartBytes?: number;
+  /** the part size of a multipart upload in bytes (≥ 5 MiB); default 8 MiB, larger when 9,000 parts would not hold the body */
+  partBytes?: number;
+}
+
+/** A whole number of bytes from the environment variable `name`, else `fallback`. @throws RangeError */
+function bytesFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new RangeError(`${name} must be a whole number of bytes, not "${raw}"`);
+  return Number(raw);
+}
 
 /** A store that cannot be used: unreachable, no credentials, credentials refused, no bucket. */
 export class StoreAccessError extends Error {
@@ -172,6 +210,15 @@ async function* tapped(chunks: AsyncIterable<Uint8Array>, hash: Hash): AsyncGene
   }
 }
 
+/** One LocalReadCache per (folder, bound) in this process: stores of one machine share their counts. */
+const localCaches = new Map<string, LocalReadCache>();
+function sharedLocalCache(opts: LocalCacheOptions): LocalReadCache {
+  const id = JSON.stringify([opts.dir, opts.maxBytes]);
+  let cache = localCaches.get(id);
+  if (!cache) localCaches.set(id, (cache = new LocalReadCache(opts)));
+  return cache;
+}
+
 export class S3ObjectStore implements ArtifactStore {
   readonly rootUri: string;
   readonly bucket: string;
@@ -179,10 +226,20 @@ export class S3ObjectStore implements ArtifactStore {
   readonly prefix: string;
   /** the shared client of this store's options (created with the SDK on first use) */
   readonly client: Promise<S3Client>;
+  /** the local read-through copy of reads by sha256 (undefined: off) */
+  readonly localCache?: LocalReadCache;
+  /** bodies of more than this many bytes are uploaded in parts */
+  readonly multipartBytes: number;
+  private readonly partBytes?: number;
   private readonly endpoint?: string;
 
-  /** @param config `uri`: `s3://bucket` or `s3://bucket/prefix[/]`; endpoint, region, forcePathStyle */
-  constructor(config: StoreConfig) {
+  /**
+   * @param config `uri`: `s3://bucket` or `s3://bucket/prefix[/]`; endpoint, region, forcePathStyle
+   * @param opts the local read-through copy and the multipart threshold (defaults: the environment)
+   * @throws RangeError for an invalid bucket name, key prefix, S3_STORE_LOCAL_CACHE_BYTES,
+   *   S3_STORE_MULTIPART_BYTES or a part size under 5 MiB
+   */
+  constructor(config: StoreConfig, opts: S3StoreOptions = {}) {
     const { bucket, key } = parseS3Uri(config.uri);
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
       throw new RangeError(`invalid bucket name "${bucket}" in ${config.uri}`);
@@ -194,9 +251,18 @@ export class S3ObjectStore implements ArtifactStore {
     const own = { endpoint: config.endpoint, region: config.region, forcePathStyle: config.forcePathStyle };
     const given = Object.values(own).some((v) => v !== undefined);
     if (given) bucketOptions.set(bucket, own);
-    const opts = s3OptionsOf(given ? own : knownOptionsOf(bucket));
-    this.endpoint = opts.endpoint;
-    this.client = clientFor(opts);
+    const s3 = s3OptionsOf(given ? own : knownOptionsOf(bucket));
+    this.endpoint = s3.endpoint;
+    this.client = clientFor(s3);
+    const local = opts.localCache === undefined ? localCacheOptionsFromEnv() : opts.localCache;
+    if (local) this.localCache = local instanceof LocalReadCache ? local : sharedLocalCache(local);
+    this.multipartBytes =
+      opts.multipartBytes ?? bytesFromEnv(process.env, 'S3_STORE_MULTIPART_BYTES', DEFAULT_MULTIPART_BYTES);
+    if (opts.partBytes !== undefined && !(Number.isSafeInteger(opts.partBytes) && opts.partBytes >= MIN_PART_BYTES))
+      throw new RangeError(
+        `a part of a multipart upload holds at least ${MIN_PART_BYTES} bytes, not ${opts.partBytes}`,
+      );
+    this.partBytes = opts.partBytes;
   }
 
   uriOf(key: string): string {
@@ -267,35 +333,56 @@ export class S3ObjectStore implements ArtifactStore {
     const result = { uri: at.uri, sha256, bytes: buf.length };
     const stored = await this.head(at);
     if (stored && stored.sha256 === sha256 && stored.bytes === buf.length) return { ...result, written: false };
+    const params = {
+      Bucket: at.bucket,
+      Key: at.key,
+      Body: buf,
+      ContentType: key.endsWith('.jsonl')
+        ? 'application/x-ndjson'
+        : key.endsWith('.json')
+          ? 'application/json'
+          : 'application/octet-stream',
+      Metadata: { [SHA256_METADATA]: sha256 },
+    };
     try {
-      const { PutObjectCommand } = await loadSdk();
-      await (
-        await this.client
-      ).send(
-        new PutObjectCommand({
-          Bucket: at.bucket,
-          Key: at.key,
-          Body: buf,
-          ContentLength: buf.length,
-          ContentType: key.endsWith('.jsonl')
-            ? 'application/x-ndjson'
-            : key.endsWith('.json')
-              ? 'application/json'
-              : 'application/octet-stream',
-          Metadata: { [SHA256_METADATA]: sha256 },
-        }),
-      );
+      if (buf.length > this.multipartBytes) await this.upload(params);
+      else {
+        const { PutObjectCommand } = await loadSdk();
+        await (await this.client).send(new PutObjectCommand({ ...params, ContentLength: buf.length }));
+      }
     } catch (err) {
       throw explain(err, at.uri, this.endpoint);
     }
     return { ...result, written: true };
   }
 
-  async get(target: ArtifactTarget, opts: { sha256?: string } = {}): Promise<Buffer> {
-    const at = this.locate(target, opts.sha256);
+  /**
+   * A multipart upload (`@aws-sdk/lib-storage` Upload, parts of `partBytes`, 4 in flight; a failed
+   * upload is aborted, its parts dropped). The object appears only when the upload completes.
+   */
+  private async upload(params: { Bucket: string; Key: string; Body: Buffer; Metadata: Record<string, string> }) {
+    const { Upload } = await import('@aws-sdk/lib-storage');
+    const partSize = this.partBytes ?? Math.max(DEFAULT_PART_BYTES, Math.ceil(params.Body.length / 9000));
+    await new Upload({ client: await this.client, params, partSize, queueSize: 4 }).done();
+  }
+
+  /**
+   * The verified bytes of `at`: from the local read-through copy when `at` names a sha256 and this
+   * machine holds those bytes (no store call), else from the store (checked, then copied locally
+   * when a sha256 was expected). @throws DatasetError (missing), IntegrityError, StoreAccessError
+   */
+  private async readVerified(at: Located): Promise<Buffer> {
+    const local = LocalReadCache.usable(at.sha256) ? this.localCache : undefined;
+    const kept = await local?.read(at.sha256!);
+    if (kept) return kept;
     const buf = await this.readAll(at);
     this.check(at, sha256Of(buf));
+    await local?.write(at.sha256!, buf);
     return buf;
+  }
+
+  async get(target: ArtifactTarget, opts: { sha256?: string } = {}): Promise<Buffer> {
+    return this.readVerified(this.locate(target, opts.sha256));
   }
 
   async putJsonl<T>(key: string, rows: Iterable<T>, opts: { labelOf?: (row: T) => string } = {}): Promise<DatasetRef> {
@@ -308,8 +395,7 @@ export class S3ObjectStore implements ArtifactStore {
 
   async getJsonl<T>(target: ArtifactTarget, schema: z.ZodType<T>, opts: JsonlReadOptions = {}): Promise<T[]> {
     const at = this.locate(target, opts.sha256);
-    const buf = await this.readAll(at);
-    this.check(at, sha256Of(buf)); // before parsing: changed bytes explain a parse error best
+    const buf = await this.readVerified(at); // sha256 checked before parsing: changed bytes explain a parse error best
     const rows: T[] = [];
     for await (const batch of decodeLineBatches(once(buf), at.uri))
       for (const { line, text } of batch) if (text.trim() !== '') rows.push(parseRecord(at.uri, line, text, schema));
