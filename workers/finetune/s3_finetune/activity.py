@@ -58,7 +58,14 @@ def evaluate(
     t0 = time.perf_counter()
     config, task, round_ = payload["config"], payload["task"], int(payload["round"])
     if (config.get("task") or {}).get("kind") == "qa":
-        return _evaluate_qa(payload, progress=progress, should_stop=should_stop, max_steps=max_steps, trained=trained)
+        return _evaluate_qa(
+            payload,
+            progress=progress,
+            should_stop=should_stop,
+            resume_from=resume_from,
+            max_steps=max_steps,
+            trained=trained,
+        )
     select = payload.get("select") or {}
     hyper = hyper_of(config)
     labels: list[str] = list(config["task"]["labels"])

@@ -23,9 +23,11 @@ fresh span head (AutoModelForQuestionAnswering), trained and read out as Hugging
   gold span (softmax over the window's tokens; the window where that is lowest; a question whose
   answer fits no window scores its first window's CLS targets) for the `loss` acquisition, and
   confidence = p(start) * p(end) of the predicted span in its window (least-confidence: 1 - it).
+- Durable: with a workdir, checkpoints every checkpoint_steps steps and at each epoch end, and
+  resume from one (checkpoint.py, shared with the classifier); heartbeat details through `progress`.
+- Export: export.py export_onnx with the outputs start_logits and end_logits (qa_activity.py).
 
-Not yet here (the `qa` task kind and its activity will add them): checkpoints and resume, heartbeats,
-ONNX export. Importable without Temporal.
+Importable without Temporal.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
 
+from .checkpoint import Checkpointer
 from .contract import Hyper, InvalidInput
 from .squad import qa_score, score_qa
 from .train import _autocast, device_of
@@ -89,6 +92,7 @@ class QaTrainResult:
     val_exact_match: list[float] = field(default_factory=list)
     val_f1: list[float] = field(default_factory=list)
     mixed_precision: str | None = None
+    resumed_from_step: int = 0
 
 
 def load_fresh_qa(model_dir: str, seed: int):
@@ -309,14 +313,25 @@ def train_qa(
     progress: Callable[[dict[str, Any]], None] = lambda d: None,
     should_stop: Callable[[], bool] = lambda: False,
     max_steps: int | None = None,
+    workdir: str | None = None,
+    fingerprint: str = "",
+    resume_from: str | None = None,
 ) -> QaTrainResult:
     """Trains a fresh span model on train_rows (module doc) and keeps the epoch with the best gold
     validation EM (then F1), or the last epoch without validation.
     @param settings windows and post-processing (default: QaSettings with hyper.max_length)
-    @param progress called after every epoch with {phase: "epoch", epoch, epochs, step, steps, loss}
+    @param progress heartbeat details (checkpoint.Checkpointer.details: {phase, epoch, epochs, step,
+      steps, loss, checkpoint, resumedFromStep, device}) every hyper.heartbeat_steps steps, after each
+      checkpoint and each epoch
     @param max_steps stop after this many optimizer steps in all (tests)
-    @raises InvalidInput when train_rows is empty; train.Cancelled when should_stop() turns true"""
-    from .train import Cancelled
+    @param workdir where checkpoint.pt (every hyper.checkpoint_steps steps and at each epoch end but
+      the last) and best.pt are written; None: no checkpoints
+    @param fingerprint written into checkpoints; a checkpoint with another one is not resumed
+    @param resume_from a checkpoint.pt of an earlier attempt (ignored when missing or foreign): its
+      state is restored and the batches already done are skipped (QaTrainResult.resumed_from_step)
+    @raises InvalidInput when train_rows is empty; train.Cancelled when should_stop() turns true
+      (checked before every step)"""
+    from .train import STEP_DELAY_S, Cancelled
 
     if not train_rows:
         raise InvalidInput("QA training needs at least one question")
@@ -342,19 +357,37 @@ def train_qa(
     scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
     starts = torch.tensor([f.start_position for f in feats])
     ends = torch.tensor([f.end_position for f in feats])
-    step, loss_value = 0, float("nan")
-    epoch_ms: list[float] = []
-    val_em: list[float] = []
-    val_f1: list[float] = []
-    best_epoch, best_key, best_state = 0, (-1.0, -1.0), None
-    epoch = 0
-    while epoch < hyper.epochs and (max_steps is None or step < max_steps):
+    ckpt = Checkpointer(
+        workdir, fingerprint, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler, device=device
+    )
+    state: dict[str, Any] = {
+        "epoch": 0,
+        "batch": 0,
+        "step": 0,
+        "best_epoch": 0,
+        "best_key": [-1.0, -1.0],  # (EM, F1) of the best epoch; (epoch, 0) without validation
+        "loss": float("nan"),
+        "epoch_ms": [],
+        "val_em": [],
+        "val_f1": [],
+    }
+    best_state: dict[str, torch.Tensor] | None = None
+    resumed = ckpt.resume(resume_from)
+    if resumed is not None:
+        state, best_state = resumed
+
+    def beat(phase: str) -> None:
+        progress(ckpt.details(phase, state, hyper.epochs, total))
+
+    beat("fit")
+    stop_all = False
+    while state["epoch"] < hyper.epochs and not stop_all:
         t0 = time.perf_counter()
         model.train()
-        order = torch.randperm(len(feats), generator=torch.Generator().manual_seed(hyper.seed * 1000 + epoch))
-        for b in range(steps_per_epoch):
+        order = torch.randperm(len(feats), generator=torch.Generator().manual_seed(hyper.seed * 1000 + state["epoch"]))
+        for b in range(state["batch"], steps_per_epoch):
             if should_stop():
-                raise Cancelled(f"cancelled at epoch {epoch + 1}, step {step}")
+                raise Cancelled(f"cancelled at epoch {state['epoch'] + 1}, step {state['step']}")
             idx = order[b * hyper.batch_size : (b + 1) * hyper.batch_size].tolist()
             batch = _batch(tokenizer, [feats[i] for i in idx], device)
             with _autocast(device):
@@ -369,27 +402,39 @@ def train_qa(
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
-            step += 1
-            loss_value = float(loss.detach())
-            if max_steps is not None and step >= max_steps:
+            state["step"] += 1
+            if STEP_DELAY_S:
+                time.sleep(STEP_DELAY_S)
+            state["batch"] = b + 1
+            state["loss"] = float(loss.detach())
+            if workdir is not None and state["step"] % hyper.checkpoint_steps == 0:
+                ckpt.save(state)
+                beat("checkpoint")
+            elif state["step"] % hyper.heartbeat_steps == 0:
+                beat("fit")
+            if max_steps is not None and state["step"] >= max_steps:
+                stop_all = True
                 break
-        epoch += 1
+        # score the epoch (a partial one when max_steps stopped it) on gold validation
         if validation:
             m = metrics_of(
                 predict_qa(model, tokenizer, validation, settings, hyper.eval_batch_size, device), validation
             )
-            val_em.append(m["exactMatch"])
-            val_f1.append(m["f1"])
-            key = (m["exactMatch"], m["f1"])
+            state["val_em"].append(m["exactMatch"])
+            state["val_f1"].append(m["f1"])
+            key = [m["exactMatch"], m["f1"]]
         else:
-            key = (float(epoch), 0.0)  # no validation: the last epoch
-        epoch_ms.append((time.perf_counter() - t0) * 1000)
-        if key > best_key:
-            best_key, best_epoch = key, epoch
-            best_state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
-        progress(
-            {"phase": "epoch", "epoch": epoch, "epochs": hyper.epochs, "step": step, "steps": total, "loss": loss_value}
-        )
+            key = [float(state["epoch"] + 1), 0.0]  # no validation: the last epoch
+        state["epoch_ms"].append((time.perf_counter() - t0) * 1000)
+        if key > state["best_key"]:
+            state["best_key"], state["best_epoch"] = key, state["epoch"] + 1
+            best_state = ckpt.keep_best()
+        state["epoch"] += 1
+        state["batch"] = 0
+        if workdir is not None and not stop_all and state["epoch"] < hyper.epochs:
+            ckpt.save(state)
+            beat("checkpoint")
+        beat("epoch")
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
@@ -397,13 +442,14 @@ def train_qa(
         model=model,
         tokenizer=tokenizer,
         device=device.type,
-        epochs=epoch,
-        best_epoch=best_epoch,
-        steps=step,
-        last_loss=loss_value,
+        epochs=state["epoch"],
+        best_epoch=state["best_epoch"],
+        steps=state["step"],
+        last_loss=state["loss"],
         train_features=len(feats),
-        epoch_ms=epoch_ms,
-        val_exact_match=val_em,
-        val_f1=val_f1,
+        epoch_ms=state["epoch_ms"],
+        val_exact_match=state["val_em"],
+        val_f1=state["val_f1"],
         mixed_precision=amp,
+        resumed_from_step=ckpt.resumed_from_step,
     )

@@ -10,12 +10,20 @@ answer, answers = every gold span) and are read back into SQuAD rows here.
   sample as select.pick draws it, score = loss; "loss" = highest -log p(start) - log p(end) of the gold
   span first; "least-confidence" = highest 1 - p(start) p(end) of the predicted span first; "random" =
   a seeded sample. GoldGen (select.all) takes every question.
-- Not here yet: checkpoint resume and ONNX export (student.finetune.export is ignored for QA).
+- Durable as the classifier (activity.py): checkpoints in round-<q>/finetune/ (checkpoint.py), their
+  path in the heartbeat details; a retried attempt resumes from the last one (resume_from) when its
+  fingerprint (training and validation refs, hyper-parameters, windows) is the same, and
+  fit.finetune.resumedFromStep says from which step.
+- Export (student.finetune.export): the kept model to ONNX in the run's student/ folder (export.py,
+  outputs start_logits and end_logits), with s3-student.json {task: "qa", maxLength, docStride,
+  maxAnswerLength, nBest, questionMaxTokens, round}: what `s3 predict` (scripts/predict.ts) windows and
+  decodes with, as here.
 """
 
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from typing import Any
 
@@ -98,10 +106,16 @@ def evaluate_qa(
     *,
     progress=lambda d: None,
     should_stop=lambda: False,
+    resume_from: str | None = None,
     max_steps: int | None = None,
     trained: list | None = None,
 ) -> dict[str, Any]:
-    """evaluate() for task.kind "qa" (activity.py calls it after reading the training data)."""
+    """evaluate() for task.kind "qa" (activity.py calls it after reading the training data).
+    @param payload TrainInput; @param store the run's store (store.py); @param train_rows the round's
+      Examples; @param resume_from a checkpoint.pt of an earlier attempt (activity._resume_checkpoint)
+    @returns Evaluation (JSON-ready)
+    @raises InvalidInput on an acquisition function QA does not compute, or bad rows / model folder;
+      train.Cancelled when should_stop() turns true"""
     t0 = time.perf_counter()
     config, task, round_ = payload["config"], payload["task"], int(payload["round"])
     select = payload.get("select") or {}
@@ -119,10 +133,21 @@ def evaluate_qa(
     # half a window, so that every window has room for more context than the stride (the fast
     # tokenizer panics otherwise)
     settings = QaSettings(max_length=hyper.max_length, doc_stride=min(128, hyper.max_length // 4))
-    clip = question_clipper(hyper.model, hyper.max_length // 2)
+    question_max = hyper.max_length // 2
+    clip = question_clipper(hyper.model, question_max)
     validation = [clip(qa_row(x)) for x in validation_x]
     test = [clip(qa_row(x)) for x in test_x]
     rows = [clip(qa_row(x)) for x in train_rows]
+    workdir = store.local_dir(f"round-{round_}/finetune")
+    fp = contract.fingerprint(
+        {
+            "kind": "qa",
+            "train": [r["sha256"] for r in payload["train"]],
+            "validation": task["validation"]["sha256"],
+            "hyper": hyper.to_json(),
+            "settings": [settings.max_length, settings.doc_stride, question_max],
+        }
+    )
     res = train_qa(
         hyper,
         rows,
@@ -131,6 +156,9 @@ def evaluate_qa(
         progress=lambda d: progress({**d, "round": round_, "trainSize": len(rows)}),
         should_stop=should_stop,
         max_steps=max_steps,
+        workdir=workdir,
+        fingerprint=fp,
+        resume_from=resume_from,
     )
     if trained is not None:
         trained.append(res)
@@ -168,6 +196,24 @@ def evaluate_qa(
         ]
         record = {"name": name, "pool": "gold-validation", "candidates": n, "picked": summary(picks)}
     misclassified = store.put_jsonl(f"round-{round_}/picked.jsonl", picked, lambda r: r["example"]["label"])
+    exported = None
+    if hyper.export:
+        from .export import OUTPUTS_QA, export_onnx
+
+        progress({"phase": "export", "round": round_})
+        meta = {
+            "task": "qa",
+            "maxLength": settings.max_length,
+            "docStride": settings.doc_stride,
+            "maxAnswerLength": settings.max_answer_length,
+            "nBest": settings.n_best,
+            "questionMaxTokens": question_max,
+            "round": round_,
+        }
+        sample = [{"text": r["question"], "text_pair": r["context"]} for r in (validation or rows)[:2]]
+        exported = export_onnx(res.model, res.tokenizer, store.local_dir("student"), sample, meta, OUTPUTS_QA)
+        store.publish_dir("student")  # an object store: upload the staged export folder
+    shutil.rmtree(workdir, ignore_errors=True)  # checkpoints are only for retries of this round
     out: dict[str, Any] = {
         "round": round_,
         "trainSize": len(rows),
@@ -188,8 +234,8 @@ def evaluate_qa(
                 "validationAccuracyPerEpoch": res.val_exact_match,
                 "validationF1PerEpoch": res.val_f1,
                 "epochMs": res.epoch_ms,
-                "resumedFromStep": 0,
-                "exported": None,
+                "resumedFromStep": res.resumed_from_step,
+                "exported": exported,
             },
         },
         "validation": split_metrics(pv, validation),

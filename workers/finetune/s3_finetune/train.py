@@ -11,15 +11,15 @@
   torch.use_deterministic_algorithms; the same inputs and seed give the same metrics.
 - CUDA when torch.cuda.is_available(), with autocast mixed precision (bf16 where supported, else
   fp16 with a gradient scaler).
-- Durable: every checkpoint_steps optimizer steps (and at each epoch end) a checkpoint (model,
-  optimizer, scheduler, scaler, RNG state, epoch, step, best epoch so far) is written atomically;
-  `resume_from` continues from one, skipping the batches of the epoch already done.
+- Durable (checkpoint.py, shared with the QA student): every checkpoint_steps optimizer steps (and at
+  each epoch end) a checkpoint (model, optimizer, scheduler, scaler, RNG state, epoch, step, best
+  epoch so far) is written atomically; `resume_from` continues from one, skipping the batches of the
+  epoch already done.
 - Stops at the next step when `should_stop()` is true (activity cancellation).
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 from collections.abc import Callable
@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
+from .checkpoint import Checkpointer
 from .contract import Hyper, InvalidInput
 from .select import argmax
 
@@ -120,12 +121,6 @@ def _autocast(device: torch.device):
     return torch.autocast("cpu", enabled=False)
 
 
-def _save_atomic(obj: Any, path: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def train(
     hyper: Hyper,
     labels: list[str],
@@ -172,8 +167,9 @@ def train(
         amp = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
 
-    ckpt_path = os.path.join(workdir, "checkpoint.pt")
-    best_path = os.path.join(workdir, "best.pt")
+    ckpt = Checkpointer(
+        workdir, fingerprint, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler, device=device
+    )
     state = {
         "epoch": 0,
         "batch": 0,
@@ -184,54 +180,16 @@ def train(
         "epoch_ms": [],
         "val_acc": [],
     }
-    resumed = 0
     best_state: dict[str, torch.Tensor] | None = None
-    if resume_from and os.path.exists(resume_from):
-        ck = torch.load(resume_from, map_location="cpu", weights_only=False)  # RNG state must stay on CPU
-        if ck.get("fingerprint") == fingerprint:
-            model.load_state_dict(ck["model"])
-            optimizer.load_state_dict(ck["optimizer"])
-            scheduler.load_state_dict(ck["scheduler"])
-            scaler.load_state_dict(ck["scaler"])
-            torch.set_rng_state(ck["rng"])
-            if device.type == "cuda" and ck.get("cuda_rng") is not None:
-                torch.cuda.set_rng_state_all(ck["cuda_rng"])
-            state = ck["state"]
-            resumed = state["step"]
-            if state["best_epoch"] > 0 and os.path.exists(best_path):
-                best_state = torch.load(best_path, map_location="cpu", weights_only=True)
-    ckpt_written: str | None = None
+    resumed = ckpt.resume(resume_from)
+    if resumed is not None:
+        state, best_state = resumed
 
     def details(phase: str) -> dict[str, Any]:
-        return {
-            "phase": phase,
-            # 1-based: the epoch in progress, or the one just finished for phase "epoch"
-            "epoch": state["epoch"] + (0 if phase == "epoch" else 1),
-            "epochs": hyper.epochs,
-            "step": state["step"],
-            "steps": total,
-            "loss": state["loss"],
-            "checkpoint": ckpt_written,
-            "resumedFromStep": resumed,
-            "device": device.type,
-        }
+        return ckpt.details(phase, state, hyper.epochs, total)
 
     def checkpoint() -> None:
-        nonlocal ckpt_written
-        _save_atomic(
-            {
-                "fingerprint": fingerprint,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict(),
-                "rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
-                "state": copy.deepcopy(state),
-            },
-            ckpt_path,
-        )
-        ckpt_written = ckpt_path
+        ckpt.save(state)
         progress(details("checkpoint"))
 
     progress(details("fit"))
@@ -281,8 +239,7 @@ def train(
         state["epoch_ms"].append((time.perf_counter() - t0) * 1000)
         if acc > state["best_acc"]:
             state["best_acc"], state["best_epoch"] = acc, state["epoch"] + 1
-            best_state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
-            _save_atomic(best_state, best_path)
+            best_state = ckpt.keep_best()
         state["epoch"] += 1
         state["batch"] = 0
         if not stop_all and state["epoch"] < hyper.epochs:
@@ -302,6 +259,6 @@ def train(
         last_loss=state["loss"],
         epoch_ms=state["epoch_ms"],
         val_accuracy=state["val_acc"],
-        resumed_from_step=resumed,
+        resumed_from_step=ckpt.resumed_from_step,
         mixed_precision=amp,
     )
