@@ -46,10 +46,11 @@ async function scoreAndSelect(
   rows: SyntheticExample[],
   groups: string[],
   beat: Record<string, unknown>,
+  deps: StoreDeps,
 ): Promise<CandidatePick[]> {
   const { config, task, round } = input;
   const name = config.synthesis.acquisition;
-  const { student, train } = await fitStudent(store, config, task, input.train, round, beat);
+  const { student, train } = await fitStudent(store, config, task, input.train, round, beat, deps);
   beat.phase = 'score candidates';
   const labels = config.task.labels;
   return selectPerGroup(
@@ -97,7 +98,7 @@ export async function selectCandidates(
       });
       // written next to the candidates: synthetic/ees-round-<q>.{selected,discarded}.jsonl
       const stem = keyOfRef(store, input.candidates).replace(/\.jsonl$/, '');
-      const picks = rows.length ? await scoreAndSelect(store, input, rows, groups, beat) : [];
+      const picks = rows.length ? await scoreAndSelect(store, input, rows, groups, beat, deps) : [];
       const keptAt = new Map(picks.map((p) => [p.index, p]));
       const kept = rows.flatMap((r, i) => {
         const p = keptAt.get(i);

@@ -6,7 +6,6 @@
  * student/influence.ts), and writes the most helpful examples, balanced across labels, as the
  * in-context examples of the next round's generation prompts.
  */
-import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { ExampleSchema, type DatasetRef, type Example } from '../domain/types.js';
 import { refUri } from '../store/index.js';
@@ -16,7 +15,7 @@ import { taskKindOf } from '../tasks/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity, warn } from './context.js';
 import type { StoreDeps } from './deps.js';
-import { cacheDirOf, runArtifacts, studentConfigOf } from './paths.js';
+import { embeddingCacheOf, runArtifacts, studentConfigOf } from './paths.js';
 
 /** A row of round-<q>/influence.jsonl and round-<q>/in-context.jsonl. */
 export interface InfluenceRow {
@@ -113,7 +112,7 @@ export async function scoreInfluence(
 
       Object.assign(beat, { phase: 'fit', trainSize: train.length });
       const studentConfig = studentConfigOf(config);
-      const student = createStudent(studentConfig, { cacheDir: path.join(cacheDirOf(config), 'embeddings') });
+      const student = createStudent(studentConfig, embeddingCacheOf(deps, config));
       await student.fit(train, labels);
       beat.phase = 'features';
       const trainRows = await student.features(train);

@@ -16,6 +16,7 @@ import {
   type ArtifactStore,
   type StoreConfig,
 } from '../store/index.js';
+import type { EmbeddingCacheLocation } from '../student/encoder.js';
 import { TeacherCache } from '../teacher/cache.js';
 import type { StoreDeps } from './deps.js';
 
@@ -75,11 +76,28 @@ export function artifactStoreOf(config: Pick<S3Config, 'runRoot' | 'artifacts'>)
  * shares it), else the local folder `<cacheDir>/teacher` (as before the store existed).
  */
 export function teacherCacheOf(deps: StoreDeps, config: S3Config): TeacherCache {
+  const shared = sharedCacheOf(deps, config, 'teacher');
+  return new TeacherCache(shared ?? path.join(cacheDirOf(config), 'teacher'));
+}
+
+/**
+ * The embedding cache of a configuration (the encoder student, the quality study), where the
+ * teacher cache is: in the store `artifacts.cacheUri` names, else `<artifacts.uri>/cache/` when
+ * that is an object store, under `embeddings/` (shards, see student/encoder.ts), else the local
+ * folder `<cacheDir>/embeddings` (as before the store existed).
+ */
+export function embeddingCacheOf(deps: StoreDeps, config: S3Config): EmbeddingCacheLocation {
+  const store = sharedCacheOf(deps, config, 'embeddings');
+  return store ? { store } : { cacheDir: path.join(cacheDirOf(config), 'embeddings') };
+}
+
+/** The store of `<shared cache root>/<folder>/` (see teacherCacheOf), or undefined for local caches. */
+function sharedCacheOf(deps: StoreDeps, config: S3Config, folder: string): ArtifactStore | undefined {
   const a = config.artifacts;
   const root =
     a?.cacheUri ?? (a?.uri !== undefined && isObjectStoreUri(a.uri) ? `${rootUriOf(a.uri)}cache/` : undefined);
-  if (root === undefined) return new TeacherCache(path.join(cacheDirOf(config), 'teacher'));
-  return new TeacherCache((deps.openStore ?? openStore)({ uri: `${rootUriOf(root)}teacher/`, ...connectionOf(a) }));
+  if (root === undefined) return undefined;
+  return (deps.openStore ?? openStore)({ uri: `${rootUriOf(root)}${folder}/`, ...connectionOf(a) });
 }
 
 /** One run's artifacts: the store and the keys under `<runId>/`. */

@@ -18,7 +18,7 @@ import { taskKindOf } from '../tasks/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
 import type { StoreDeps } from './deps.js';
-import { cacheDirOf, DEFAULT_ENCODER, folderStore, runArtifacts, studentConfigOf } from './paths.js';
+import { DEFAULT_ENCODER, embeddingCacheOf, folderStore, runArtifacts, studentConfigOf } from './paths.js';
 
 /** At most this many gold test points in a map (seeded subsample, the same for every arm of a seed). */
 export const MAP_MAX_GOLD = 1000;
@@ -118,9 +118,7 @@ export async function studyQuality(
         throw invalidInput(
           `quality study of ${arm}: encoder not found: ${path.join(encoderPath, 'onnx', 'model.onnx')} (run \`S3_ENCODER=1 bash scripts/setup.sh\`, or use TF-IDF features)`,
         );
-      const encoder = encoderPath
-        ? new FrozenEncoder(encoderPath, { cacheDir: path.join(cacheDirOf(config), 'embeddings') })
-        : null;
+      const encoder = encoderPath ? new FrozenEncoder(encoderPath, embeddingCacheOf(deps, config)) : null;
       const features = encoder
         ? `encoder ${path.basename(encoder.modelPath)} (mean-pooled, L2-normalised)`
         : `${TFIDF_FEATURES} (L2-normalised; Table 6 cosine on the full TF-IDF rows)`;

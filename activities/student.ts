@@ -3,7 +3,6 @@
  * seed ∪ all additions, predict on the gold validation set (whose errors EES extrapolates)
  * and on the gold test set (only reported).
  */
-import path from 'node:path';
 import type { S3Config } from '../config/schema.js';
 import { ACQUISITIONS, pickBatch, scoreSummary, type AcquisitionName } from '../acquisition/index.js';
 import { crossEntropy } from '../acquisition/types.js';
@@ -26,7 +25,7 @@ import { taskKindOf, type TaskKind } from '../tasks/index.js';
 import type { TaskRefs } from './prepare.js';
 import { invalidInput, runActivity } from './context.js';
 import type { StoreDeps } from './deps.js';
-import { cacheDirOf, runArtifacts, studentConfigOf } from './paths.js';
+import { embeddingCacheOf, runArtifacts, studentConfigOf } from './paths.js';
 
 export interface Evaluation {
   round: number;
@@ -77,7 +76,7 @@ export async function trainAndEvaluate(
       const run = runArtifacts(deps, config);
       const validation = await run.store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
       const test = await run.store.getJsonl(task.test, ExampleSchema, { allowEmpty: true });
-      const { student, train, fit } = await fitStudent(run.store, config, task, input.train, round, beat);
+      const { student, train, fit } = await fitStudent(run.store, config, task, input.train, round, beat, deps);
       beat.phase = 'predict';
       const pv = await student.predictProba(validation);
       const pt = await student.predictProba(test);
@@ -138,6 +137,7 @@ export async function trainAndEvaluate(
  * @param store the artifact store the references are read from
  * @param trainRefs JSONL of examples (synthetic rows keep their provenance: passthrough)
  * @param beat heartbeat details, updated with the phase and the training-set size
+ * @param deps opens the shared embedding cache when there is one (activities/paths.ts embeddingCacheOf)
  * @throws ApplicationFailure InvalidInput when the training set is empty
  */
 export async function fitStudent(
@@ -147,6 +147,7 @@ export async function fitStudent(
   trainRefs: DatasetRef[],
   round: number,
   beat: Record<string, unknown>,
+  deps: StoreDeps = {},
 ): Promise<{ student: Student; train: Example[]; fit: FitStats }> {
   const train: Example[] = [];
   // passthrough: synthetic rows keep their provenance (the synthetic pool reads its rationales)
@@ -157,7 +158,7 @@ export async function fitStudent(
       `no synthetic examples to train on in round ${round}: every teacher output was rejected (see ${task.runDir}/synthetic/*.rejected.jsonl)`,
     );
   Object.assign(beat, { phase: 'fit', trainSize: train.length });
-  const student = createStudent(studentConfigOf(config), { cacheDir: path.join(cacheDirOf(config), 'embeddings') });
+  const student = createStudent(studentConfigOf(config), embeddingCacheOf(deps, config));
   const fit = await student.fit(train, config.task.labels);
   return { student, train, fit };
 }

@@ -12,7 +12,7 @@
 import type { S3Config } from '../config/schema.js';
 import type { Example } from '../domain/types.js';
 import type { FinetuneFit } from '../domain/studentContract.js';
-import { FrozenEncoder, pairFeatures } from './encoder.js';
+import { FrozenEncoder, pairFeatures, type EmbeddingCacheLocation } from './encoder.js';
 import { predictProba, trainLogRegAsync, type FeatureRow, type LogRegModel } from './logreg.js';
 import { TfidfVectorizer } from './tfidf.js';
 
@@ -165,10 +165,12 @@ class LogRegStudent implements Student {
 /**
  * Creates an untrained student.
  * @param cfg the validated `student` configuration (kind, encoderPath, l2, maxIter, maxChars)
- * @param opts cacheDir: directory of the persistent embedding cache (encoder-logreg only)
+ * @param cache where the encoder-logreg student keeps its embeddings: `{ cacheDir }`, a local
+ *   directory, or `{ store }`, an artifact store shared by workers (see student/encoder.ts);
+ *   unused by the other kinds
  * @throws Error if kind is 'encoder-logreg' without encoderPath
  */
-export function createStudent(cfg: StudentConfig, opts: { cacheDir: string }): Student {
+export function createStudent(cfg: StudentConfig, cache: EmbeddingCacheLocation): Student {
   if (cfg.kind === 'tfidf-logreg') return new LogRegStudent(cfg, new TfidfFeaturizer());
   if (cfg.kind === 'finetune')
     throw new Error(
@@ -176,5 +178,5 @@ export function createStudent(cfg: StudentConfig, opts: { cacheDir: string }): S
         `"${cfg.finetune.taskQueue}") through trainAndEvaluate; it has no in-process TypeScript student`,
     );
   if (!cfg.encoderPath) throw new Error('createStudent: student.kind "encoder-logreg" needs student.encoderPath');
-  return new LogRegStudent(cfg, new EncoderFeaturizer(new FrozenEncoder(cfg.encoderPath, { cacheDir: opts.cacheDir })));
+  return new LogRegStudent(cfg, new EncoderFeaturizer(new FrozenEncoder(cfg.encoderPath, cache)));
 }
