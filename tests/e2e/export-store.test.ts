@@ -174,14 +174,26 @@ describe(
       // versitygw's POSIX backend: the object is this file; its recorded sha256 (sidecar metadata) stays
       const file = path.join(s3.root, 'data', s3.bucket, 'changed', 'runs', 'done', 'synthetic', 'final.jsonl');
       writeFileSync(file, readFileSync(file, 'utf8').replace('synthetic ham 0', 'synthetic HAM 0'));
-      await assert.rejects(
-        exportStoredRun({ uri: `s3://${s3.bucket}/changed/runs/done/`, endpoint: s3.endpoint }, path.join(root, 'out')),
-        (err: Error) => {
-          assert.ok(err instanceof IntegrityError, String(err));
-          assert.match(err.message, /changed\/runs\/done\/synthetic\/final\.jsonl: sha256 mismatch/);
-          return true;
-        },
-      );
+      // without a local copy of the referenced bytes (the earlier tests read the same content, and
+      // a local copy would rightly serve the bytes the reference names: store/localcache.ts)
+      const localCopy = process.env.S3_STORE_LOCAL_CACHE_BYTES;
+      process.env.S3_STORE_LOCAL_CACHE_BYTES = '0';
+      try {
+        await assert.rejects(
+          exportStoredRun(
+            { uri: `s3://${s3.bucket}/changed/runs/done/`, endpoint: s3.endpoint },
+            path.join(root, 'out'),
+          ),
+          (err: Error) => {
+            assert.ok(err instanceof IntegrityError, String(err));
+            assert.match(err.message, /changed\/runs\/done\/synthetic\/final\.jsonl: sha256 mismatch/);
+            return true;
+          },
+        );
+      } finally {
+        if (localCopy === undefined) delete process.env.S3_STORE_LOCAL_CACHE_BYTES;
+        else process.env.S3_STORE_LOCAL_CACHE_BYTES = localCopy;
+      }
       await assert.rejects(
         exportStoredRun({ uri: `s3://${s3.bucket}/nothing/here/`, endpoint: s3.endpoint }, path.join(root, 'none')),
         new RegExp(`nothing under s3://${s3.bucket}/nothing/here/`),

@@ -15,7 +15,12 @@ a local folder (LocalFolderStore), or S3-compatible object storage (`s3://bucket
 S3ObjectStore, boto3) with the endpoint / region / path style of the run's `artifacts`
 configuration; credentials only from the environment (boto3's default chain). An object PUT is
 atomic; the sha256 is stored as object metadata (`x-amz-meta-sha256`, as store/s3.ts does) and a
-write of the same bytes is skipped.
+write of the same bytes is skipped. Bodies above `S3_STORE_MULTIPART_BYTES` (default 16 MiB) are
+uploaded in parts (boto3's managed transfer, upload_fileobj with a TransferConfig; the object
+appears when the upload completes), with the same metadata. A read that names the sha256 it expects
+(a reference's) is served from the bounded local read-through copy (local_cache.py:
+`S3_STORE_LOCAL_CACHE`, `S3_STORE_LOCAL_CACHE_BYTES`) when this machine already holds those bytes,
+without a call to the store; reads without an expected sha256 always go to the store.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from . import local_cache as local_cache_module
 from .contract import InvalidInput, parse_jsonl
 
 # printable ASCII that Node's pathToFileURL (Node 20) leaves as is; every other byte is %XX
@@ -213,6 +219,9 @@ class StoreAccessError(RuntimeError):
 
 
 SHA256_METADATA = "sha256"
+DEFAULT_MULTIPART_BYTES = 16 * 1024**2
+MIN_PART_BYTES = 5 * 1024**2
+_DEFAULT_PART_BYTES = 8 * 1024**2
 _S3_URI = re.compile(r"^s3://([^/]+)/?(.*)$", re.IGNORECASE)
 _clients: dict[tuple[Any, ...], Any] = {}
 # the options a bucket was opened with in this process, for store_for(uri) without a configuration
@@ -299,9 +308,24 @@ def _not_found(err: BaseException) -> bool:
 
 
 class S3ObjectStore:
-    """The artifact store on S3-compatible object storage (store/s3.ts S3ObjectStore)."""
+    """The artifact store on S3-compatible object storage (store/s3.ts S3ObjectStore).
 
-    def __init__(self, uri: str, options: dict[str, Any] | None = None):
+    `local_cache`: the local read-through copy (a LocalReadCache, or False for none; default from
+    S3_STORE_LOCAL_CACHE / S3_STORE_LOCAL_CACHE_BYTES). `multipart_bytes`: bodies above it are
+    uploaded in parts (default S3_STORE_MULTIPART_BYTES, else 16 MiB); `part_bytes`: the part size
+    (>= 5 MiB; default 8 MiB, more when 9,000 parts would not hold the body).
+    @raises InvalidInput for a URI that is not s3://; ValueError for an invalid key prefix,
+    S3_STORE_LOCAL_CACHE_BYTES, S3_STORE_MULTIPART_BYTES or a part size under 5 MiB."""
+
+    def __init__(
+        self,
+        uri: str,
+        options: dict[str, Any] | None = None,
+        *,
+        local_cache: local_cache_module.LocalReadCache | bool | None = None,
+        multipart_bytes: int | None = None,
+        part_bytes: int | None = None,
+    ):
         bucket, key = parse_s3_uri(uri)
         prefix = key.rstrip("/")
         if prefix:
@@ -314,6 +338,22 @@ class S3ObjectStore:
         if given:
             _bucket_options[bucket] = given
         self.options = s3_options(given or _bucket_options.get(bucket))
+        if isinstance(local_cache, local_cache_module.LocalReadCache):
+            self.local_cache: local_cache_module.LocalReadCache | None = local_cache
+        elif local_cache is False:
+            self.local_cache = None
+        else:
+            opts = local_cache_module.options_from_env()
+            self.local_cache = local_cache_module.shared(opts["dir"], opts["max_bytes"]) if opts else None
+        if multipart_bytes is None:
+            raw = (os.environ.get("S3_STORE_MULTIPART_BYTES") or "").strip()
+            if raw and not raw.isdigit():
+                raise ValueError(f'S3_STORE_MULTIPART_BYTES must be a whole number of bytes, not "{raw}"')
+            multipart_bytes = int(raw) if raw else DEFAULT_MULTIPART_BYTES
+        self.multipart_bytes = multipart_bytes
+        if part_bytes is not None and part_bytes < MIN_PART_BYTES:
+            raise ValueError(f"a part of a multipart upload holds at least {MIN_PART_BYTES} bytes, not {part_bytes}")
+        self.part_bytes = part_bytes
 
     @property
     def client(self) -> Any:
@@ -369,7 +409,8 @@ class S3ObjectStore:
         return {"bytes": h.get("ContentLength"), "sha256": (h.get("Metadata") or {}).get(SHA256_METADATA)}
 
     def put(self, key: str, data: bytes) -> dict[str, Any]:
-        """One PUT (atomic); a no-op (written: False) when the object already holds these bytes."""
+        """One PUT, or a multipart upload above multipart_bytes (atomic either way: the object appears
+        whole); a no-op (written: False) when the object already holds these bytes."""
         bucket, okey, uri, _ = self._locate(key, None)
         digest = hashlib.sha256(data).hexdigest()
         out = {"uri": uri, "path": uri, "sha256": digest, "bytes": len(data)}
@@ -377,15 +418,36 @@ class S3ObjectStore:
         if stored and stored["sha256"] == digest and stored["bytes"] == len(data):
             return {**out, "written": False}
         try:
-            self.client.put_object(Bucket=bucket, Key=okey, Body=data, Metadata={SHA256_METADATA: digest})
+            if len(data) > self.multipart_bytes:
+                self._upload(bucket, okey, data, {SHA256_METADATA: digest})
+            else:
+                self.client.put_object(Bucket=bucket, Key=okey, Body=data, Metadata={SHA256_METADATA: digest})
         except Exception as e:
-            raise _explain(e, uri, self.options["endpoint"]) from e
+            cause = e.__cause__ or e.__context__ if type(e).__name__ == "S3UploadFailedError" else None
+            raise _explain(cause or e, uri, self.options["endpoint"]) from e
         return {**out, "written": True}
 
+    def _upload(self, bucket: str, key: str, data: bytes, metadata: dict[str, str]) -> None:
+        """A multipart upload through boto3's managed transfer (parts of part_bytes, 4 threads)."""
+        import io
+
+        from boto3.s3.transfer import TransferConfig
+
+        part = self.part_bytes or max(_DEFAULT_PART_BYTES, -(-len(data) // 9000))
+        config = TransferConfig(multipart_threshold=self.multipart_bytes, multipart_chunksize=part, max_concurrency=4)
+        self.client.upload_fileobj(io.BytesIO(data), bucket, key, ExtraArgs={"Metadata": metadata}, Config=config)
+
     def get(self, target: str | dict[str, Any], sha256: str | None = None) -> bytes:
-        """Bytes of a key or reference; a reference's sha256 (or `sha256`) is checked.
+        """Bytes of a key or reference; a reference's sha256 (or `sha256`) is checked. With an expected
+        sha256, served from the local read-through copy when it holds those bytes (no store call),
+        else the verified bytes are kept there.
         @raises InvalidInput when missing; IntegrityError on a sha256 mismatch; StoreAccessError."""
         bucket, key, uri, expected = self._locate(target, sha256)
+        local = self.local_cache if local_cache_module.usable(expected) else None
+        if local is not None:
+            kept = local.read(expected)
+            if kept is not None:
+                return kept
         try:
             data = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
         except Exception as e:
@@ -393,6 +455,8 @@ class S3ObjectStore:
                 raise InvalidInput(f"{uri}: object not found") from e
             raise _explain(e, uri, self.options["endpoint"]) from e
         _check_sha256(uri, expected, data)
+        if local is not None:
+            local.write(expected, data)
         return data
 
     def put_jsonl(

@@ -2,7 +2,10 @@
 S3-compatible server: versitygw (Apache-2.0), built by `S3_OBJECT_STORE=1 bash scripts/setup.sh`
 into .tools/object-store/bin (or $S3_OBJECT_STORE_BIN), started here on loopback; skipped when the
 binary or boto3 is missing. Same contract as the TypeScript store/s3.ts: the sha256 as object
-metadata, an identical rewrite skipped, the sha256 of a reference checked on read, clear errors."""
+metadata, an identical rewrite skipped, the sha256 of a reference checked on read, clear errors;
+the bounded local read-through copy of reads by sha256 (S3 calls counted by botocore's
+before-call events on the client: every request the client makes) and multipart uploads above a
+(lowered) threshold."""
 
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ import time
 import pytest
 
 from s3_finetune.contract import ROOT, InvalidInput
-from s3_finetune.store import IntegrityError, StoreAccessError, run_store, store_for
+from s3_finetune.local_cache import LocalReadCache
+from s3_finetune.store import IntegrityError, S3ObjectStore, StoreAccessError, run_store, store_for
 
 boto3 = pytest.importorskip("boto3", reason="boto3 is not installed (pip install -e workers/finetune)")
 
@@ -78,6 +82,29 @@ def server():
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def local_copy_folder(tmp_path, monkeypatch):
+    """Each test's local read-through copy in a folder of its own (not the machine's default)."""
+    folder = str(tmp_path / "local-copy")
+    monkeypatch.setenv("S3_STORE_LOCAL_CACHE", folder)
+    monkeypatch.delenv("S3_STORE_LOCAL_CACHE_BYTES", raising=False)
+    return folder
+
+
+@pytest.fixture
+def calls(server):
+    """S3 operations the shared client of the test endpoint makes (GetObject, PutObject, …), counted."""
+    counts: dict[str, int] = {}
+    client = store_for(f"s3://{server['bucket']}/", {"endpoint": server["endpoint"]}).client
+
+    def count(model, **_):
+        counts[model.name] = counts.get(model.name, 0) + 1
+
+    client.meta.events.register("before-call.s3", count, unique_id="count-calls")
+    yield counts
+    client.meta.events.unregister("before-call.s3", unique_id="count-calls")
+
+
 def test_round_trip_idempotent_and_checked(server):
     opts = {"endpoint": server["endpoint"]}
     task = {"runDir": "/unused", "runUri": f"s3://{server['bucket']}/runs/r1/"}
@@ -93,8 +120,11 @@ def test_round_trip_idempotent_and_checked(server):
     assert store.exists("round-1/misclassified.jsonl") and not store.exists("round-1/nothing.jsonl")
     assert store.list("round-1/") == ["round-1/misclassified.jsonl"]
     store.put("round-1/misclassified.jsonl", b'{"id":"z","text":"t","label":"positive"}\n')
+    # the reference's bytes from this machine's local copy; without one, the changed object is refused
+    assert store.read_jsonl(ref) == ROWS
+    direct = S3ObjectStore(task["runUri"], opts, local_cache=False)
     with pytest.raises(IntegrityError) as e:
-        store.read_jsonl(ref)
+        direct.read_jsonl(ref)
     assert e.value.uri == ref["uri"] and e.value.expected == ref["sha256"]
     with pytest.raises(InvalidInput, match="object not found"):
         store.get("round-1/missing.jsonl")
@@ -154,3 +184,77 @@ def test_missing_credentials_name_the_uri(server, monkeypatch):
         StoreAccessError, match=r"artifact store s3://py-test/y/k: no credentials: set AWS_ACCESS_KEY_ID"
     ):
         store.get("k")
+
+
+def test_second_read_by_sha256_makes_no_get_object(server, calls, local_copy_folder):
+    store = store_for(f"s3://{server['bucket']}/hits/", {"endpoint": server["endpoint"]})
+    ref = store.put_jsonl("gold/validation.jsonl", ROWS, lambda r: r["label"])
+    assert store.read_jsonl(ref) == ROWS
+    assert calls.get("GetObject") == 1
+    assert os.path.isfile(os.path.join(local_copy_folder, ref["sha256"]))
+    assert store.read_jsonl(ref) == ROWS
+    assert store.get("gold/validation.jsonl", ref["sha256"]).decode().count("\n") == 2
+    assert calls.get("GetObject") == 1, "second and third read by sha256: served locally"
+    assert store.local_cache.stats["hits"] >= 2
+    # without an expected sha256: always the store, nothing kept
+    before = sorted(os.listdir(local_copy_folder))
+    store.get("gold/validation.jsonl")
+    store.get("gold/validation.jsonl")
+    assert calls.get("GetObject") == 3
+    assert sorted(os.listdir(local_copy_folder)) == before
+
+
+def test_a_corrupted_local_copy_is_fetched_again(server, calls, local_copy_folder):
+    store = store_for(f"s3://{server['bucket']}/corrupt/", {"endpoint": server["endpoint"]})
+    put = store.put("a.txt", b"the right bytes")
+    assert store.get({"uri": put["uri"], "sha256": put["sha256"]}) == b"the right bytes"
+    copy = os.path.join(local_copy_folder, put["sha256"])
+    with open(copy, "wb") as f:
+        f.write(b"the wrong bytes")
+    assert store.get({"uri": put["uri"], "sha256": put["sha256"]}) == b"the right bytes"
+    assert calls.get("GetObject") == 2
+    with open(copy, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == put["sha256"], "replaced by the verified bytes"
+    assert store.get({"uri": put["uri"], "sha256": put["sha256"]}) == b"the right bytes"
+    assert calls.get("GetObject") == 2
+
+
+def test_eviction_keeps_the_folder_under_its_bound(server, calls, tmp_path):
+    cache = LocalReadCache(str(tmp_path / "bound"), 10_000)
+    store = S3ObjectStore(f"s3://{server['bucket']}/bound/", {"endpoint": server["endpoint"]}, local_cache=cache)
+    puts = [store.put(f"o{i}.bin", bytes([i]) * 3000) for i in range(8)]
+    for p in puts:
+        store.get({"uri": p["uri"], "sha256": p["sha256"]})
+        held = sum(os.path.getsize(os.path.join(cache.dir, n)) for n in os.listdir(cache.dir))
+        assert held <= 10_000, held
+        time.sleep(0.02)  # distinct mtimes
+    assert sorted(os.listdir(cache.dir)) == sorted(p["sha256"] for p in puts[5:]), "the three most recently read"
+    assert cache.stats["evicted"] == 5
+    before = calls.get("GetObject")
+    store.get({"uri": puts[0]["uri"], "sha256": puts[0]["sha256"]})
+    assert calls.get("GetObject") == before + 1, "an evicted copy is fetched again"
+
+
+def test_a_body_above_the_threshold_is_uploaded_in_parts(server, calls):
+    store = S3ObjectStore(
+        f"s3://{server['bucket']}/mp/",
+        {"endpoint": server["endpoint"]},
+        multipart_bytes=1 << 20,
+        part_bytes=5 << 20,
+    )
+    big = hashlib.sha256(b"seed").digest() * ((11 << 20) // 32)  # 11 MiB
+    put = store.put("big/model.bin", big)
+    assert put["written"] is True and put["sha256"] == hashlib.sha256(big).hexdigest()
+    assert calls.get("CreateMultipartUpload") == 1
+    assert calls.get("UploadPart") == 3, "11 MiB in parts of 5 MiB"
+    assert calls.get("CompleteMultipartUpload") == 1
+    assert calls.get("PutObject") is None
+    head = store.client.head_object(Bucket=server["bucket"], Key="mp/big/model.bin")
+    assert head["Metadata"]["sha256"] == put["sha256"], "the sha256 metadata kept"
+    assert store.get("big/model.bin", put["sha256"]) == big
+    assert store.put("big/model.bin", big)["written"] is False, "same sha256 and size: no upload"
+    assert calls.get("CreateMultipartUpload") == 1
+    assert store.put("big/small.txt", b"under the threshold")["written"] is True
+    assert calls.get("PutObject") == 1
+    with pytest.raises(ValueError, match="at least 5242880 bytes"):
+        S3ObjectStore(f"s3://{server['bucket']}/mp/", part_bytes=1 << 20)
