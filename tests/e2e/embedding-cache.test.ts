@@ -6,15 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { embeddingCacheOf, teacherCacheOf } from '../../activities/paths.js';
+import { scoreInfluence } from '../../activities/influence.js';
+import { embeddingCacheOf, runDirOf, teacherCacheOf } from '../../activities/paths.js';
+import type { TaskRefs } from '../../activities/prepare.js';
 import { parseConfig } from '../../config/schema.js';
-import { LocalFolderStore, openStore, type ArtifactStore } from '../../store/index.js';
+import { readJsonl, writeJsonl } from '../../data/jsonl.js';
+import { ExampleSchema } from '../../domain/types.js';
+import { folderUri, LocalFolderStore, openStore, type ArtifactStore } from '../../store/index.js';
 import { embeddingStats, FrozenEncoder, resetEmbeddingCaches, type EmbeddingStats } from '../../student/encoder.js';
+import { fakeRunConfig, writeGoldTask } from '../helpers/fixtures.js';
 import { OBJECT_STORE_SKIP, startObjectStore, type ObjectStoreServer } from '../helpers/objectStore.js';
 
 const MODEL = fileURLToPath(new URL('../fixtures/tiny-encoder', import.meta.url));
@@ -152,6 +157,45 @@ test('store cache: a second worker embeds nothing the first stored; each embed()
   local.forEach((v, i) =>
     v.forEach((x, d) => assert.ok(Math.abs(x - fresh.result[i][d]) < 1e-5, `text ${i} dim ${d}`)),
   );
+});
+
+test('activities: with artifacts.cacheUri the encoder student keeps its embeddings there, not in cacheDir', async () => {
+  const gold = writeGoldTask({ validation: 6, test: 2 });
+  const shared = join(tmp, 'activity-cache');
+  const config = parseConfig({
+    ...fakeRunConfig(gold, 'http://127.0.0.1:9/v1', { runId: 'emb-activity', cacheDir: join(tmp, 'local-cache') }),
+    runRoot: join(tmp, 'runs'),
+    student: { kind: 'encoder-logreg', encoderPath: MODEL },
+    artifacts: { cacheUri: folderUri(shared) },
+  });
+  const runDir = runDirOf(config);
+  const validation = await readJsonl(gold.validation, ExampleSchema);
+  const task: TaskRefs = {
+    runDir,
+    validation: await writeJsonl(join(runDir, 'gold', 'validation.jsonl'), validation),
+    test: await writeJsonl(join(runDir, 'gold', 'test.jsonl'), await readJsonl(gold.test, ExampleSchema)),
+    contexts: null,
+  };
+  const synth = ['great stay', 'awful food', 'loved it', 'boring day', 'kind staff', 'cold room'].map((text, i) => ({
+    id: `s${i}`,
+    text,
+    label: i % 2 ? 'negative' : 'positive',
+  }));
+  const train = [await writeJsonl(join(runDir, 'synthetic', 'seed.jsonl'), synth)];
+
+  resetEmbeddingCaches();
+  await scoreInfluence({ config, task, train, round: 1, topK: 2 });
+  const texts = new Set([...synth, ...validation].map((x) => x.text)).size;
+  assert.equal(embeddingStats().embedded, texts);
+  const store = new LocalFolderStore(join(shared, 'embeddings'));
+  assert.ok((await shards(store)).length >= 1);
+  assert.ok(!existsSync(join(tmp, 'local-cache', 'embeddings')), 'nothing in the local cacheDir');
+
+  resetEmbeddingCaches(); // another worker: every text comes from the shards
+  await scoreInfluence({ config, task, train, round: 1, topK: 2 });
+  const again = embeddingStats();
+  assert.equal(again.embedded, 0);
+  assert.equal(again.loadedFromDisk, texts);
 });
 
 describe('store cache on a real S3-compatible server (versitygw)', { skip: OBJECT_STORE_SKIP }, () => {
