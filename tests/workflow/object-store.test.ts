@@ -89,7 +89,14 @@ describe('artifact store on a real S3-compatible server (versitygw)', { skip: OB
 
     const changed = await store.put('r1/a.jsonl', '{"label":"positive","text":"changed"}\n');
     assert.equal(changed.written, true);
-    await assert.rejects(store.getJsonl(ref, Row), (e: unknown) => {
+    // the read by reference is now served from this machine's local copy of the bytes it names
+    // (store/localcache.ts); without one, the changed object is refused
+    assert.deepEqual(await store.getJsonl(ref, Row), rows);
+    const noLocalCopy = new S3ObjectStore(
+      { uri: `s3://${s3.bucket}/unit`, endpoint: s3.endpoint },
+      { localCache: false },
+    );
+    await assert.rejects(noLocalCopy.getJsonl(ref, Row), (e: unknown) => {
       assert.ok(e instanceof IntegrityError);
       assert.equal(e.uri, ref.uri);
       assert.equal(e.expected, ref.sha256);
