@@ -287,9 +287,10 @@ export const ArtifactsSchema = z.strictObject({
   region: z.string().min(1).optional(),
   /** path-style requests (`<endpoint>/<bucket>/<key>`); unset: true with an endpoint, else false */
   forcePathStyle: z.boolean().optional(),
-  /** where the per-call teacher cache lives (a store URI: `s3://bucket/cache`, `file://…`, a
-   * folder), shared by every worker that opens it, so a call paid on one machine is a cache hit on
-   * all; unset: `<uri>/cache/` when `uri` is an object store, else the local `cacheDir` */
+  /** where the per-call teacher cache and the encoder's embedding cache live (a store URI:
+   * `s3://bucket/cache`, `file://…`, a folder), shared by every worker that opens it, so a call
+   * paid (or a text embedded) on one machine is a cache hit on all; unset: `<uri>/cache/` when
+   * `uri` is an object store, else the local `cacheDir` */
   cacheUri: z.string().min(1).optional(),
 });
 
