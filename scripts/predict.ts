@@ -6,6 +6,10 @@
  * has gold labels. Inputs are cut to the student's maxChars and maxLength (s3-student.json) as in
  * training; pairs (text_pair) are encoded as pairs.
  *
+ * An extractive-QA student (s3-student.json `task: "qa"`) reads rows {id?, context, question,
+ * answers?} and prints the answer span of each (scripts/predictQa.ts: the windows and span decoding
+ * of the Python worker, student/qaSpans.ts), then EM / F1 when the rows have gold answers.
+ *
  * FOLDER and FILE may be in the artifact store, read directly: `s3://bucket/prefix/<runId>/student/`
  * (or `<runId>/student` with `--config FILE`, whose `artifacts.uri` names the store) and
  * `s3://…/gold/test.jsonl`. onnxruntime loads a model from local files, so a student folder in the
@@ -29,15 +33,31 @@ import {
 } from '@huggingface/transformers';
 import { readJsonl } from '../data/jsonl.js';
 import { ExampleSchema, type Example } from '../domain/types.js';
+import type { z } from 'zod';
 import type { StoreConfig } from '../store/types.js';
 import { schemeOf } from '../store/uri.js';
+import { loadExportedQaStudent, predictQaLines, QaPredictRowSchema } from './predictQa.js';
 import { addStoreOptions, artifactsLocationOf, connectionOfOptions, type StoreCliOptions } from './storeOptions.js';
 
-/** s3-student.json, written next to the model by the Python exporter. */
+/** s3-student.json, written next to the model by the Python exporter (a QA student's: predictQa.ts). */
 interface StudentMeta {
   labels: string[];
   maxLength?: number;
   maxChars?: number;
+  /** "qa" for the extractive-QA span student; absent for a classifier */
+  task?: string;
+}
+
+/**
+ * The kind of the exported student in FOLDER, from its s3-student.json: "qa" (span student) or
+ * "classifier".
+ * @throws Error when s3-student.json is missing or not JSON
+ */
+export function exportedStudentKind(folder: string): 'qa' | 'classifier' {
+  const file = path.join(path.resolve(folder), 's3-student.json');
+  if (!existsSync(file))
+    throw new Error(`${path.resolve(folder)} is not an exported finetune student: no s3-student.json`);
+  return (JSON.parse(readFileSync(file, 'utf8')) as StudentMeta).task === 'qa' ? 'qa' : 'classifier';
 }
 
 /**
@@ -174,7 +194,7 @@ export interface ExportedStudent {
 /**
  * Loads FOLDER (config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx, s3-student.json)
  * from disk only (no network).
- * @throws Error naming the missing files
+ * @throws Error naming the missing files, or saying that FOLDER is a QA student (predictQa.ts loads those)
  */
 export async function loadExportedStudent(folder: string): Promise<ExportedStudent> {
   const dir = path.resolve(folder);
@@ -183,6 +203,7 @@ export async function loadExportedStudent(folder: string): Promise<ExportedStude
   );
   if (missing.length) throw new Error(`${dir} is not an exported finetune student: no ${missing.join(', ')}`);
   const meta = JSON.parse(readFileSync(path.join(dir, 's3-student.json'), 'utf8')) as StudentMeta;
+  if (meta.task === 'qa') throw new Error(`${dir} is an extractive-QA student: load it with loadExportedQaStudent`);
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
   env.localModelPath = path.dirname(dir) + '/';
@@ -255,10 +276,15 @@ export async function studentFolderOf(
  * The examples of `file`: a local JSONL file, or an `s3://` object (read through the store, with the
  * command line's connection options, else those of `--config`'s object store), with readJsonl's
  * checks and messages.
+ * @param schema of one row (default: the classifier's PredictRow; predictQa.ts QaPredictRowSchema for QA)
  * @throws DatasetError (data/jsonl.ts) naming the file and line of an invalid row, or a missing file
  */
-export async function readPredictRows(file: string, opts: StoreCliOptions = {}): Promise<PredictRow[]> {
-  if (schemeOf(file) !== 's3') return readJsonl(file, PredictRowSchema);
+export async function readPredictRows<T = PredictRow>(
+  file: string,
+  opts: StoreCliOptions = {},
+  schema: z.ZodType<T> = PredictRowSchema as unknown as z.ZodType<T>,
+): Promise<T[]> {
+  if (schemeOf(file) !== 's3') return readJsonl(file, schema);
   let connection: Omit<StoreConfig, 'uri'> = connectionOfOptions(opts);
   if (opts.config) {
     const { storeConfigOfFile } = await import('./pull.js');
@@ -268,7 +294,7 @@ export async function readPredictRows(file: string, opts: StoreCliOptions = {}):
   const { openStore } = await import('../store/index.js');
   const cut = file.lastIndexOf('/');
   const store = openStore({ uri: file.slice(0, cut + 1), ...connection });
-  return store.getJsonl(file.slice(cut + 1), PredictRowSchema);
+  return store.getJsonl(file.slice(cut + 1), schema);
 }
 
 /**
@@ -301,7 +327,10 @@ export function predictCommand(name: string): Command {
       '<folder>',
       'the exported student folder, e.g. runs/<runId>/student, or its store URI (s3://…/<runId>/student/)',
     )
-    .argument('<file>', 'JSONL examples: {id, text, text_pair?, label?} (a local file or an s3:// URI)')
+    .argument(
+      '<file>',
+      'JSONL examples: {id, text, text_pair?, label?}, for a QA student {id, context, question, answers?} (a local file or an s3:// URI)',
+    )
     .option('--cache-dir <dir>', 'where a student in the store is copied (default <tmp>/s3-predict/<hash of its URI>)');
   return addStoreOptions(
     cmd,
@@ -315,11 +344,16 @@ Examples:
   $ npm run s3 -- predict runs/spamassassin/s3/seed-1/student my-emails.jsonl
   $ npm run s3 -- predict s3://s3-synth/runs/s3-run/student/ s3://s3-synth/runs/s3-run/gold/test.jsonl --endpoint http://127.0.0.1:7070
   $ npm run s3 -- predict s3-run/student my-emails.jsonl --config my-run.json   (the store of its artifacts.uri)
+  $ npm run s3 -- predict runs/adversarialqa/student questions.jsonl   # a QA student: the answer span of each {context, question}
 
 Credentials for a store come from the AWS environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, roles).`,
     )
     .action(async (folder: string, file: string, o: StoreCliOptions & { cacheDir?: string }) => {
-      const student = await loadExportedStudent(await studentFolderOf(folder, o));
-      for (const line of await predictLines(student, await readPredictRows(file, o))) console.log(line);
+      const dir = await studentFolderOf(folder, o);
+      const lines =
+        exportedStudentKind(dir) === 'qa'
+          ? await predictQaLines(await loadExportedQaStudent(dir), await readPredictRows(file, o, QaPredictRowSchema))
+          : await predictLines(await loadExportedStudent(dir), await readPredictRows(file, o));
+      for (const line of lines) console.log(line);
     });
 }

@@ -60,6 +60,35 @@ def question_clipper(model_dir: str, max_tokens: int):
     return clip
 
 
+def export_qa(
+    model,
+    tokenizer,
+    out: str,
+    settings: QaSettings,
+    question_max_tokens: int,
+    sample: list[dict[str, Any]],
+    round_: int = 0,
+) -> str:
+    """Exports the span student to ONNX in `out` (export.py, outputs start_logits and end_logits) with
+    s3-student.json {task: "qa", maxLength, docStride, maxAnswerLength, nBest (tokens / candidates),
+    questionMaxTokens, round}: what scripts/predictQa.ts windows and decodes with.
+    @param sample SQuAD rows whose (question, context) trace the model
+    @returns out"""
+    from .export import OUTPUTS_QA, export_onnx
+
+    meta = {
+        "task": "qa",
+        "maxLength": settings.max_length,
+        "docStride": settings.doc_stride,
+        "maxAnswerLength": settings.max_answer_length,
+        "nBest": settings.n_best,
+        "questionMaxTokens": question_max_tokens,
+        "round": round_,
+    }
+    pairs = [{"text": r["question"], "text_pair": r["context"]} for r in sample]
+    return export_onnx(model, tokenizer, out, pairs, meta, OUTPUTS_QA)
+
+
 def split_metrics(predictions: list[dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, Any]:
     m = metrics_of(predictions, rows)
     return {
@@ -198,20 +227,16 @@ def evaluate_qa(
     misclassified = store.put_jsonl(f"round-{round_}/picked.jsonl", picked, lambda r: r["example"]["label"])
     exported = None
     if hyper.export:
-        from .export import OUTPUTS_QA, export_onnx
-
         progress({"phase": "export", "round": round_})
-        meta = {
-            "task": "qa",
-            "maxLength": settings.max_length,
-            "docStride": settings.doc_stride,
-            "maxAnswerLength": settings.max_answer_length,
-            "nBest": settings.n_best,
-            "questionMaxTokens": question_max,
-            "round": round_,
-        }
-        sample = [{"text": r["question"], "text_pair": r["context"]} for r in (validation or rows)[:2]]
-        exported = export_onnx(res.model, res.tokenizer, store.local_dir("student"), sample, meta, OUTPUTS_QA)
+        exported = export_qa(
+            res.model,
+            res.tokenizer,
+            store.local_dir("student"),
+            settings,
+            question_max,
+            (validation or rows)[:2],
+            round_,
+        )
         store.publish_dir("student")  # an object store: upload the staged export folder
     shutil.rmtree(workdir, ignore_errors=True)  # checkpoints are only for retries of this round
     out: dict[str, Any] = {
@@ -248,4 +273,4 @@ def evaluate_qa(
     return out
 
 
-__all__ = ["QA_ACQUISITIONS", "evaluate_qa", "is_wrong", "qa_picks", "qa_row", "split_metrics", "contract"]
+__all__ = ["QA_ACQUISITIONS", "evaluate_qa", "export_qa", "is_wrong", "qa_picks", "qa_row", "split_metrics", "contract"]
