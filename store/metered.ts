@@ -21,7 +21,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { DatasetRef } from '../domain/types.js';
 import { countLocalHits } from './localcache.js';
-import type { ArtifactStore, ArtifactTarget, JsonlReadOptions, PutResult } from './types.js';
+import type { ArtifactStore, ArtifactTarget, JsonlReadOptions, PutResult, ReadOptions } from './types.js';
 import type { z } from 'zod';
 
 /** Totals of one process (or, merged, of several). Times in milliseconds, sizes in bytes. */
@@ -112,7 +112,7 @@ export function meterStore(store: ArtifactStore): ArtifactStore {
         if (!r.written) totals.skippedWrites++;
         return r;
       }),
-    get: (target: ArtifactTarget, opts?: { sha256?: string }) =>
+    get: (target: ArtifactTarget, opts?: ReadOptions) =>
       timedRead('get', async () => {
         const b = await store.get(target, opts);
         totals.bytesRead += b.length;

@@ -137,7 +137,8 @@ export async function pullArtifacts(
   const files = new Map<string, PulledFile>();
   for (const key of ordered) {
     const stored = await recordedSha256(from, key);
-    const data = await from.get(key, stored ? { sha256: stored } : {}); // IntegrityError on a mismatch
+    // the store's own bytes (not a local read-through copy): IntegrityError on a mismatch
+    const data = await from.get(key, stored ? { sha256: stored, localCopy: false } : {});
     const sha256 = sha256Of(data);
     const verified: PulledFile['verified'] = stored ? ['store'] : [];
     for (const ref of expected.get(key) ?? []) {

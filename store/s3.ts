@@ -40,6 +40,7 @@ import {
   type ArtifactTarget,
   type JsonlReadOptions,
   type PutResult,
+  type ReadOptions,
   type StoreConfig,
 } from './types.js';
 import { refUri, schemeOf } from './uri.js';
@@ -369,10 +370,11 @@ export class S3ObjectStore implements ArtifactStore {
   /**
    * The verified bytes of `at`: from the local read-through copy when `at` names a sha256 and this
    * machine holds those bytes (no store call), else from the store (checked, then copied locally
-   * when a sha256 was expected). @throws DatasetError (missing), IntegrityError, StoreAccessError
+   * when a sha256 was expected). `localCopy` false: the store only, nothing kept.
+   * @throws DatasetError (missing), IntegrityError, StoreAccessError
    */
-  private async readVerified(at: Located): Promise<Buffer> {
-    const local = LocalReadCache.usable(at.sha256) ? this.localCache : undefined;
+  private async readVerified(at: Located, localCopy = true): Promise<Buffer> {
+    const local = localCopy && LocalReadCache.usable(at.sha256) ? this.localCache : undefined;
     const kept = await local?.read(at.sha256!);
     if (kept) return kept;
     const buf = await this.readAll(at);
@@ -381,8 +383,8 @@ export class S3ObjectStore implements ArtifactStore {
     return buf;
   }
 
-  async get(target: ArtifactTarget, opts: { sha256?: string } = {}): Promise<Buffer> {
-    return this.readVerified(this.locate(target, opts.sha256));
+  async get(target: ArtifactTarget, opts: ReadOptions = {}): Promise<Buffer> {
+    return this.readVerified(this.locate(target, opts.sha256), opts.localCopy !== false);
   }
 
   async putJsonl<T>(key: string, rows: Iterable<T>, opts: { labelOf?: (row: T) => string } = {}): Promise<DatasetRef> {

@@ -52,6 +52,18 @@ export interface PutResult {
   written: boolean;
 }
 
+/** How `get` reads. */
+export interface ReadOptions {
+  /** the expected sha256 (hex) when the target is a key; a reference's own sha256 is always checked */
+  sha256?: string;
+  /**
+   * false: read the store itself even when this machine's local read-through copy holds the
+   * expected bytes (store/localcache.ts; S3 stores), e.g. to check the store's objects (s3 pull).
+   * Default true.
+   */
+  localCopy?: boolean;
+}
+
 export interface JsonlReadOptions {
   /** return [] for an artifact without records instead of throwing (as readJsonl) */
   allowEmpty?: boolean;
@@ -70,10 +82,11 @@ export interface ArtifactStore {
   /** Writes bytes (atomic, idempotent). */
   put(key: string, bytes: Uint8Array | string): Promise<PutResult>;
   /**
-   * Reads bytes. A reference's sha256 (or opts.sha256) is checked.
+   * Reads bytes. A reference's sha256 (or opts.sha256) is checked. An object store may serve a
+   * read with an expected sha256 from its local read-through copy unless `opts.localCopy` is false.
    * @throws DatasetError when the artifact is missing; IntegrityError on a sha256 mismatch
    */
-  get(target: ArtifactTarget, opts?: { sha256?: string }): Promise<Buffer>;
+  get(target: ArtifactTarget, opts?: ReadOptions): Promise<Buffer>;
   /**
    * Writes rows as JSON Lines (atomic, idempotent), as data/jsonl.ts writeJsonl did.
    * @param opts.labelOf the label counted in `labelCounts` (default `row.label` when a string)

@@ -153,12 +153,14 @@ describe(
       assert.deepEqual(m.calls, { getJsonl: 1 });
       assert.deepEqual(m.localHits, { getJsonl: 1, get: 1 });
 
-      // a read without an expected sha256 bypasses the local copy, every time
+      // a read without an expected sha256 bypasses the local copy, every time (as localCopy: false)
       const files = readdirSync(folder).length;
       await store.get('gold/validation.jsonl');
       await store.get('gold/validation.jsonl');
       assert.equal(count('GetObjectCommand'), gets0 + 3);
       assert.equal(readdirSync(folder).length, files, 'nothing kept for a read without sha256');
+      await store.get('gold/validation.jsonl', { sha256: ref.sha256, localCopy: false });
+      assert.equal(count('GetObjectCommand'), gets0 + 4, 'localCopy: false reads the store itself');
 
       // the object rewritten under the same key: a read by the old reference gets the bytes it names
       // from the local copy; by key, the new bytes; without the local copy, the rewrite is refused
