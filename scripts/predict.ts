@@ -36,7 +36,6 @@ import { ExampleSchema, type Example } from '../domain/types.js';
 import type { z } from 'zod';
 import type { StoreConfig } from '../store/types.js';
 import { schemeOf } from '../store/uri.js';
-import { loadExportedQaStudent, predictQaLines, QaPredictRowSchema } from './predictQa.js';
 import { addStoreOptions, artifactsLocationOf, connectionOfOptions, type StoreCliOptions } from './storeOptions.js';
 
 /** s3-student.json, written next to the model by the Python exporter (a QA student's: predictQa.ts). */
@@ -350,10 +349,15 @@ Credentials for a store come from the AWS environment only (AWS_ACCESS_KEY_ID / 
     )
     .action(async (folder: string, file: string, o: StoreCliOptions & { cacheDir?: string }) => {
       const dir = await studentFolderOf(folder, o);
-      const lines =
-        exportedStudentKind(dir) === 'qa'
-          ? await predictQaLines(await loadExportedQaStudent(dir), await readPredictRows(file, o, QaPredictRowSchema))
-          : await predictLines(await loadExportedStudent(dir), await readPredictRows(file, o));
+      let lines: string[];
+      if (exportedStudentKind(dir) === 'qa') {
+        // loaded only here: it brings the tokenizers native binding
+        const { loadExportedQaStudent, predictQaLines, QaPredictRowSchema } = await import('./predictQa.js');
+        lines = await predictQaLines(
+          await loadExportedQaStudent(dir),
+          await readPredictRows(file, o, QaPredictRowSchema),
+        );
+      } else lines = await predictLines(await loadExportedStudent(dir), await readPredictRows(file, o));
       for (const line of lines) console.log(line);
     });
 }
