@@ -1,20 +1,29 @@
 """Checkpoint resume of the QA span student (qa.py train_qa through activity.evaluate, the shared
 checkpoint.py): training stopped after a mid-epoch checkpoint and resumed from it continues at that
 checkpoint's step and ends with the same weights, metrics and picks as a run never interrupted; a
-checkpoint of other inputs is not resumed."""
+checkpoint of other inputs is not resumed; and on a real Temporal dev server a SIGKILLed worker's
+retried attempt resumes from the checkpoint in its heartbeat details (test_resume.py's scenario)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
+import uuid
 
 import pytest
 import torch
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from s3_finetune.activity import evaluate
+from s3_finetune.contract import write_jsonl
 from s3_finetune.train import Cancelled
 
-from .test_qa import qa_model  # noqa: F401 (the fixture)
-from .test_qa_activity import qa_payload  # noqa: F401 (the fixture)
+from .test_qa import place_rows, qa_model  # noqa: F401 (the fixture)
+from .test_qa_activity import example, qa_payload  # noqa: F401 (the fixture)
+from .test_resume import TEMPORAL, TrainOnce, pending_details, spawn_worker
 
 
 def rows_of(path: str) -> list[dict]:
@@ -76,3 +85,61 @@ def test_a_checkpoint_of_other_inputs_is_not_resumed(qa_payload):  # noqa: F811
     ft["lr"] = 5e-4  # other hyper-parameters: another fingerprint
     out = evaluate(qa_payload, resume_from=path)
     assert out["fit"]["finetune"]["resumedFromStep"] == 0 and out["fit"]["iterations"] == 6
+
+
+@pytest.mark.skipif(not os.path.exists(TEMPORAL), reason=f"no Temporal CLI at {TEMPORAL} (run bash scripts/setup.sh)")
+def test_a_sigkilled_qa_worker_resumes_from_the_checkpoint_in_its_heartbeat(qa_payload):  # noqa: F811
+    run = qa_payload["task"]["runDir"]
+    rows = [example(r) for r in place_rows(40)[16:]]  # 24 questions, batch 2: 12 steps per epoch
+    qa_payload["train"] = [write_jsonl(f"{run}/synthetic/big.jsonl", rows, lambda r: r["label"])]
+    qa_payload["config"]["student"]["finetune"].update(
+        epochs=2, batchSize=2, checkpointSteps=3, heartbeatSteps=1, export=False
+    )
+    killed_at, details, result = asyncio.run(_kill_and_resume(qa_payload))
+    print(f"QA: killed at step {killed_at}; attempt 2 resumed from step {result['fit']['finetune']['resumedFromStep']}")
+    assert details is not None and details["resumedFromStep"] >= 3 and details["step"] >= details["resumedFromStep"]
+    assert 3 <= result["fit"]["finetune"]["resumedFromStep"] <= killed_at
+    assert result["fit"]["iterations"] == 24 and result["validation"]["count"] == 6
+
+
+async def _kill_and_resume(payload: dict):
+    """SIGKILLs the first worker once a checkpoint is in the heartbeat details, starts a second one.
+    @returns (the step at the kill, the retried attempt's first training heartbeat, the result)"""
+    async with await WorkflowEnvironment.start_local(dev_server_existing_path=TEMPORAL) as env:
+        queue = f"s3-train-qa-{uuid.uuid4().hex[:8]}"
+        first = spawn_worker(env.client.service_client.config.target_host, queue)
+        second = None
+        try:
+            async with Worker(
+                env.client, task_queue="wf", workflows=[TrainOnce], workflow_runner=UnsandboxedWorkflowRunner()
+            ):
+                handle = await env.client.start_workflow(
+                    TrainOnce.run, args=[payload, queue], id="qa-resume", task_queue="wf"
+                )
+                killed_at = None
+                for _ in range(600):
+                    got = await pending_details(handle)
+                    if got and got[1].get("checkpoint") and got[1].get("step", 0) >= 3:
+                        killed_at = got[1]["step"]
+                        first.send_signal(signal.SIGKILL)
+                        first.wait()
+                        break
+                    await asyncio.sleep(0.2)
+                assert killed_at is not None, "no checkpoint reached the heartbeat details"
+                second = spawn_worker(env.client.service_client.config.target_host, queue)
+                resumed = None
+                for _ in range(600):
+                    got = await pending_details(handle)
+                    if got is None:
+                        break
+                    d = got[1]
+                    if d.get("activityAttempt", 0) >= 2 and d.get("phase") in ("fit", "checkpoint", "epoch"):
+                        resumed = d
+                        break
+                    await asyncio.sleep(0.2)
+                return killed_at, resumed, await handle.result()
+        finally:
+            for p in (first, second):
+                if p is not None and p.poll() is None:
+                    p.send_signal(signal.SIGKILL)
+                    p.wait()
