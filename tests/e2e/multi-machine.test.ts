@@ -89,10 +89,22 @@ function workerEnv(): NodeJS.ProcessEnv {
  * Starts one worker process in a new empty directory, resolved once it prints `ready`.
  * @throws Error with its output when it exits first or is not ready within 120 s
  */
+/** A temporary folder removed after the tests (not a worker's working directory). */
+function scratchDir(prefix: string): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratch.push(d);
+  return d;
+}
+
 function startProcess(name: string, command: string, args: string[], ready: string): Promise<ChildProcess> {
   const cwd = mkdtempSync(path.join(os.tmpdir(), `s3-mm-${name}-`));
   dirs[name] = cwd;
-  const extra = name.startsWith('python') ? { S3_FINETUNE_SCRATCH: path.join(cwd, 'scratch') } : {};
+  const extra = {
+    // each "machine" its own local read-through copy of the store (store/localcache.ts), outside
+    // its working directory (which must stay empty)
+    S3_STORE_LOCAL_CACHE: scratchDir(`s3-mm-${name}-store-copy-`),
+    ...(name.startsWith('python') ? { S3_FINETUNE_SCRATCH: path.join(cwd, 'scratch') } : {}),
+  };
   const child = spawn(command, args, { cwd, env: { ...workerEnv(), ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   logs[name] = '';
