@@ -75,6 +75,8 @@ export async function runLocally<R>(g: GlobalOptions, o: LocalOptions, run: Loca
   // SIGTERM, and then nothing would ever answer the watch's queries
   let workerStopped: Promise<void> = new Promise(() => undefined);
   let trainer: { stop(): Promise<void> } | undefined;
+  const stopWatching = new AbortController();
+  let watchSettled: Promise<void> = Promise.resolve();
   try {
     if (o.worker)
       ({ stop: stopWorker, stopped: workerStopped } = await startWorker(g, run.logFile, o.verbose ?? false));
@@ -113,17 +115,31 @@ export async function runLocally<R>(g: GlobalOptions, o: LocalOptions, run: Loca
             'and resumes when a worker polls again: run the same command again',
         );
       });
-      const result = await Promise.race([run.watch(handle, client), interrupted]);
+      // the watch's calls run under an abort signal: after an interruption they are cancelled
+      // (CANCELLED is not retried) and the connection closes only once the watch has settled; a
+      // call still being retried when the connection closes throws from the SDK's retry timer
+      // ("Channel has been shut down") as an uncaught exception with a stack trace
+      const watching = client.connection.withAbortSignal(stopWatching.signal, () => run.watch(handle, client));
+      watchSettled = watching.then(
+        () => undefined,
+        () => undefined,
+      );
+      const result = await Promise.race([watching, interrupted]);
       return { ok: true, result, workflowId: handle.workflowId, ui, seconds: seconds() };
     } catch (error) {
       return { ok: false, error, workflowId: handle.workflowId, ui, seconds: seconds() };
     }
   } finally {
+    stopWatching.abort();
+    await Promise.race([watchSettled, new Promise((r) => setTimeout(r, WATCH_SETTLE_MS).unref())]);
     await stopWorker();
     await trainer?.stop();
     await client.connection.close();
   }
 }
+
+/** How long a closing command waits for its cancelled watch calls to settle, in ms. */
+const WATCH_SETTLE_MS = 10_000;
 
 /** One log line as the SDK's default logger writes it (time, level, message, metadata). */
 export function formatLogEntry(entry: LogEntry): string {

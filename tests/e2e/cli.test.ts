@@ -5,7 +5,7 @@
  * short explanation, the file and line and where the log is, with no SDK log or stack trace.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -119,5 +119,47 @@ test(
       /\[WARN\] .*(Activity failed|activity failed)/i,
       'the SDK log is in the file',
     );
+  },
+);
+
+test(
+  'Ctrl-C (SIGINT) during a run: a short "interrupted" message and no stack trace; the same command again finishes the run',
+  { timeout: 300_000 },
+  async () => {
+    const slow = await startFakeTeacher({ delayMs: 300 });
+    try {
+      const file = path.join(gold.dir, 'interrupted.json');
+      writeFileSync(
+        file,
+        JSON.stringify(fakeRunConfig(gold, slow.baseURL, { runId: 'cli-sigint', seedSize: 16, rounds: 1 })),
+      );
+      const address = env.connection.options.address as string;
+      const argv = ['--import', 'tsx', 'scripts/s3.ts', '--address', address, '--task-queue', 's3-cli-sigint'];
+      const args = [...argv, 'start', file, '--db', path.join(gold.dir, 'unused.db')];
+      const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      // interrupt once the teacher is being called (the run is under way on the server)
+      for (let i = 0; i < 1200 && slow.answered < 3; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(slow.answered >= 3, `the run never reached the teacher:\n${out}`);
+      child.kill('SIGINT');
+      const code = await exited;
+      console.log(out);
+      assert.equal(code, 1, out);
+      assert.match(out, /interrupted: this command's worker stopped/);
+      assert.match(out, /run the same command again/);
+      assert.doesNotMatch(out, /^\s+at /m, 'no stack trace');
+      assert.doesNotMatch(out, /Channel has been shut down|Error: /, 'no SDK error');
+
+      const again = await s3('s3-cli-sigint', 'start', file, '--json', '--db', path.join(gold.dir, 'unused.db'));
+      assert.equal(again.code, 0, again.stderr);
+      const result = JSON.parse(again.stdout) as { status: string; result: { rounds: unknown[] } };
+      assert.equal(result.status, 'completed');
+      assert.equal(result.result.rounds.length, 2);
+    } finally {
+      await slow.close();
+    }
   },
 );
