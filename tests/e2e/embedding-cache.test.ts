@@ -20,7 +20,12 @@ import { ExampleSchema } from '../../domain/types.js';
 import { folderUri, LocalFolderStore, openStore, type ArtifactStore } from '../../store/index.js';
 import { embeddingStats, FrozenEncoder, resetEmbeddingCaches, type EmbeddingStats } from '../../student/encoder.js';
 import { fakeRunConfig, writeGoldTask } from '../helpers/fixtures.js';
-import { OBJECT_STORE_SKIP, startObjectStore, type ObjectStoreServer } from '../helpers/objectStore.js';
+import {
+  OBJECT_STORE_SKIP,
+  startObjectStore,
+  type ObjectStoreServer,
+  useStoreCredentials,
+} from '../helpers/objectStore.js';
 
 const MODEL = fileURLToPath(new URL('../fixtures/tiny-encoder', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 's3-emb-cache-'));
@@ -200,20 +205,13 @@ test('activities: with artifacts.cacheUri the encoder student keeps its embeddin
 
 describe('store cache on a real S3-compatible server (versitygw)', { skip: OBJECT_STORE_SKIP }, () => {
   let s3: ObjectStoreServer;
-  const saved: Record<string, string | undefined> = {};
-  const VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'];
+  let restoreCredentials: (() => void) | undefined;
   before(async () => {
     s3 = await startObjectStore();
-    for (const k of VARS) saved[k] = process.env[k];
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
-    process.env.AWS_ACCESS_KEY_ID = s3.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;
+    restoreCredentials = useStoreCredentials(s3);
   });
   after(async () => {
-    for (const k of VARS)
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
+    restoreCredentials?.();
     await s3?.stop();
   });
 

@@ -30,12 +30,16 @@ import {
 } from '../../scripts/predict.js';
 import { IntegrityError, openStore, type ArtifactStore } from '../../store/index.js';
 import { FINETUNE_PYTHON, finetuneUnavailable } from '../../workers/finetune.js';
-import { OBJECT_STORE_SKIP, startObjectStore, type ObjectStoreServer } from '../helpers/objectStore.js';
+import {
+  OBJECT_STORE_SKIP,
+  startObjectStore,
+  type ObjectStoreServer,
+  useStoreCredentials,
+} from '../helpers/objectStore.js';
 import { classificationRunDir, qaRunDir } from '../helpers/runFolders.js';
 
 let s3: ObjectStoreServer;
-const saved: Record<string, string | undefined> = {};
-const CRED_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'];
+let restoreCredentials: (() => void) | undefined;
 const scratch: string[] = [];
 const tmp = (p: string) => {
   const d = mkdtempSync(path.join(os.tmpdir(), p));
@@ -88,16 +92,10 @@ describe(
   () => {
     before(async () => {
       s3 = await startObjectStore();
-      for (const k of CRED_VARS) saved[k] = process.env[k];
-      delete process.env.AWS_SESSION_TOKEN;
-      delete process.env.AWS_PROFILE;
-      process.env.AWS_ACCESS_KEY_ID = s3.accessKeyId;
-      process.env.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;
+      restoreCredentials = useStoreCredentials(s3);
     });
     after(async () => {
-      for (const k of CRED_VARS)
-        if (saved[k] === undefined) delete process.env[k];
-        else process.env[k] = saved[k];
+      restoreCredentials?.();
       await s3?.stop();
       for (const d of scratch) rmSync(d, { recursive: true, force: true });
     });

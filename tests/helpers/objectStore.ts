@@ -123,3 +123,24 @@ export function timedOpenStore(stats: StoreStats): OpenStore {
       },
     }) as ArtifactStore;
 }
+
+/** The AWS SDKs' credential variables a test replaces while it talks to its store. */
+const CREDENTIAL_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'] as const;
+
+/**
+ * Puts the store's credentials in this process's environment (the AWS SDK's default chain reads
+ * them), with no session token or profile to interfere.
+ * @returns restore(): puts the variables back as they were
+ */
+export function useStoreCredentials(s3: Pick<ObjectStoreServer, 'accessKeyId' | 'secretAccessKey'>): () => void {
+  const saved = Object.fromEntries(CREDENTIAL_VARS.map((k) => [k, process.env[k]]));
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+  process.env.AWS_ACCESS_KEY_ID = s3.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;
+  return () => {
+    for (const k of CREDENTIAL_VARS)
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+  };
+}

@@ -22,7 +22,12 @@ import {
   localCacheOptionsFromEnv,
 } from '../../store/localcache.js';
 import { meterStore, resetStoreMetrics, storeMetrics } from '../../store/metered.js';
-import { OBJECT_STORE_SKIP, startObjectStore, type ObjectStoreServer } from '../helpers/objectStore.js';
+import {
+  OBJECT_STORE_SKIP,
+  startObjectStore,
+  type ObjectStoreServer,
+  useStoreCredentials,
+} from '../helpers/objectStore.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -92,8 +97,7 @@ describe(
   () => {
     let s3: ObjectStoreServer;
     let dir: string;
-    const saved: Record<string, string | undefined> = {};
-    const CRED_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'];
+    let restoreCredentials: (() => void) | undefined;
     /** S3 commands sent by the clients of the stores under test, by command name */
     const sent: Record<string, number> = {};
     const count = (name: string) => sent[name] ?? 0;
@@ -114,16 +118,10 @@ describe(
     before(async () => {
       s3 = await startObjectStore('local-copy-test');
       dir = await mkdtemp(path.join(os.tmpdir(), 'local-copy-s3-'));
-      for (const k of CRED_VARS) saved[k] = process.env[k];
-      delete process.env.AWS_SESSION_TOKEN;
-      delete process.env.AWS_PROFILE;
-      process.env.AWS_ACCESS_KEY_ID = s3.accessKeyId;
-      process.env.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;
+      restoreCredentials = useStoreCredentials(s3);
     });
     after(async () => {
-      for (const k of CRED_VARS)
-        if (saved[k] === undefined) delete process.env[k];
-        else process.env[k] = saved[k];
+      restoreCredentials?.();
       await s3?.stop();
       await rm(dir, { recursive: true, force: true });
     });

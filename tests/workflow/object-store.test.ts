@@ -34,27 +34,21 @@ import {
   timedOpenStore,
   type ObjectStoreServer,
   type StoreStats,
+  useStoreCredentials,
 } from '../helpers/objectStore.js';
 import { startWorkflowHarness } from '../helpers/temporal.js';
 
 const Row = z.object({ label: z.string(), text: z.string() });
 let s3: ObjectStoreServer;
-const saved: Record<string, string | undefined> = {};
-const CRED_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'];
+let restoreCredentials: (() => void) | undefined;
 
 describe('artifact store on a real S3-compatible server (versitygw)', { skip: OBJECT_STORE_SKIP }, () => {
   before(async () => {
     s3 = await startObjectStore();
-    for (const k of CRED_VARS) saved[k] = process.env[k];
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
-    process.env.AWS_ACCESS_KEY_ID = s3.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;
+    restoreCredentials = useStoreCredentials(s3);
   });
   after(async () => {
-    for (const k of CRED_VARS)
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
+    restoreCredentials?.();
     await s3?.stop();
   });
 
@@ -136,7 +130,8 @@ describe('artifact store on a real S3-compatible server (versitygw)', { skip: OB
     // no credentials anywhere in the default chain (a fresh client: another region)
     const env = { ...process.env };
     try {
-      for (const k of CRED_VARS) delete process.env[k];
+      for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'])
+        delete process.env[k];
       process.env.AWS_EC2_METADATA_DISABLED = 'true';
       process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';
       process.env.AWS_CONFIG_FILE = '/nonexistent/config';
