@@ -9,13 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import uuid
 
 import pytest
 import torch
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from s3_finetune.activity import evaluate
 from s3_finetune.contract import write_jsonl
@@ -23,7 +19,7 @@ from s3_finetune.train import Cancelled
 
 from .test_qa import place_rows, qa_model  # noqa: F401 (the fixture)
 from .test_qa_activity import example, qa_payload  # noqa: F401 (the fixture)
-from .test_resume import TEMPORAL, TrainOnce, pending_details, spawn_worker
+from .test_resume import TEMPORAL, kill_and_resume
 
 
 def rows_of(path: str) -> list[dict]:
@@ -95,51 +91,8 @@ def test_a_sigkilled_qa_worker_resumes_from_the_checkpoint_in_its_heartbeat(qa_p
     qa_payload["config"]["student"]["finetune"].update(
         epochs=2, batchSize=2, checkpointSteps=3, heartbeatSteps=1, export=False
     )
-    killed_at, details, result = asyncio.run(_kill_and_resume(qa_payload))
+    killed_at, details, result = asyncio.run(kill_and_resume(qa_payload, "qa-resume"))
     print(f"QA: killed at step {killed_at}; attempt 2 resumed from step {result['fit']['finetune']['resumedFromStep']}")
     assert details is not None and details["resumedFromStep"] >= 3 and details["step"] >= details["resumedFromStep"]
     assert 3 <= result["fit"]["finetune"]["resumedFromStep"] <= killed_at
     assert result["fit"]["iterations"] == 24 and result["validation"]["count"] == 6
-
-
-async def _kill_and_resume(payload: dict):
-    """SIGKILLs the first worker once a checkpoint is in the heartbeat details, starts a second one.
-    @returns (the step at the kill, the retried attempt's first training heartbeat, the result)"""
-    async with await WorkflowEnvironment.start_local(dev_server_existing_path=TEMPORAL) as env:
-        queue = f"s3-train-qa-{uuid.uuid4().hex[:8]}"
-        first = spawn_worker(env.client.service_client.config.target_host, queue)
-        second = None
-        try:
-            async with Worker(
-                env.client, task_queue="wf", workflows=[TrainOnce], workflow_runner=UnsandboxedWorkflowRunner()
-            ):
-                handle = await env.client.start_workflow(
-                    TrainOnce.run, args=[payload, queue], id="qa-resume", task_queue="wf"
-                )
-                killed_at = None
-                for _ in range(600):
-                    got = await pending_details(handle)
-                    if got and got[1].get("checkpoint") and got[1].get("step", 0) >= 3:
-                        killed_at = got[1]["step"]
-                        first.send_signal(signal.SIGKILL)
-                        first.wait()
-                        break
-                    await asyncio.sleep(0.2)
-                assert killed_at is not None, "no checkpoint reached the heartbeat details"
-                second = spawn_worker(env.client.service_client.config.target_host, queue)
-                resumed = None
-                for _ in range(600):
-                    got = await pending_details(handle)
-                    if got is None:
-                        break
-                    d = got[1]
-                    if d.get("activityAttempt", 0) >= 2 and d.get("phase") in ("fit", "checkpoint", "epoch"):
-                        resumed = d
-                        break
-                    await asyncio.sleep(0.2)
-                return killed_at, resumed, await handle.result()
-        finally:
-            for p in (first, second):
-                if p is not None and p.poll() is None:
-                    p.send_signal(signal.SIGKILL)
-                    p.wait()

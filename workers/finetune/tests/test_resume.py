@@ -74,7 +74,11 @@ def test_sigkilled_worker_resumes_from_its_checkpoint(payload):
     asyncio.run(_scenario(payload))
 
 
-async def _scenario(payload: dict) -> None:
+async def kill_and_resume(payload: dict, workflow_id: str = "resume") -> tuple[int, dict | None, dict]:
+    """Runs trainAndEvaluate on a worker process, SIGKILLs it once a checkpoint of step >= 3 is in
+    its heartbeat details, and starts a second worker, whose retried attempt must resume.
+    @returns (the step at the kill, the retried attempt's first training heartbeat details or None,
+    the activity's result)"""
     async with await WorkflowEnvironment.start_local(dev_server_existing_path=TEMPORAL) as env:
         address = env.client.service_client.config.target_host
         queue = f"s3-train-test-{uuid.uuid4().hex[:8]}"
@@ -85,7 +89,7 @@ async def _scenario(payload: dict) -> None:
                 env.client, task_queue="wf", workflows=[TrainOnce], workflow_runner=UnsandboxedWorkflowRunner()
             ):
                 handle = await env.client.start_workflow(
-                    TrainOnce.run, args=[payload, queue], id="resume", task_queue="wf"
+                    TrainOnce.run, args=[payload, queue], id=workflow_id, task_queue="wf"
                 )
                 killed_at = None
                 for _ in range(600):
@@ -103,18 +107,22 @@ async def _scenario(payload: dict) -> None:
                     got = await pending_details(handle)
                     if got is None:
                         break
-                    attempt, details = got
+                    details = got[1]
                     retried = details.get("activityAttempt", 0) >= 2
                     if retried and details.get("phase") in ("fit", "checkpoint", "epoch"):
                         resumed_details = details
                         break
                     await asyncio.sleep(0.2)
-                result = await handle.result()
+                return killed_at, resumed_details, await handle.result()
         finally:
             for p in (first, second):
                 if p is not None and p.poll() is None:
                     p.send_signal(signal.SIGKILL)
                     p.wait()
+
+
+async def _scenario(payload: dict) -> None:
+    killed_at, resumed_details, result = await kill_and_resume(payload)
     print(f"killed at step {killed_at}; attempt 2 resumed from step {result['fit']['finetune']['resumedFromStep']}")
     assert resumed_details is not None and resumed_details["resumedFromStep"] > 0
     assert resumed_details["step"] >= resumed_details["resumedFromStep"] >= 3
