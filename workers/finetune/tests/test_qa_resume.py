@@ -94,5 +94,8 @@ def test_a_sigkilled_qa_worker_resumes_from_the_checkpoint_in_its_heartbeat(qa_p
     killed_at, details, result = asyncio.run(kill_and_resume(qa_payload, "qa-resume"))
     print(f"QA: killed at step {killed_at}; attempt 2 resumed from step {result['fit']['finetune']['resumedFromStep']}")
     assert details is not None and details["resumedFromStep"] >= 3 and details["step"] >= details["resumedFromStep"]
-    assert 3 <= result["fit"]["finetune"]["resumedFromStep"] <= killed_at
+    # a checkpoint step (every 3 steps); not bounded by killed_at: that is the step of the last
+    # heartbeat this test saw, and the worker may heartbeat a later checkpoint before the kill lands
+    resumed_from = result["fit"]["finetune"]["resumedFromStep"]
+    assert resumed_from >= 3 and resumed_from % 3 == 0
     assert result["fit"]["iterations"] == 24 and result["validation"]["count"] == 6
