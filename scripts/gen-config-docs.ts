@@ -363,7 +363,7 @@ const FOOTER = `## Environment variables
 - \`S3_FINETUNE=1\`: setup builds \`.tools/finetune-venv\` and \`models/all-MiniLM-L6-v2-hf\`.
 - \`S3_TRAIN_TASK_QUEUE\`: the Python training worker's task queue (default \`s3-train\`).
 - \`S3_LLAMA_TOOLS=1\`: setup builds llama.cpp's \`llama-server\` and benchmarks; \`S3_LLAMA_ADDON=1\`: setup builds node-llama-cpp for this CPU.
-- \`TEMPORAL_ADDRESS\`, \`TEMPORAL_NAMESPACE\`, \`TEMPORAL_API_KEY\`, \`TEMPORAL_TLS_*\`, \`TEMPORAL_PROFILE\` / \`TEMPORAL_CONFIG_FILE\` (Temporal's environment configuration: [deployment.md](deployment.md#temporal-connections)), \`S3_TASK_QUEUE\`, \`S3_MAX_ACTIVITIES\` (worker activity slots, default 4): worker and CLI.
+- \`TEMPORAL_ADDRESS\`, \`TEMPORAL_NAMESPACE\`, \`TEMPORAL_API_KEY\`, \`TEMPORAL_TLS_*\`, \`TEMPORAL_PROFILE\` / \`TEMPORAL_CONFIG_FILE\` (Temporal's environment configuration: [deployment.md](deployment.md#temporal-connections)), \`S3_TASK_QUEUE\`, \`S3_MAX_ACTIVITIES\` (worker activity slots, default 4; \`S3_TEACHER_SLOTS\`, \`S3_STUDENT_SLOTS\` for one-role queues: [deployment.md](deployment.md#worker-roles-by-task-queue)): worker and CLI.
 - \`S3_TEACHER_MODEL\`: the default GGUF path. \`S3_GPU=1\`: let node-llama-cpp use a GPU. \`S3_CUDA=1\`: setup lets onnxruntime-node fetch its CUDA execution provider.
 `;
 

@@ -103,3 +103,29 @@ export function planWorkers(roles: Role[], queues: RoleQueues, activityNames: st
   }
   return [...byQueue.values()];
 }
+
+/**
+ * Activity slots of a planned worker, sized to its role: a queue that serves only the student
+ * role runs one training at a time (`S3_STUDENT_SLOTS`, default 1: a training uses every core it
+ * gets); a queue that serves only the teacher role `S3_TEACHER_SLOTS` (default `S3_MAX_ACTIVITIES`:
+ * a teacher activity's calls wait in the worker's shared teacher pool, which bounds the calls in
+ * flight to each teacher's `concurrency`, so more slots only let more runs queue there); any other
+ * queue `S3_MAX_ACTIVITIES` (default 4).
+ * @param env the environment (default process.env)
+ * @returns a whole number ≥ 1
+ * @throws RangeError when a variable is set to anything but a whole number ≥ 1
+ */
+export function activitySlots(p: Pick<PlannedWorker, 'roles'>, env: NodeJS.ProcessEnv = process.env): number {
+  const read = (name: string, fallback: number): number => {
+    const raw = env[name]?.trim();
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^[1-9]\d*$/.test(raw))
+      throw new RangeError(`${name} must be a whole number of activity slots ≥ 1, not "${raw}"`);
+    return Number(raw);
+  };
+  const general = read('S3_MAX_ACTIVITIES', 4);
+  const only = p.roles.length === 1 ? p.roles[0] : undefined;
+  if (only === 'student') return read('S3_STUDENT_SLOTS', 1);
+  if (only === 'teacher') return read('S3_TEACHER_SLOTS', general);
+  return general;
+}

@@ -8,7 +8,7 @@
  * Connection: Temporal's environment configuration (workers/connection.ts: TEMPORAL_ADDRESS,
  * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE / temporal.toml).
  * Roles (workers/roles.ts): --role or S3_WORKER_ROLES (default all), on S3_TASK_QUEUE,
- * S3_TEACHER_TASK_QUEUE, S3_STUDENT_TASK_QUEUE. S3_MAX_ACTIVITIES: activity slots per queue.
+ * S3_TEACHER_TASK_QUEUE, S3_STUDENT_TASK_QUEUE. S3_MAX_ACTIVITIES, S3_TEACHER_SLOTS, S3_STUDENT_SLOTS: activity slots (roles.ts activitySlots).
  */
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -18,7 +18,15 @@ import { openStore, type OpenStore } from '../store/index.js';
 import { createTeacher, TeacherPool } from '../teacher/index.js';
 import { describeConnection, loadTemporalConnection } from './connection.js';
 import { MAX_ACTIVITIES, TASK_QUEUE, TEMPORAL_NAMESPACE } from './options.js';
-import { parseRoles, planWorkers, queuesFromEnv, type PlannedWorker, type Role, type RoleQueues } from './roles.js';
+import {
+  activitySlots,
+  parseRoles,
+  planWorkers,
+  queuesFromEnv,
+  type PlannedWorker,
+  type Role,
+  type RoleQueues,
+} from './roles.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -106,7 +114,7 @@ export async function createRoleWorkers(opts: {
           activities: Object.fromEntries(
             p.activities.map((name) => [name, activities[name as keyof typeof activities]]),
           ),
-          maxConcurrentActivityTaskExecutions: opts.maxActivities ?? MAX_ACTIVITIES,
+          maxConcurrentActivityTaskExecutions: opts.maxActivities ?? activitySlots(p),
           maxHeartbeatThrottleInterval: '2 seconds',
           defaultHeartbeatThrottleInterval: '2 seconds',
         }),
@@ -150,7 +158,7 @@ async function main() {
   for (const p of w.plan)
     console.log(
       `s3-synth worker on ${describeConnection(temporal)}, task queue "${p.taskQueue}": ${p.roles.join(', ')}` +
-        `${p.workflows ? ' (workflows and ' : ' ('}${p.activities.length} activities)`,
+        `${p.workflows ? ' (workflows and ' : ' ('}${p.activities.length} activities, ${activitySlots(p)} at a time)`,
     );
   // SIGINT / SIGTERM: the SDK's runtime shuts every worker down gracefully
   try {

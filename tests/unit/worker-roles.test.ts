@@ -15,6 +15,7 @@ import { parseConfig } from '../../config/schema.js';
 import type { TeacherPool } from '../../teacher/index.js';
 import { describeConnection, loadTemporalConnection } from '../../workers/connection.js';
 import {
+  activitySlots,
   parseRoles,
   planWorkers,
   queuesFromEnv,
@@ -86,6 +87,31 @@ describe('worker roles', () => {
       orch.map((w) => w.taskQueue),
       ['s3-synth'],
     );
+  });
+
+  test('activity slots are sized to the role: one training at a time on a student queue', () => {
+    const queues = queuesFromEnv({ S3_TEACHER_TASK_QUEUE: 't', S3_STUDENT_TASK_QUEUE: 's' });
+    const slotsOf = (roles: Parameters<typeof planWorkers>[0], env: NodeJS.ProcessEnv = {}) =>
+      planWorkers(roles, queues, names).map((w) => [w.taskQueue, activitySlots(w, env)]);
+    assert.deepEqual(slotsOf(parseRoles('all')), [
+      ['s3-synth', 4],
+      ['t', 4],
+      ['s', 1],
+    ]);
+    assert.deepEqual(slotsOf(parseRoles('all'), { S3_MAX_ACTIVITIES: '6', S3_STUDENT_SLOTS: '2' }), [
+      ['s3-synth', 6],
+      ['t', 6],
+      ['s', 2],
+    ]);
+    assert.deepEqual(slotsOf(['teacher'], { S3_TEACHER_SLOTS: '8' }), [['t', 8]]);
+    // every role on one queue (the default): S3_MAX_ACTIVITIES, as before
+    const one = planWorkers(parseRoles(undefined), queuesFromEnv({}), names);
+    assert.deepEqual(
+      one.map((w) => activitySlots(w, { S3_STUDENT_SLOTS: '1' })),
+      [4],
+    );
+    assert.throws(() => activitySlots({ roles: ['student'] }, { S3_STUDENT_SLOTS: '0' }), /S3_STUDENT_SLOTS must be/);
+    assert.throws(() => activitySlots({ roles: ['teacher'] }, { S3_MAX_ACTIVITIES: 'x' }), /S3_MAX_ACTIVITIES must be/);
   });
 
   test('the workflows route by taskQueues (unset: no taskQueue option, as before)', () => {
