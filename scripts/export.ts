@@ -315,7 +315,7 @@ Examples:
   $ npm run s3 -- export spamassassin/s3/seed-1 --out exported/spam-s3-seed1
   $ npm run s3 -- export s3-run --out exported/spam-parquet --format parquet
   $ npm run s3 -- export runs/my-task --out exported/my-task --format jsonl
-  $ npm run s3 -- export adversarialqa --out exported/adqa     (extractive QA: SQuAD columns)
+  $ npm run s3 -- export adqa --out exported/adqa     (extractive QA: SQuAD columns)
   $ npm run s3 -- export s3://s3-synth/runs/s3-run/ --out exported/spam --endpoint http://127.0.0.1:7070
   $ npm run s3 -- export s3-run --config my-run.json --out exported/spam    (the store of its artifacts.uri)
 

@@ -343,7 +343,7 @@ Examples:
   $ npm run s3 -- predict runs/spamassassin/s3/seed-1/student my-emails.jsonl
   $ npm run s3 -- predict s3://s3-synth/runs/s3-run/student/ s3://s3-synth/runs/s3-run/gold/test.jsonl --endpoint http://127.0.0.1:7070
   $ npm run s3 -- predict s3-run/student my-emails.jsonl --config my-run.json   (the store of its artifacts.uri)
-  $ npm run s3 -- predict runs/adversarialqa/student questions.jsonl   # a QA student: the answer span of each {context, question}
+  $ npm run s3 -- predict runs/adqa/student questions.jsonl   # a QA student: the answer span of each {context, question}
 
 Credentials for a store come from the AWS environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, roles).`,
     )
