@@ -219,7 +219,7 @@ describe('s3Synthesis with task.kind "qa" and the span student', { skip }, () =>
   );
 
   test(
-    'an experiment: gold-validation, zerogen, seed-only, goldgen and s3 arms finish with EM / F1',
+    'an experiment: gold-validation, zerogen, seed-only, goldgen, s3 and an active (loss) arm finish with EM / F1',
     { timeout: 600_000 },
     async () => {
       const cfg = {
@@ -241,7 +241,10 @@ describe('s3Synthesis with task.kind "qa" and the span student', { skip }, () =>
           finetune: { model: tiny, epochs: 1, batchSize: 8, maxLength: 96, taskQueue: TRAIN_QUEUE, export: false },
         },
         timeouts: { heartbeatSec: 30, activityMin: 10 },
-        arms: ['gold-validation', 'zerogen', 'seed-only', 'goldgen', 's3'].map((method) => ({ method })),
+        arms: [
+          ...['gold-validation', 'zerogen', 'seed-only', 'goldgen', 's3'].map((method) => ({ method })),
+          { method: 'active', name: 'loss', acquisition: 'loss' },
+        ],
       };
       const out = (await env.client.workflow.execute('s3Experiment', {
         taskQueue: TS_QUEUE,
@@ -249,7 +252,7 @@ describe('s3Synthesis with task.kind "qa" and the span student', { skip }, () =>
         args: [cfg],
       })) as ExperimentResult;
       const rs = out.summary.results;
-      assert.equal(rs.length, 5);
+      assert.equal(rs.length, 6);
       for (const r of rs) {
         assert.equal(r.status, 'completed', `${r.workflowId}: ${r.error}`);
         assert.equal(typeof r.test?.exactMatch, 'number', r.workflowId);
