@@ -146,11 +146,17 @@ test(
       assert.match((await page.locator('h1').textContent()) ?? '', /round 0 waits for review/);
       assert.equal(await page.locator('li.example.current').getAttribute('data-id'), round0.examples[0].id);
 
-      // j: to the second example; its label shortcut (1 positive, 2 negative) relabels it and moves on; r rejects the third
-      await page.keyboard.press('j');
-      await page.keyboard.press(String(LABELS.indexOf(other) + 1));
-      assert.equal(await page.locator('li.example.current').getAttribute('data-id'), toReject.id);
-      await page.keyboard.press('r');
+      // j: to the second example; its label shortcut (1 positive, 2 negative) relabels it and moves on; r rejects the third.
+      // The three keys are dispatched in one task, as a fast typist's keys can arrive before the
+      // page re-renders: each must act on the example the previous key moved to (the page once
+      // acted on the last rendered one, so a quick r rejected the relabelled example)
+      await page.evaluate(
+        (keys) => {
+          for (const key of keys) window.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }));
+        },
+        ['j', String(LABELS.indexOf(other) + 1), 'r'],
+      );
+      await page.locator(`li.example[data-id="${toReject.id}"][data-verdict="reject"]`).waitFor();
       const verdict = (id: string) => page.locator(`li.example[data-id="${id}"]`).getAttribute('data-verdict');
       assert.equal(await verdict(toRelabel.id), `relabel → ${other}`);
       assert.equal(await verdict(toReject.id), 'reject');

@@ -88,8 +88,22 @@ function Example({ e, i, mark, current, onPick }) {
 }
 
 function Waiting({ view, onSubmitted, onStale }) {
-  const [marks, setMarks] = useState({});
-  const [cursor, setCursor] = useState(0);
+  const [marks, setMarksState] = useState({});
+  // the marks a submit sends, updated as soon as a key marks: Ctrl+Enter right after a mark, before
+  // preact re-renders, must send that mark too
+  const marksNow = useRef({});
+  const setMark = useCallback((id, m) => {
+    marksNow.current = { ...marksNow.current, [id]: m };
+    setMarksState(marksNow.current);
+  }, []);
+  const [cursor, setCursorState] = useState(0);
+  // the cursor the next key acts on, updated as soon as a key moves it: a keydown that arrives
+  // before preact re-renders (a fast typist, a loaded machine) must not act on the previous example
+  const cursorNow = useRef(0);
+  const setCursor = useCallback((c) => {
+    cursorNow.current = c;
+    setCursorState(c);
+  }, []);
   const [by, setBy] = useState(view.by);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
@@ -102,7 +116,7 @@ function Waiting({ view, onSubmitted, onStale }) {
     setBusy(true);
     setError(null);
     try {
-      const decisions = decisionsOf(view.examples, marks);
+      const decisions = decisionsOf(view.examples, marksNow.current);
       const res = await fetch('/api/review', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
@@ -121,21 +135,27 @@ function Waiting({ view, onSubmitted, onStale }) {
       setError(err.message);
       setBusy(false);
     }
-  }, [busy, marks, by, view, n, onSubmitted, onStale]);
+  }, [busy, by, view, n, onSubmitted, onStale]);
+
+  // the latest render's values for the key handler, which is registered once
+  const latest = useRef();
+  latest.current = { n, view, submit };
 
   useEffect(() => {
     const onKey = (ev) => {
+      const { n, view, submit } = latest.current;
       if (ev.target instanceof window.HTMLInputElement) return;
       if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) return (ev.preventDefault(), void submit());
       if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      const cursor = cursorNow.current;
       const mark = (m) => {
         const id = view.examples[cursor]?.id;
         if (id === undefined) return;
-        setMarks((old) => ({ ...old, [id]: m }));
-        setCursor((c) => Math.min(n - 1, c + 1));
+        setMark(id, m);
+        setCursor(Math.min(n - 1, cursor + 1));
       };
-      if (ev.key === 'j' || ev.key === 'ArrowDown') setCursor((c) => Math.min(n - 1, c + 1));
-      else if (ev.key === 'k' || ev.key === 'ArrowUp') setCursor((c) => Math.max(0, c - 1));
+      if (ev.key === 'j' || ev.key === 'ArrowDown') setCursor(Math.min(n - 1, cursor + 1));
+      else if (ev.key === 'k' || ev.key === 'ArrowUp') setCursor(Math.max(0, cursor - 1));
       else if (ev.key === 'a') mark(undefined);
       else if (ev.key === 'r') mark({ action: 'reject' });
       else if (/^[1-9]$/.test(ev.key) && Number(ev.key) <= view.labels.length)
@@ -145,7 +165,7 @@ function Waiting({ view, onSubmitted, onStale }) {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [cursor, n, view, submit]);
+  }, [setCursor, setMark]);
 
   useEffect(() => {
     document.querySelector('li.example.current')?.scrollIntoView({ block: 'nearest' });
