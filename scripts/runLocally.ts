@@ -7,11 +7,19 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { Client, Connection, WorkflowIdConflictPolicy, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  defaultGrpcRetryOptions,
+  makeGrpcRetryInterceptor,
+  WorkflowIdConflictPolicy,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogEntry } from '@temporalio/worker';
 import { ensureFinetuneWorker } from '../workers/finetune.js';
 import { describeMissing, rolesWithoutPollers, type NeededQueue } from '../workers/pollers.js';
 import { createWorker } from '../workers/worker.js';
+import { abortInterceptor } from './abortInterceptor.js';
 import { ensureDevServer } from './devserver.js';
 import { cliConnection, type GlobalOptions } from './temporalClient.js';
 import { describeConnection } from '../workers/connection.js';
@@ -69,13 +77,18 @@ export async function runLocally<R>(g: GlobalOptions, o: LocalOptions, run: Loca
   const temporal = cliConnection(g);
   const server = await ensureDevServer({ connection: temporal, uiPort: Number(o.uiPort), dbFile: o.db });
   say(`Temporal ${server.started ? 'dev server started' : 'server reused'} at ${describeConnection(temporal)}`);
-  const client = new Client({ connection: await Connection.connect(temporal.client), namespace: temporal.namespace });
+  // the watch's calls are cancelled when it stops (an interruption): see the comment at the watch
+  const stopWatching = new AbortController();
+  const connection = await Connection.connect({
+    ...temporal.client,
+    interceptors: [abortInterceptor(stopWatching.signal), makeGrpcRetryInterceptor(defaultGrpcRetryOptions())],
+  });
+  const client = new Client({ connection, namespace: temporal.namespace });
   let stopWorker = async () => undefined as void;
   // resolves when the in-process worker stops on its own: the SDK shuts it down on SIGINT /
   // SIGTERM, and then nothing would ever answer the watch's queries
   let workerStopped: Promise<void> = new Promise(() => undefined);
   let trainer: { stop(): Promise<void> } | undefined;
-  const stopWatching = new AbortController();
   let watchSettled: Promise<void> = Promise.resolve();
   try {
     if (o.worker)
@@ -115,11 +128,11 @@ export async function runLocally<R>(g: GlobalOptions, o: LocalOptions, run: Loca
             'and resumes when a worker polls again: run the same command again',
         );
       });
-      // the watch's calls run under an abort signal: after an interruption they are cancelled
-      // (CANCELLED is not retried) and the connection closes only once the watch has settled; a
-      // call still being retried when the connection closes throws from the SDK's retry timer
-      // ("Channel has been shut down") as an uncaught exception with a stack trace
-      const watching = client.connection.withAbortSignal(stopWatching.signal, () => run.watch(handle, client));
+      // after an interruption the calls in flight are cancelled (abortInterceptor; CANCELLED is
+      // not retried) and the connection closes only once the watch has settled; a call still
+      // being retried when the connection closes throws from the SDK's retry timer ("Channel has
+      // been shut down") as an uncaught exception with a stack trace
+      const watching = run.watch(handle, client);
       watchSettled = watching.then(
         () => undefined,
         () => undefined,
