@@ -19,6 +19,7 @@ import {
   emptyUsage,
   type DatasetRef,
   type RoundResult,
+  type RoundTraining,
   type SplitMetrics,
   type TeacherUsage,
   type AcquisitionRecord,
@@ -42,6 +43,24 @@ export interface TrainedStudent {
   studentMs: number;
   acquisition?: AcquisitionRecord;
   selection?: SplitMetrics;
+  /** the student's fit; only the finetune student's epoch times are read */
+  fit?: { finetune?: { device: string; epochMs: number[]; trainFeatures?: number } };
+}
+
+/**
+ * The finetune student's speed from its fit: mean over epochs of ms × 1,000 / inputs.
+ * @returns undefined for in-process students, no epochs, or a worker that did not report its inputs
+ */
+export function roundTraining(fit: TrainedStudent['fit']): RoundTraining | undefined {
+  const f = fit?.finetune;
+  if (!f || !f.trainFeatures || f.epochMs.length === 0) return undefined;
+  const mean = f.epochMs.reduce((a, b) => a + b, 0) / f.epochMs.length;
+  return {
+    features: f.trainFeatures,
+    epochs: f.epochMs.length,
+    msPerEpochPer1000: (mean * 1000) / f.trainFeatures,
+    device: f.device,
+  };
 }
 
 /**
@@ -282,10 +301,12 @@ export class Ledger {
 
   /**
    * Records a trained student as round `round` (what was added and the teacher usage since
-   * the previous one) and starts a new round's tally.
+   * the previous one, the round's wall time `wallMs` when given, the finetune student's speed
+   * from `ev.fit`) and starts a new round's tally.
    * @returns the round's result (also appended to `rounds`)
    */
-  trained(round: number, ev: TrainedStudent): RoundResult {
+  trained(round: number, ev: TrainedStudent, wallMs?: number): RoundResult {
+    const training = roundTraining(ev.fit);
     const r: RoundResult = {
       round,
       origin: this.addedOrigin,
@@ -295,6 +316,8 @@ export class Ledger {
       test: ev.test,
       teacher: this.pendingUsage,
       studentMs: ev.studentMs,
+      ...(wallMs !== undefined ? { wallMs } : {}),
+      ...(training ? { training } : {}),
       ...(ev.acquisition ? { acquisition: ev.acquisition } : {}),
       ...(ev.selection ? { selection: ev.selection } : {}),
     };

@@ -41,11 +41,37 @@ export const QA_HEAD: Readonly<Record<string, string>> = {
 /** Columns added when the run has a teacher-token budget (budget.teacherTokens). */
 export const BUDGET_HEAD = ['tokens spent', 'remaining'];
 
-/** The header of the table, with the budget columns when `teacherTokens` is set and the
- * label-agreement column when `agreement` is given. */
-export const roundTableHead = (teacherTokens?: number, agreement?: RoundAgreement, qa = false) =>
+/** The round's wall time (teacher steps included), when the rounds carry it (runs since 2026-12-05). */
+export const WALL_HEAD = 'round s';
+
+/** The finetune student's epoch time per 1,000 training inputs (QA: windows), when reported. */
+export const TRAINING_HEAD = 's/epoch/1k';
+
+/** Which optional per-round columns the rounds fill. */
+export interface RoundColumns {
+  wall?: boolean;
+  training?: boolean;
+}
+
+/** The optional columns a list of rounds fills (any round having the value). */
+export const roundColumns = (rounds: readonly Pick<RoundResult, 'wallMs' | 'training'>[]): RoundColumns => ({
+  wall: rounds.some((r) => r.wallMs !== undefined),
+  training: rounds.some((r) => r.training !== undefined),
+});
+
+/** The header of the table, with the budget columns when `teacherTokens` is set, the
+ * label-agreement column when `agreement` is given, and the wall / training-speed columns that
+ * `columns` names (see {@link roundColumns}). */
+export const roundTableHead = (
+  teacherTokens?: number,
+  agreement?: RoundAgreement,
+  qa = false,
+  columns: RoundColumns = {},
+) =>
   [
     ...ROUND_TABLE_HEAD,
+    ...(columns.training ? [TRAINING_HEAD] : []),
+    ...(columns.wall ? [WALL_HEAD] : []),
     ...(teacherTokens === undefined ? [] : BUDGET_HEAD),
     ...(agreement ? [AGREEMENT_HEAD] : []),
   ].map((h) => (qa ? (QA_HEAD[h] ?? h) : h));
@@ -58,13 +84,16 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /**
  * One row of cells per round, in {@link roundTableHead} order (accuracies in %, student time
- * in s). With a teacher-token budget: the tokens spent up to and including the round's
- * additions (cumulative, prompt + completion) and the budget remaining after them.
+ * in s; with `columns`: the finetune student's s per epoch per 1,000 inputs and the round's wall
+ * time in s, "–" where a round lacks them). With a teacher-token budget: the tokens spent up to
+ * and including the round's additions (cumulative, prompt + completion) and the budget
+ * remaining after them.
  */
 export function roundTableRows(
   rounds: readonly RoundResult[],
   teacherTokens?: number,
   agreement?: RoundAgreement,
+  columns: RoundColumns = roundColumns(rounds),
 ): string[][] {
   let spent = 0;
   return rounds.map((r) => [
@@ -80,6 +109,8 @@ export function roundTableRows(
     `${r.teacher.promptTokens}/${r.teacher.completionTokens}`,
     String(r.teacher.rejected),
     (r.studentMs / 1000).toFixed(1),
+    ...(columns.training ? [r.training ? (r.training.msPerEpochPer1000 / 1000).toFixed(1) : '–'] : []),
+    ...(columns.wall ? [r.wallMs !== undefined ? (r.wallMs / 1000).toFixed(1) : '–'] : []),
     ...(teacherTokens === undefined
       ? []
       : [String((spent += r.teacher.promptTokens + r.teacher.completionTokens)), String(teacherTokens - spent)]),
@@ -95,8 +126,11 @@ export function roundTableMarkdown(
 ): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   // extractive QA: the same cells hold SQuAD EM and F1, and the questions with EM 0
-  const head = roundTableHead(teacherTokens, agreement, isQaRounds(rounds));
-  return [line(head), line(head.map(() => '---')), ...roundTableRows(rounds, teacherTokens, agreement).map(line)].join(
-    '\n',
-  );
+  const columns = roundColumns(rounds);
+  const head = roundTableHead(teacherTokens, agreement, isQaRounds(rounds), columns);
+  return [
+    line(head),
+    line(head.map(() => '---')),
+    ...roundTableRows(rounds, teacherTokens, agreement, columns).map(line),
+  ].join('\n');
 }

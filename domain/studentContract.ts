@@ -54,6 +54,10 @@ export const FinetuneFitSchema = z.object({
   /** extractive QA only: gold validation F1 per epoch */
   validationF1PerEpoch: z.array(z.number()).optional(),
   epochMs: z.array(z.number()),
+  /** the inputs one epoch trains on after tokenization: extractive QA, the windows (run_qa's
+   * "features", several per long context); classification, the examples (one truncated window
+   * each). Divides epochMs into ms per 1,000 inputs. Absent from results of older workers. */
+  trainFeatures: z.number().int().min(0).optional(),
   /** optimizer steps already done by an earlier attempt whose checkpoint this one resumed (0: fresh) */
   resumedFromStep: z.number().int().min(0),
   /** the ONNX export folder (transformers.js layout), or null when student.finetune.export is off */

@@ -232,11 +232,26 @@ export interface RoundResult {
   teacher: TeacherUsage;
   /** wall time of training + prediction, ms */
   studentMs: number;
+  /** wall time of the whole round on the workflow clock: from the previous student's result (or
+   * the start of the loop) to this one's, teacher steps included, ms; absent in old histories */
+  wallMs?: number;
+  /** the finetune student's training speed (absent for the in-process students) */
+  training?: RoundTraining;
   /** the batch the acquisition function picked after this round (absent: S3's rule in old histories) */
   acquisition?: AcquisitionRecord;
   /** with synthesis.validationHoldout: the student on the selection part of gold validation
    * (`validation` is then the held-out dev part) */
   selection?: SplitMetrics;
+}
+
+/** Training speed of a finetune student in one round (issue 19: time per epoch per 1,000 QA features). */
+export interface RoundTraining {
+  /** inputs per epoch: QA windows, or classification examples */
+  features: number;
+  epochs: number;
+  /** mean over the epochs of epoch ms × 1,000 / features (the epoch's scoring on gold validation included) */
+  msPerEpochPer1000: number;
+  device: string;
 }
 
 /** What an acquisition function picked in one round: min / median / max of the picked scores. */

@@ -14,7 +14,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { S3Config } from '../config/schema.js';
-import { isQaRounds, roundTableHead, roundTableRows, type RoundAgreement } from '../domain/roundTable.js';
+import { isQaRounds, roundColumns, roundTableHead, roundTableRows, type RoundAgreement } from '../domain/roundTable.js';
 import type { RoundResult, S3Progress, S3Result } from '../workflows/types.js';
 
 interface Beat {
@@ -137,14 +137,16 @@ export async function watchProgress(
 }
 
 /** Prints the per-round table (round, sizes, validation/test accuracy and macro-F1, teacher
- * usage, time; tokens spent and remaining with a teacher-token budget; with the label
+ * usage, time, the finetune student's s per epoch per 1,000 inputs and the round's wall time
+ * when known; tokens spent and remaining with a teacher-token budget; with the label
  * agreement, how often the gold-trained reference agrees with each round's additions). */
 export function printRounds(rounds: RoundResult[], teacherTokens?: number, agreement?: RoundAgreement): void {
+  const columns = roundColumns(rounds);
   const t = new Table({
     style: process.stdout.isTTY ? undefined : { head: [], border: [] },
-    head: roundTableHead(teacherTokens, agreement, isQaRounds(rounds)),
+    head: roundTableHead(teacherTokens, agreement, isQaRounds(rounds), columns),
   });
-  t.push(...roundTableRows(rounds, teacherTokens, agreement));
+  t.push(...roundTableRows(rounds, teacherTokens, agreement, columns));
   console.log(t.toString());
 }
 

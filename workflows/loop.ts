@@ -102,6 +102,8 @@ class SynthesisLoop {
   private readonly ledger: Ledger;
   private readonly state: LoopState;
   private carried: LoopCarry;
+  /** workflow clock (deterministic on replay) at the previous student's result, or the loop's start */
+  private roundStartedAt = Date.now();
 
   constructor(private readonly c: LoopOptions) {
     this.ledger = c.ledger;
@@ -266,7 +268,8 @@ class SynthesisLoop {
       select: { all: opts.all, ...(limit !== undefined ? { limit } : {}), ...(opts.ranked ? { ranked: true } : {}) },
     });
     this.carried.lastEval = ev;
-    ledger.trained(round, ev);
+    ledger.trained(round, ev, Date.now() - this.roundStartedAt);
+    this.roundStartedAt = Date.now();
     this.c.steer?.afterTrain(round);
     if (this.c.searchAttributes) upsertSearchAttributes([{ key: S3_VAL_ACCURACY, value: ev.validation.accuracy }]);
     return {

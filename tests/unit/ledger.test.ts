@@ -1,7 +1,15 @@
 /** Unit tests of domain/ledger.ts: the loop's bookkeeping (budget left, rounds, usage) against hand-computed answers. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Ledger } from '../../domain/ledger.js';
+import { Ledger, roundTraining } from '../../domain/ledger.js';
+import {
+  roundColumns,
+  roundTableHead,
+  roundTableMarkdown,
+  roundTableRows,
+  TRAINING_HEAD,
+  WALL_HEAD,
+} from '../../domain/roundTable.js';
 import type { DatasetRef, SplitMetrics, TeacherUsage } from '../../domain/types.js';
 
 const usage = (prompt: number, completion: number, calls = 1): TeacherUsage => ({
@@ -124,4 +132,32 @@ test('stopNow (finishAfterRound, cancel): nothing left, budgetStop gives the rea
   assert.equal(l.left(), 0);
   assert.equal(l.stoppedBy, 'finished after round 0 (finishAfterRound)');
   assert.equal(l.budgetStop(), 'finished after round 0 (finishAfterRound)');
+});
+
+test('round wall time and the finetune student speed: ms per epoch per 1,000 inputs = mean epoch ms × 1,000 / inputs', () => {
+  const l = new Ledger(null);
+  l.record({ usage: usage(10, 10), ref: ref('seed', 20) }, 'seed');
+  const fit = { finetune: { device: 'cpu', epochMs: [2000, 4000], trainFeatures: 500 } };
+  const r0 = l.trained(0, { ...student(20, 0.5), fit }, 12_345);
+  // mean epoch 3,000 ms over 500 windows: 6,000 ms per 1,000
+  assert.deepEqual(r0.training, { features: 500, epochs: 2, msPerEpochPer1000: 6000, device: 'cpu' });
+  assert.equal(r0.wallMs, 12_345);
+  // in-process students and older workers (no trainFeatures) report no speed; no wall time given, none recorded
+  assert.equal(roundTraining({ finetune: { device: 'cpu', epochMs: [1000] } }), undefined);
+  assert.equal(roundTraining(undefined), undefined);
+  const r1 = l.trained(1, student(20, 0.6));
+  assert.equal('training' in r1, false);
+  assert.equal('wallMs' in r1, false);
+  // the table shows them in s, "–" for the round without
+  const columns = roundColumns(l.rounds);
+  assert.deepEqual(columns, { wall: true, training: true });
+  const head = roundTableHead(undefined, undefined, false, columns);
+  const rows = roundTableRows(l.rounds, undefined, undefined, columns);
+  assert.equal(rows[0]![head.indexOf(TRAINING_HEAD)], '6.0');
+  assert.equal(rows[0]![head.indexOf(WALL_HEAD)], '12.3');
+  assert.equal(rows[1]![head.indexOf(TRAINING_HEAD)], '–');
+  assert.equal(rows[1]![head.indexOf(WALL_HEAD)], '–');
+  // rounds without either (old histories, in-process students without wall time): no extra columns
+  assert.deepEqual(roundTableHead(undefined, undefined, false, roundColumns([r1])), roundTableHead());
+  assert.ok(roundTableMarkdown(l.rounds).split('\n')[0]!.includes('| s/epoch/1k | round s |'));
 });

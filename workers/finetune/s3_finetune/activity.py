@@ -171,6 +171,7 @@ def evaluate(
                 "bestEpoch": res.best_epoch,
                 "validationAccuracyPerEpoch": res.val_accuracy,
                 "epochMs": res.epoch_ms,
+                "trainFeatures": len(train_rows),
                 "resumedFromStep": res.resumed_from_step,
                 "exported": exported,
             },

@@ -259,6 +259,7 @@ def evaluate_qa(
                 "validationAccuracyPerEpoch": res.val_exact_match,
                 "validationF1PerEpoch": res.val_f1,
                 "epochMs": res.epoch_ms,
+                "trainFeatures": int(res.train_features),
                 "resumedFromStep": res.resumed_from_step,
                 "exported": exported,
             },

@@ -53,6 +53,8 @@ def test_two_steps_give_an_evaluation_with_em_and_f1(qa_payload):
     out = evaluate(qa_payload, max_steps=2)
     jsonschema.validate(out, schema("evaluation"))
     assert out["fit"]["iterations"] == 2 and out["trainSize"] == 6
+    # the windows one epoch trains on (one per short context here), for s per epoch per 1,000 features
+    assert out["fit"]["finetune"]["trainFeatures"] == out["fit"]["features"] >= 6
     for split, n in (("validation", 6), ("test", 4)):
         m = out[split]
         assert m["count"] == n and m["accuracy"] == m["exactMatch"] and m["macroF1"] == m["f1"]

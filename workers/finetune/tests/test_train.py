@@ -24,6 +24,7 @@ def test_two_steps_give_an_evaluation_of_the_contract_shape(payload):
     out = evaluate(payload, progress=beats.append, max_steps=2)
     jsonschema.validate(out, schema("evaluation"))
     assert out["fit"]["iterations"] == 2
+    assert out["fit"]["finetune"]["trainFeatures"] == 16  # one window per example
     assert out["trainSize"] == 16 and out["validation"]["count"] == 12 and out["test"]["count"] == 10
     rows = read_jsonl_rows(out["misclassified"]["path"])
     assert len(rows) == min(out["validation"]["misclassified"], 3)  # synthesis.maxPerRound 3
