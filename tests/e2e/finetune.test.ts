@@ -66,7 +66,8 @@ describe('finetune worker: Python tests and lint', { skip }, () => {
     for (const line of out.split('\n'))
       if (/ONNX vs PyTorch|MiniLM|resumed from|passed|skipped/.test(line)) console.log(line);
     assert.equal(r.status, 0, out.slice(-6000));
-    assert.doesNotMatch(out, /\bfailed\b/);
+    // pytest's own failure lines (not a dev server's log line such as 'failed reaching server')
+    assert.doesNotMatch(out, /^FAILED |\b\d+ failed\b/m);
   });
 });
 

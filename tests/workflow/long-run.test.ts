@@ -210,7 +210,7 @@ test('200 rounds: every run of the continue-as-new chain stays under the history
   // everything but the times measured
   const usage = ({ teacherMs: _ms, ...u }: S3Result['usage']) => u;
   const strip = (r: S3Result) =>
-    r.rounds.map(({ studentMs: _s, teacher, ...rest }) => ({ ...rest, teacher: usage(teacher) }));
+    r.rounds.map(({ studentMs: _s, wallMs: _w, teacher, ...rest }) => ({ ...rest, teacher: usage(teacher) }));
   assert.deepEqual(strip(result), strip(same), 'the same rounds (added, train size, accuracies, teacher usage)');
   assert.deepEqual(usage(result.usage), usage(same.usage));
 });
@@ -308,7 +308,10 @@ test('an experiment arm continues as new too, and ends with the result of the sa
   assert.equal(a.status, 'completed');
   assert.ok(a.rounds.length > 3, `${a.rounds.length} rounds`);
   const same = (r: ArmSeedResult) => ({
-    rounds: r.rounds.map(({ studentMs: _s, teacher: { teacherMs: _t, ...t }, ...rest }) => ({ ...rest, teacher: t })),
+    rounds: r.rounds.map(({ studentMs: _s, wallMs: _w, teacher: { teacherMs: _t, ...t }, ...rest }) => ({
+      ...rest,
+      teacher: t,
+    })),
     used: r.used,
     examples: r.dataset?.count,
     sha: r.dataset && sha256(r.dataset.path ?? new URL(r.dataset.uri!).pathname),
