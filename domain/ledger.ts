@@ -14,6 +14,7 @@
  * Pure module: safe in workflows (no I/O, no Date, no randomness).
  */
 import type { Budget } from './experiment.js';
+import type { FinetuneFit } from './studentContract.js';
 import {
   addUsage,
   emptyUsage,
@@ -44,7 +45,7 @@ export interface TrainedStudent {
   acquisition?: AcquisitionRecord;
   selection?: SplitMetrics;
   /** the student's fit; only the finetune student's epoch times are read */
-  fit?: { finetune?: { device: string; epochMs: number[]; trainFeatures?: number } };
+  fit?: { finetune?: Pick<FinetuneFit, 'device' | 'epochMs' | 'trainFeatures'> };
 }
 
 /**
