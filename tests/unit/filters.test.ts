@@ -480,6 +480,7 @@ describe('configuration', () => {
     assert.deepEqual(activeFilters(byName['s3-near-duplicates'].synthesis.filters), ['nearDuplicates']);
     assert.equal(byName['s3-balanced'].synthesis.classCap, 'balanced');
     assert.equal(byName['s3-demos'].method, 's3-demos');
+    assert.equal(byName['s3-demos'].synthesis.classCap, 'none');
     assert.deepEqual(
       mergeFilters(FiltersSchema.parse({ metaTalk: true, nearDuplicateJaccard: 0.9 }), {
         metaTalk: false,
@@ -502,7 +503,7 @@ describe('configuration', () => {
     );
   });
 
-  test('both experiment configs: s3, s3 + each filter, s3-balanced, s3-demos, goldgen, gold-validation on 3 seeds', () => {
+  test('both experiment configs: s3, s3 + each filter, s3-balanced, s3-demos (also with the cap), goldgen, gold-validation on 3 seeds', () => {
     for (const file of ['quality-spamassassin', 'quality-sst2']) {
       const exp = parseExperiment(JSON.parse(readFileSync(`configs/experiments/${file}.json`, 'utf8')));
       assert.deepEqual(exp.seeds, [1, 2, 3]);
@@ -513,11 +514,15 @@ describe('configuration', () => {
         's3',
         's3-balanced',
         's3-demos',
+        's3-demos-balanced',
         's3-meta-talk',
         's3-near-duplicates',
         's3-reference',
         's3-self-check',
       ]);
+      const combined = exp.arms.find((a) => a.name === 's3-demos-balanced');
+      assert.equal(combined?.method, 's3-demos');
+      assert.equal(armConfig(exp, combined!, 1).synthesis.classCap, 'balanced');
     }
   });
 });
