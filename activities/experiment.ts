@@ -73,7 +73,7 @@ export async function mergeTrainingSet(
       for (const ref of input.train)
         rows.push(...(await run.store.getJsonl(ref, ExampleSchema.passthrough(), { allowEmpty: true })));
       // label agreement with a gold-trained reference (issue 18), per example in provenance
-      const agreed = await referenceVerdicts(run.store, input.config, input.task, rows);
+      const agreed = await referenceVerdicts(run.store, input.config, input.task, rows, deps);
       const ref = await run.store.putJsonl(run.key('synthetic', 'final.jsonl'), (agreed?.rows ?? rows) as never[]);
       return agreed ? { ...ref, labelAgreement: agreed.agreement } : ref;
     },

@@ -29,10 +29,12 @@ import { activeFilters, type FilterName, type FiltersConfig } from '../quality/f
 import { metaTalkRules, type MetaTalkRules } from '../quality/filters/metaTalk.js';
 import { NearDuplicateIndex } from '../quality/filters/nearDuplicates.js';
 import { parseSelfCheck, SELF_CHECK_MAX_TOKENS, selfCheckPrompt } from '../quality/filters/selfCheck.js';
-import { fitReference, type Reference } from '../quality/labelAgreement.js';
+import { fitReference, referenceCandidates, type Reference } from '../quality/labelAgreement.js';
 import type { ArtifactStore } from '../store/index.js';
 import { isRefusal, type TeacherCall, type TeacherRefusal, type TeacherReply } from '../teacher/index.js';
 import { taskKindOf } from '../tasks/index.js';
+import type { StoreDeps } from './deps.js';
+import { embeddingCacheOf, studentConfigOf } from './paths.js';
 import type { TaskRefs } from './prepare.js';
 
 /** One output that passed cleaning and the copy / duplicate checks. */
@@ -66,26 +68,31 @@ export type AskTeacher = (calls: TeacherCall[], sampling: SamplingParams) => Pro
 const references = new Map<string, Promise<Reference>>();
 
 /** The reference of the filter: trained on gold validation, or (trainOn "train") the gold train
- * split when there is one (a seeded sample of at most REFERENCE_MAX_TRAIN, as label agreement). */
+ * split when there is one (a seeded sample of at most REFERENCE_MAX_TRAIN, as label agreement);
+ * the same candidates as label agreement (TF-IDF, and the run's encoder student when it is one). */
 async function referenceFor(
   store: ArtifactStore,
   config: S3Config,
   task: TaskRefs,
   trainOn: FiltersConfig['referenceTrainOn'],
+  deps: StoreDeps,
 ): Promise<Reference> {
   const useTrain = trainOn === 'train' && !!task.train && task.train.count > 0;
+  const student = studentConfigOf(config);
   const key = [
     task.validation.sha256,
     useTrain ? task.train!.sha256 : '-',
     config.seed,
     config.task.labels.join('\u0001'),
+    JSON.stringify(student),
   ].join('|');
   let r = references.get(key);
   if (!r) {
     r = (async () => {
       const validation = await store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
       const train = useTrain ? await store.getJsonl(task.train!, ExampleSchema, { allowEmpty: true }) : null;
-      return fitReference({ train, validation }, config.task.labels, config.seed);
+      const candidates = referenceCandidates(student, embeddingCacheOf(deps, config));
+      return fitReference({ train, validation }, config.task.labels, config.seed, candidates);
     })();
     references.set(key, r);
     r.catch(() => references.delete(key));
@@ -120,17 +127,19 @@ export class OutputFilters {
    * activity then runs exactly as without filters).
    * @param seen the texts already in the training set (the written part of each example: for
    *   a pair task, its sentence), for the near-duplicate filter
+   * @param deps opens the shared embedding cache when the reference may be the encoder student
    */
   static async open(
     store: ArtifactStore,
     config: S3Config,
     task: TaskRefs | undefined,
     seen: readonly string[] = [],
+    deps: StoreDeps = {},
   ): Promise<OutputFilters | null> {
     const f = config.synthesis.filters;
     const active = activeFilters(f);
     if (!f || !active.length) return null;
-    const reference = f.reference && task ? await referenceFor(store, config, task, f.referenceTrainOn) : null;
+    const reference = f.reference && task ? await referenceFor(store, config, task, f.referenceTrainOn, deps) : null;
     return new OutputFilters(config, f, active, reference, seen);
   }
 

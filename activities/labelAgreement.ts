@@ -8,12 +8,16 @@
 import { taskKindOf } from '../tasks/index.js';
 import type { S3Config } from '../config/schema.js';
 import { ExampleSchema, type Example, type Provenance } from '../domain/types.js';
-import { labelAgreementOf, type LabelAgreement } from '../quality/labelAgreement.js';
+import { labelAgreementOf, referenceCandidates, type LabelAgreement } from '../quality/labelAgreement.js';
 import type { ArtifactStore } from '../store/index.js';
+import type { StoreDeps } from './deps.js';
+import { embeddingCacheOf, studentConfigOf } from './paths.js';
 import type { TaskRefs } from './prepare.js';
 
 /**
  * @param rows the final training set (synthetic rows carry provenance; gold rows do not)
+ * @param deps opens the shared embedding cache when the reference may be the run's encoder
+ *   student (quality/labelAgreement.ts referenceCandidates)
  * @returns the rows with `provenance.reference` set on the synthetic ones, and the agreement;
  *   null when there is no synthetic row
  */
@@ -22,13 +26,15 @@ export async function referenceVerdicts<R extends Example & { provenance?: Prove
   config: S3Config,
   task: TaskRefs,
   rows: R[],
+  deps: StoreDeps = {},
 ): Promise<{ rows: R[]; agreement: LabelAgreement } | null> {
   if (!rows.some((r) => r.provenance)) return null;
   // extractive QA: the label is an answer span, not a class a reference classifier could check
   if (taskKindOf(config.task).rowFormat === 'squad') return null;
   const validation = await store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
   const train = task.train ? await store.getJsonl(task.train, ExampleSchema, { allowEmpty: true }) : null;
-  const r = await labelAgreementOf(rows, { train, validation }, config.task.labels, config.seed);
+  const candidates = referenceCandidates(studentConfigOf(config), embeddingCacheOf(deps, config));
+  const r = await labelAgreementOf(rows, { train, validation }, config.task.labels, config.seed, candidates);
   if (!r) return null;
   const verdict = new Map(r.synthetic.map((x, i) => [x, r.verdicts[i]]));
   return {

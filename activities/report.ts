@@ -58,7 +58,7 @@ export async function writeReport(
       for (const ref of input.train)
         rows.push(...(await run.store.getJsonl(ref, SyntheticExampleSchema, { allowEmpty: true })));
       // label agreement with a gold-trained reference (issue 18), per example in provenance
-      const agreed = await referenceVerdicts(run.store, config, task, rows);
+      const agreed = await referenceVerdicts(run.store, config, task, rows, deps);
       const dataset = await run.store.putJsonl(run.key('synthetic', 'final.jsonl'), agreed?.rows ?? rows);
       const labelAgreement = agreed?.agreement;
       const wallMs = Date.now() - input.startedAt;

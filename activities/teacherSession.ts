@@ -72,7 +72,7 @@ export class TeacherSession {
   private run_?: RunArtifacts;
 
   constructor(
-    private readonly deps: ActivityDeps,
+    readonly deps: ActivityDeps,
     readonly config: S3Config,
   ) {
     this.backend = deps.teachers.backend(teacherConfigOf(config));
@@ -282,7 +282,7 @@ export async function synthesizeExamples(
   const kept = new Map<string, SyntheticExample>();
   const rejected: Rejection[] = [];
   // synthesis.filters: null without any (then every output is judged as before)
-  const filters = await OutputFilters.open(run.store, config, opts.gold, opts.filterSeen ?? opts.seen);
+  const filters = await OutputFilters.open(run.store, config, opts.gold, opts.filterSeen ?? opts.seen, teacher.deps);
   const order = new Map(wants.map((w, i) => [w, i]));
   const keep = (w: Want, text: string, rawOutput: string, sampleIndex: number) => {
     const input = w.compose(text);

@@ -13,11 +13,15 @@ export interface AgreementCell {
 
 /** The reference classifier and how good it is on gold data it was not trained on. */
 export interface ReferenceInfo {
-  student: 'tfidf-logreg';
+  /** the kept candidate (quality/labelAgreement.ts fitReference) */
+  student: 'tfidf-logreg' | 'encoder-logreg';
   trainedOn: 'gold-train' | 'gold-validation';
   examples: number;
   /** accuracy on held-out gold data: gold validation (trainedOn gold-train) or 5-fold cross-fitted */
   heldOut: { on: 'gold-validation' | 'gold-validation (5-fold cross-fit)'; count: number; accuracy: number };
+  /** with more than one candidate: each one's held-out accuracy, in the order tried (absent in
+   * results recorded before 2026-12-05 and when TF-IDF was the only candidate) */
+  candidates?: { student: 'tfidf-logreg' | 'encoder-logreg'; accuracy: number }[];
 }
 
 /** Label agreement of a synthetic dataset (report.json `labelAgreement`). */
@@ -39,13 +43,19 @@ export interface ReferenceVerdict {
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
-/** One line for report.md: overall agreement, per class, and the reference's own accuracy. */
+/** One line for report.md: overall agreement, per class, and the reference's own accuracy (and
+ * the other candidates' when there were several). */
 export function agreementSentence(a: LabelAgreement): string {
   const classes = Object.entries(a.byClass)
     .map(([l, c]) => `${l} ${pct(c.rate)} of ${c.count}`)
     .join(', ');
+  const others = (a.reference.candidates ?? [])
+    .filter((c) => c.student !== a.reference.student)
+    .map((c) => `${c.student} at ${pct(c.accuracy)}`)
+    .join(', ');
+  const kept = others ? `, kept over ${others} held out` : '';
   return (
-    `Label agreement: a reference classifier (${a.reference.student}, trained on ${a.reference.examples} ${a.reference.trainedOn} examples; ` +
+    `Label agreement: a reference classifier (${a.reference.student}${kept}, trained on ${a.reference.examples} ${a.reference.trainedOn} examples; ` +
     `${pct(a.reference.heldOut.accuracy)} accurate on ${a.reference.heldOut.on}) gives ${pct(a.overall.rate)} of the ${a.overall.count} synthetic examples the label the teacher was asked for (${classes}).`
   );
 }

@@ -1,8 +1,18 @@
 /** Unit tests of quality/labelAgreement.ts: the gold-trained reference and the agreement tallies, on separable toy data with known answers. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { agreementOf, fitReference, originKey } from '../../quality/labelAgreement.js';
+import { StudentSchema } from '../../config/schema.js';
+import {
+  agreementOf,
+  fitReference,
+  originKey,
+  referenceCandidates,
+  TFIDF_REFERENCE,
+  type ReferenceCandidate,
+} from '../../quality/labelAgreement.js';
+import { agreementSentence } from '../../domain/labelAgreement.js';
 import type { Example } from '../../domain/types.js';
+import type { FitStats, Student } from '../../student/index.js';
 
 // separable toy task: "good" words for positive, "bad" words for negative
 const POS = ['great', 'lovely', 'superb', 'wonderful', 'excellent', 'delightful'];
@@ -74,4 +84,86 @@ test('fitReference on a gold train split: held out on gold validation, never on 
   assert.deepEqual([ref.info.heldOut.on, ref.info.heldOut.count], ['gold-validation', 20]);
   assert.ok(ref.info.heldOut.accuracy >= 0.9);
   await assert.rejects(fitReference({ train: null, validation: [] }, labels, 1), /no gold data/);
+});
+
+/** Test double of a student: predicts "positive" iff the text has a POS word (`keyword`), or
+ * always "negative" (`constant`); fit only records its training-set size. */
+class StubStudent implements Student {
+  fitted = 0;
+  constructor(private readonly rule: 'keyword' | 'constant') {}
+  async fit(examples: Example[]): Promise<FitStats> {
+    this.fitted = examples.length;
+    return { trainSize: examples.length, features: 0, iterations: 0, loss: 0, ms: 0 };
+  }
+  async predictProba(examples: Example[]): Promise<number[][]> {
+    return examples.map((x) =>
+      this.rule === 'keyword' && POS.some((w) => x.text.includes(w)) ? [0.9, 0.1] : [0.2, 0.8],
+    );
+  }
+  async features(): Promise<never> {
+    throw new Error('StubStudent has no features');
+  }
+  head(): never {
+    throw new Error('StubStudent has no head');
+  }
+}
+
+test('fitReference with two candidates keeps the higher held-out accuracy (ties: the first) and lists both', async () => {
+  const gold = { train: make(40, 't'), validation: make(20, 'v') };
+  const constant: ReferenceCandidate = { student: 'tfidf-logreg', make: () => new StubStudent('constant') };
+  const keyword: ReferenceCandidate = { student: 'encoder-logreg', make: () => new StubStudent('keyword') };
+  const ref = await fitReference(gold, labels, 1, [constant, keyword]);
+  assert.equal(ref.info.student, 'encoder-logreg');
+  assert.deepEqual(ref.info.candidates, [
+    { student: 'tfidf-logreg', accuracy: 0.5 },
+    { student: 'encoder-logreg', accuracy: 1 },
+  ]);
+  const synthetic = make(4, 's');
+  assert.deepEqual(
+    (await ref.judge(synthetic)).map((v) => v.label),
+    synthetic.map((x) => x.label),
+    'judged by the kept (keyword) candidate',
+  );
+  // cross-fitted on gold validation the same way: the keyword double is right on every fold
+  const crossFit = await fitReference({ train: null, validation: make(20, 'v') }, labels, 1, [constant, keyword]);
+  assert.equal(crossFit.info.student, 'encoder-logreg');
+  assert.equal(crossFit.info.heldOut.on, 'gold-validation (5-fold cross-fit)');
+  // a tie keeps the earlier candidate; TF-IDF alone lists no candidates
+  const tie = await fitReference(gold, labels, 1, [keyword, { ...keyword, student: 'tfidf-logreg' }]);
+  assert.equal(tie.info.student, 'encoder-logreg');
+  assert.equal((await fitReference(gold, labels, 1)).info.candidates, undefined);
+  await assert.rejects(fitReference(gold, labels, 1, []), /no reference candidate/);
+});
+
+test('referenceCandidates: TF-IDF, plus the run’s student only when it is the frozen encoder', () => {
+  const kinds = (s: Record<string, unknown>) =>
+    referenceCandidates(StudentSchema.parse(s), { cacheDir: '/nonexistent' }).map((c) => c.student);
+  assert.deepEqual(kinds({ kind: 'tfidf-logreg' }), ['tfidf-logreg']);
+  assert.deepEqual(kinds({ kind: 'finetune' }), ['tfidf-logreg'], 'the Python student is not a reference');
+  assert.deepEqual(kinds({ kind: 'encoder-logreg', encoderPath: '/models/enc' }), ['tfidf-logreg', 'encoder-logreg']);
+  assert.equal(
+    referenceCandidates(StudentSchema.parse({ kind: 'tfidf-logreg' }), { cacheDir: '' })[0],
+    TFIDF_REFERENCE,
+  );
+});
+
+test('agreementSentence names the kept reference, the other candidates and the held-out accuracy', () => {
+  const cell = { count: 2, agree: 1, rate: 0.5 };
+  const reference = {
+    student: 'encoder-logreg' as const,
+    trainedOn: 'gold-train' as const,
+    examples: 2000,
+    heldOut: { on: 'gold-validation' as const, count: 100, accuracy: 0.64 },
+    candidates: [
+      { student: 'tfidf-logreg' as const, accuracy: 0.53 },
+      { student: 'encoder-logreg' as const, accuracy: 0.64 },
+    ],
+  };
+  const line = agreementSentence({ reference, overall: cell, byOrigin: { seed: cell }, byClass: { positive: cell } });
+  assert.match(
+    line,
+    /\(encoder-logreg, kept over tfidf-logreg at 53\.0% held out, trained on 2000 gold-train examples; 64\.0% accurate on gold-validation\) gives 50\.0% of the 2 synthetic examples/,
+  );
+  const alone = { ...reference, candidates: undefined };
+  assert.doesNotMatch(agreementSentence({ reference: alone, overall: cell, byOrigin: {}, byClass: {} }), /kept over/);
 });
