@@ -26,6 +26,7 @@ export const FiltersSchema = z.strictObject({
   /** estimated Jaccard similarity of word 3-grams at or above which an output is a near-duplicate */
   nearDuplicateJaccard: z.number().gt(0).max(1).default(0.7),
   /** drop an output to which a gold-trained reference classifier (TF-IDF + logistic regression,
+   * or the run's encoder-logreg student when that is more accurate on held-out gold data;
    * quality/labelAgreement.ts fitReference) gives a probability of the asked label below
    * `referenceMinProb` */
   reference: z.boolean().default(false),
