@@ -76,6 +76,16 @@ export const BudgetSchema = z
     message: 'give exactly one of budget.examples and budget.tokens',
   });
 
+/** Figures published elsewhere for some arms (a paper's table), shown beside this experiment's
+ * in its report (report/published.ts); text, never computed with. */
+export const PublishedSchema = z.strictObject({
+  /** where the figures come from and under which conditions (student, teacher, data size) */
+  source: z.string().min(1),
+  /** arm name → the figure as published ("79.92", "12.50 / 24.38") */
+  arms: z.record(z.string(), z.string().min(1)),
+});
+export type Published = z.infer<typeof PublishedSchema>;
+
 export const ExperimentConfigSchema = S3ConfigSchema.omit({ runId: true, seed: true, method: true }).extend({
   /** names the parent workflow id and the folder <runRoot>/<experimentId>/ */
   experimentId: z
@@ -94,6 +104,9 @@ export const ExperimentConfigSchema = S3ConfigSchema.omit({ runId: true, seed: t
   bootstrapResamples: z.number().int().min(100).default(2000),
   /** the data-quality study (S3 Tables 6 and 8) for the s3 and goldgen arms */
   quality: z.boolean().default(true),
+  /** published figures to show beside some arms' results in the report: `{"source": "…",
+   * "arms": {"s3": "79.92", …}}` (every key an arm name) */
+  published: PublishedSchema.optional(),
 });
 
 /** Validated experiment configuration, defaults filled in. */
@@ -104,7 +117,7 @@ export type ExperimentConfigInput = z.input<typeof ExperimentConfigSchema>;
 /**
  * Validates a raw experiment configuration.
  * @throws Error listing every invalid field (unknown keys with did-you-mean), duplicate arm
- *   names or seeds, a gold arm without a gold train split, or a token budget with a gold arm
+ *   names or seeds, a published figure for an arm that does not exist, a gold arm without a gold train split, or a token budget with a gold arm
  *   that has no goldExamples, or an arm whose selection the student cannot compute (checkStudent)
  */
 export function parseExperiment(raw: unknown, source = 'experiment config'): ExperimentConfig {
@@ -114,6 +127,9 @@ export function parseExperiment(raw: unknown, source = 'experiment config'): Exp
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new Error(`invalid ${source}: two arms are named "${dup}" (give one a "name")`);
   if (new Set(cfg.seeds).size !== cfg.seeds.length) throw new Error(`invalid ${source}: seeds has duplicates`);
+  for (const name of Object.keys(cfg.published?.arms ?? {}))
+    if (!names.includes(name))
+      throw new Error(`invalid ${source}: published.arms names "${name}", which is not an arm (${names.join(', ')})`);
   const src = cfg.task.source;
   for (const arm of cfg.arms) {
     if ((arm.method === 'gold' || arm.method === 'gold-all') && src.type === 'files' && !src.train)

@@ -18,6 +18,7 @@ import { armSummaries, type ArmSummaries } from '../domain/statistics.js';
 import { folderUri, openStore, type ArtifactStore } from '../store/index.js';
 import { experimentCharts, type Chart } from './charts.js';
 import { metricNamesOf, type MetricNames } from './metrics.js';
+import { publishedTable } from './published.js';
 import {
   escapeHtml,
   experimentTableHead,
@@ -163,6 +164,29 @@ export function howToRead(summary: ExperimentSummary, stats: ArmSummaries): stri
   ];
 }
 
+/** The published-figures section in Markdown (report/published.ts); none without `published`. */
+function publishedMarkdown(summary: ExperimentSummary, stats: ArmSummaries): string[] {
+  const t = publishedTable(summary, stats);
+  if (!t) return [];
+  return ['## Published figures', '', `Source: ${t.source}. ${PUBLISHED_NOTE}`, '', mdTable(t.head, t.rows), ''];
+}
+
+/** The published-figures section in HTML; none without `published`. */
+function publishedHtml(summary: ExperimentSummary, stats: ArmSummaries): string[] {
+  const t = publishedTable(summary, stats);
+  if (!t) return [];
+  const e = escapeHtml;
+  return [
+    '<section class="published"><h2>Published figures</h2>',
+    `<p>Source: ${e(t.source)}. ${e(PUBLISHED_NOTE)}</p>`,
+    `<div class="table-wrap">${htmlTable(t.head, t.rows, 'published')}</div>`,
+    '</section>',
+  ];
+}
+
+const PUBLISHED_NOTE =
+  'The published figures are shown as the configuration gives them (published); they were measured under the conditions the source names, so read the two columns side by side, not as a difference.';
+
 /** The Markdown report (also readable as plain text). */
 function renderMarkdown(summary: ExperimentSummary, stats: ArmSummaries, charts: readonly Chart[]): string {
   const failed = failedRows(stats);
@@ -179,6 +203,7 @@ function renderMarkdown(summary: ExperimentSummary, stats: ArmSummaries, charts:
     '',
     mdTable(experimentTableHead(summary), experimentTableRows(summary, stats)),
     '',
+    ...publishedMarkdown(summary, stats),
     '## How to read this',
     '',
     ...howToRead(summary, stats).flatMap((p) => [p, '']),
@@ -278,6 +303,7 @@ function renderHtml(summary: ExperimentSummary, stats: ArmSummaries, charts: rea
     `<section><h2>${e(resultsTitle(metricNamesOf(summary)))}</h2>`,
     htmlResultsTables(summary, experimentTableRows(summary, stats)),
     '</section>',
+    ...publishedHtml(summary, stats),
     '<section class="read"><h2>How to read this</h2>',
     ...howToRead(summary, stats).map((p) => `<p>${e(p)}</p>`),
     '</section>',
