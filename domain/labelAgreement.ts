@@ -44,7 +44,8 @@ export interface ReferenceVerdict {
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 
 /** One line for report.md: overall agreement, per class, and the reference's own accuracy (and
- * the other candidates' when there were several). */
+ * the other candidates' when there were several), with a warning when the reference is within
+ * NEAR_CHANCE_MARGIN of chance. */
 export function agreementSentence(a: LabelAgreement): string {
   const classes = Object.entries(a.byClass)
     .map(([l, c]) => `${l} ${pct(c.rate)} of ${c.count}`)
@@ -54,8 +55,17 @@ export function agreementSentence(a: LabelAgreement): string {
     .map((c) => `${c.student} at ${pct(c.accuracy)}`)
     .join(', ');
   const kept = others ? `, kept over ${others} held out` : '';
+  const k = Object.keys(a.byClass).length;
+  const nearChance =
+    k >= 2 && a.reference.heldOut.accuracy < 1 / k + NEAR_CHANCE_MARGIN
+      ? ` The reference is within ${pct(NEAR_CHANCE_MARGIN)} of chance (${pct(1 / k)} for ${k} classes), so this agreement says little about the labels.`
+      : '';
   return (
     `Label agreement: a reference classifier (${a.reference.student}${kept}, trained on ${a.reference.examples} ${a.reference.trainedOn} examples; ` +
-    `${pct(a.reference.heldOut.accuracy)} accurate on ${a.reference.heldOut.on}) gives ${pct(a.overall.rate)} of the ${a.overall.count} synthetic examples the label the teacher was asked for (${classes}).`
+    `${pct(a.reference.heldOut.accuracy)} accurate on ${a.reference.heldOut.on}) gives ${pct(a.overall.rate)} of the ${a.overall.count} synthetic examples the label the teacher was asked for (${classes}).${nearChance}`
   );
 }
+
+/** How far above chance (1 / classes) a reference's held-out accuracy must be for the report
+ * sentence not to warn that the agreement says little (QNLI's TF-IDF reference: 45–56% for 2 classes). */
+export const NEAR_CHANCE_MARGIN = 0.1;

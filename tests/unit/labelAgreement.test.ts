@@ -166,4 +166,13 @@ test('agreementSentence names the kept reference, the other candidates and the h
   );
   const alone = { ...reference, candidates: undefined };
   assert.doesNotMatch(agreementSentence({ reference: alone, overall: cell, byOrigin: {}, byClass: {} }), /kept over/);
+  assert.doesNotMatch(line, /chance/, '64% for 2 classes is more than 10 points above chance');
+  const weak = { ...alone, heldOut: { ...alone.heldOut, accuracy: 0.53 } };
+  const two = { positive: cell, negative: cell };
+  assert.match(
+    agreementSentence({ reference: weak, overall: cell, byOrigin: {}, byClass: two }),
+    /The reference is within 10\.0% of chance \(50\.0% for 2 classes\), so this agreement says little about the labels\.$/,
+  );
+  const four = { a: cell, b: cell, c: cell, d: cell };
+  assert.doesNotMatch(agreementSentence({ reference: weak, overall: cell, byOrigin: {}, byClass: four }), /chance/);
 });
