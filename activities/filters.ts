@@ -29,12 +29,13 @@ import { activeFilters, type FilterName, type FiltersConfig } from '../quality/f
 import { metaTalkRules, type MetaTalkRules } from '../quality/filters/metaTalk.js';
 import { NearDuplicateIndex } from '../quality/filters/nearDuplicates.js';
 import { parseSelfCheck, SELF_CHECK_MAX_TOKENS, selfCheckPrompt } from '../quality/filters/selfCheck.js';
-import { fitReference, referenceCandidates, type Reference } from '../quality/labelAgreement.js';
+import { fitReference, type Reference } from '../quality/labelAgreement.js';
 import type { ArtifactStore } from '../store/index.js';
 import { isRefusal, type TeacherCall, type TeacherRefusal, type TeacherReply } from '../teacher/index.js';
 import { taskKindOf } from '../tasks/index.js';
 import type { StoreDeps } from './deps.js';
-import { embeddingCacheOf, studentConfigOf } from './paths.js';
+import { referenceCandidatesOf } from './labelAgreement.js';
+import { studentConfigOf } from './paths.js';
 import type { TaskRefs } from './prepare.js';
 
 /** One output that passed cleaning and the copy / duplicate checks. */
@@ -91,8 +92,7 @@ async function referenceFor(
     r = (async () => {
       const validation = await store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
       const train = useTrain ? await store.getJsonl(task.train!, ExampleSchema, { allowEmpty: true }) : null;
-      const candidates = referenceCandidates(student, embeddingCacheOf(deps, config));
-      return fitReference({ train, validation }, config.task.labels, config.seed, candidates);
+      return fitReference({ train, validation }, config.task.labels, config.seed, referenceCandidatesOf(config, deps));
     })();
     references.set(key, r);
     r.catch(() => references.delete(key));

@@ -8,11 +8,25 @@
 import { taskKindOf } from '../tasks/index.js';
 import type { S3Config } from '../config/schema.js';
 import { ExampleSchema, type Example, type Provenance } from '../domain/types.js';
-import { labelAgreementOf, referenceCandidates, type LabelAgreement } from '../quality/labelAgreement.js';
+import {
+  labelAgreementOf,
+  referenceCandidates,
+  type LabelAgreement,
+  type ReferenceCandidate,
+} from '../quality/labelAgreement.js';
 import type { ArtifactStore } from '../store/index.js';
 import type { StoreDeps } from './deps.js';
 import { embeddingCacheOf, studentConfigOf } from './paths.js';
 import type { TaskRefs } from './prepare.js';
+
+/**
+ * The reference candidates of a run (quality/labelAgreement.ts referenceCandidates): TF-IDF, and
+ * the run's encoder student with its embedding cache when that is the student. Shared by label
+ * agreement and the `reference` filter (activities/filters.ts), so both judge with the same one.
+ */
+export function referenceCandidatesOf(config: S3Config, deps: StoreDeps = {}): ReferenceCandidate[] {
+  return referenceCandidates(studentConfigOf(config), embeddingCacheOf(deps, config));
+}
 
 /**
  * @param rows the final training set (synthetic rows carry provenance; gold rows do not)
@@ -33,8 +47,13 @@ export async function referenceVerdicts<R extends Example & { provenance?: Prove
   if (taskKindOf(config.task).rowFormat === 'squad') return null;
   const validation = await store.getJsonl(task.validation, ExampleSchema, { allowEmpty: true });
   const train = task.train ? await store.getJsonl(task.train, ExampleSchema, { allowEmpty: true }) : null;
-  const candidates = referenceCandidates(studentConfigOf(config), embeddingCacheOf(deps, config));
-  const r = await labelAgreementOf(rows, { train, validation }, config.task.labels, config.seed, candidates);
+  const r = await labelAgreementOf(
+    rows,
+    { train, validation },
+    config.task.labels,
+    config.seed,
+    referenceCandidatesOf(config, deps),
+  );
   if (!r) return null;
   const verdict = new Map(r.synthetic.map((x, i) => [x, r.verdicts[i]]));
   return {

@@ -113,7 +113,6 @@ async function fitCandidate(
 ): Promise<{ model: Student; info: ReferenceInfo }> {
   const accuracy = (pred: number[][], rows: Example[]) =>
     rows.length ? rows.filter((x, i) => labels[argmax(pred[i])] === x.label).length / rows.length : 0;
-  const referenceStudent = candidate.make;
   let info: ReferenceInfo;
   let model: Student;
   const train =
@@ -121,7 +120,7 @@ async function fitCandidate(
       ? new Rng(seed, 'reference-train').sample(gold.train, REFERENCE_MAX_TRAIN)
       : gold.train;
   if (train && train.length > 0) {
-    model = referenceStudent();
+    model = candidate.make();
     await model.fit(train, labels);
     const pv = gold.validation.length ? await model.predictProba(gold.validation) : [];
     info = {
@@ -141,13 +140,13 @@ async function fitCandidate(
       const fit = gold.validation.filter((_, i) => fold[i] !== f);
       const held = gold.validation.filter((_, i) => fold[i] === f);
       if (!held.length || new Set(fit.map((x) => x.label)).size < 2) continue;
-      const m = referenceStudent();
+      const m = candidate.make();
       await m.fit(fit, labels);
       const p = await m.predictProba(held);
       correct += held.filter((x, i) => labels[argmax(p[i])] === x.label).length;
       scored += held.length;
     }
-    model = referenceStudent();
+    model = candidate.make();
     await model.fit(gold.validation, labels);
     info = {
       student: candidate.student,

@@ -7,10 +7,10 @@
  * data size) that the source names.
  */
 import { PublishedSchema, type Published } from '../config/experiment.js';
-import type { ExperimentSummary, MeanStd } from '../domain/experiment.js';
+import type { ExperimentSummary } from '../domain/experiment.js';
 import type { ArmSummaries } from '../domain/statistics.js';
 import { CLASSIFICATION_METRICS, metricNamesOf } from './metrics.js';
-import { pct1 } from './resultsTable.js';
+import { fmtPct } from './resultsTable.js';
 
 /** The part of a summary's configuration this section reads; null when absent or malformed
  * (an old summary, or a configuration without `published`). */
@@ -20,9 +20,6 @@ export function publishedOf(summary: Pick<ExperimentSummary, 'config'>): Publish
   const parsed = PublishedSchema.safeParse(raw);
   return parsed.success ? parsed.data : null;
 }
-
-const cell = (m: MeanStd | null) =>
-  m === null ? '—' : m.std === null ? `${pct1(m.mean)}%` : `${pct1(m.mean)} ± ${pct1(m.std)}%`;
 
 /**
  * The section's table: head and one row per published arm, in the configuration's arm order.
@@ -46,7 +43,7 @@ export function publishedTable(
     .filter((a) => published.arms[a.name] !== undefined)
     .map((a) => {
       const s = stats.arms.find((x) => x.arm === a.name);
-      const ours = !s ? '—' : qa ? `${cell(s.testAccuracy)} / ${cell(s.testMacroF1)}` : cell(s.testAccuracy);
+      const ours = !s ? '—' : qa ? `${fmtPct(s.testAccuracy)} / ${fmtPct(s.testMacroF1)}` : fmtPct(s.testAccuracy);
       return [a.name, ours, published.arms[a.name]];
     });
   return { source: published.source, head: ['arm', `this experiment: test ${metric}`, 'published'], rows };

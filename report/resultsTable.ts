@@ -104,7 +104,7 @@ export const grouped = (x: number) => {
 };
 
 /** "85.3 ± 1.2%" (std over seeds), "85.3%" with one seed, "—" without data. */
-function fmtPct(m: MeanStd | null): string {
+export function fmtPct(m: MeanStd | null): string {
   if (m === null) return '—';
   return m.std === null ? `${pct1(m.mean)}%` : `${pct1(m.mean)} ± ${pct1(m.std)}%`;
 }
