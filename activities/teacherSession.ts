@@ -197,6 +197,8 @@ export interface Want {
   promptExample?: string;
   /** distinguishes samples of the same prompt: sampleIndex = sampleIndexOf(slot, attempt) */
   slot: number;
+  /** the plan's reply grammar (PromptPlan.grammar), sent only when `teacher.grammar` is on */
+  grammar?: string;
   /** re-renders the prompt with its long part (the example, or the pair context) cut to
    * `keep` characters, for prompts that do not fit the teacher's context */
   shorten?: (keep: number) => { prompt: string; fromChars: number };
@@ -221,7 +223,7 @@ export interface Want {
  */
 export function planned(
   plan: PromptPlan,
-): Pick<Want, 'prompt' | 'templateId' | 'rationales' | 'compose' | 'check' | 'promptExample' | 'shorten'> {
+): Pick<Want, 'prompt' | 'templateId' | 'rationales' | 'compose' | 'check' | 'promptExample' | 'shorten' | 'grammar'> {
   const { template, vars, long } = plan;
   const longText = long === undefined ? undefined : (vars[long] ?? '');
   return {
@@ -231,6 +233,7 @@ export function planned(
     compose: plan.compose,
     ...(plan.check ? { check: plan.check } : {}),
     ...(plan.promptExample !== undefined ? { promptExample: plan.promptExample } : {}),
+    ...(plan.grammar !== undefined ? { grammar: plan.grammar } : {}),
     ...(long !== undefined && longText !== undefined
       ? {
           shorten: (keep: number) => ({
@@ -276,6 +279,8 @@ export async function synthesizeExamples(
   const stem = run.key(...opts.file);
   const teacherModel = teacher.backend.teacher.modelId;
   const maxAttempts = config.synthesis.maxAttempts;
+  // teacher.grammar: constrained decoding with the task kind's reply grammar (llama.cpp backends)
+  const constrained = 'grammar' in config.teacher && config.teacher.grammar;
   const usage = emptyUsage();
   const task = taskKindOf(config.task);
   const seen = new Set((opts.seen ?? []).map(task.compareKey));
@@ -313,7 +318,11 @@ export async function synthesizeExamples(
   // Token budget: calls are counted in want order (TeacherSession.askWithin)
   const budget = tokenBudget(opts.tokenLimit);
   for (let attempt = 0; attempt < maxAttempts && pending.length && !budget.exhausted; attempt++) {
-    const calls = pending.map((w) => ({ prompt: w.prompt, sampleIndex: sampleIndexOf(w.slot, attempt) }));
+    const calls: TeacherCall[] = pending.map((w) => ({
+      prompt: w.prompt,
+      sampleIndex: sampleIndexOf(w.slot, attempt),
+      ...(constrained && w.grammar !== undefined ? { grammar: w.grammar } : {}),
+    }));
     const replies = await teacher.askWithin(calls, usage, { phase: opts.origin, round: opts.round, attempt }, budget);
     const retry: Want[] = [];
     const candidates: (FilterCandidate & { w: Want; key: string; raw: string })[] = [];

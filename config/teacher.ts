@@ -28,6 +28,12 @@ const teacherCommon = {
 /** GGUF file for llama-cpp (and the model `s3 teacher-server start` loads for llama-server);
  * default: the model installed by scripts/setup.sh */
 const modelPath = z.string().optional();
+/** constrained decoding: each reply is sampled under the task kind's GBNF grammar of a reply,
+ * where the kind has one (extractive QA: one question that starts with a question word and
+ * ends with "?"; with teacher answers, "Answer: …" then "Question: …"). Classification kinds
+ * have none. For small teachers that rarely answer in the asked form; llama.cpp backends only
+ * (an OpenAI endpoint has no GBNF). Part of every cache key when used. Default off. */
+const grammar = z.boolean().optional();
 /** name of the environment variable holding the API key (the key itself never goes in the config) */
 const apiKeyEnv = z.string().default('OPENAI_API_KEY');
 
@@ -40,6 +46,7 @@ export const LlamaCppTeacherSchema = z.strictObject({
   threads: z.number().int().positive().optional(),
   /** tokens per sequence of the embedded teacher (prompt + reply), default 2048 */
   contextSize: z.number().int().min(256).optional(),
+  grammar,
   ...teacherCommon,
 });
 
@@ -53,6 +60,7 @@ export const LlamaServerTeacherSchema = z.strictObject({
   baseURL: z.string().url().optional(),
   /** model name sent to the server, default the GGUF file name */
   model: z.string().optional(),
+  grammar,
   apiKeyEnv,
   ...teacherCommon,
 });

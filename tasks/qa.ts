@@ -51,6 +51,44 @@ export const QA_PROPOSE_TEMPLATE: Template = {
     'and write a question about the context whose answer it is. Reply in two lines:\nAnswer: <answer>\nQuestion: <question>',
 };
 
+/** How a constrained question starts (`teacher.grammar`): a wh-word, or a preposition with
+ * "which" / "what" ("In which year …"). Auxiliaries and bare prepositions are left out: a small
+ * teacher given "In" or "Is" goes on telling the passage. */
+export const QUESTION_STARTS = [
+  'What',
+  'Which',
+  'Who',
+  'Whom',
+  'Whose',
+  'When',
+  'Where',
+  'Why',
+  'How',
+  'In which',
+  'In what',
+  'On which',
+  'On what',
+  'At which',
+  'At what',
+  'For which',
+  'For what',
+] as const;
+
+/** GBNF of one question: a QUESTION_STARTS word, then at most 120 characters without "?" or a
+ * line break, then "?" (so it fits the 48-96 reply tokens of a QA run). */
+const QUESTION_RULE = `question ::= (${QUESTION_STARTS.map((w) => JSON.stringify(w)).join(' | ')}) " " [^?\\n]{2,120} "?"`;
+
+/** The reply grammar (GBNF) of a question for a given answer (T_query^(2), T_mis^(2)) under `teacher.grammar`. */
+export const QA_QUESTION_GRAMMAR = ['root ::= question', QUESTION_RULE, ''].join('\n');
+
+/** The reply grammar (GBNF) of QA_PROPOSE_TEMPLATE under `teacher.grammar`: an answer line of at
+ * most 100 characters, then a question line. */
+export const QA_PROPOSE_GRAMMAR = [
+  'root ::= "Answer: " [^\\n]{1,100} "\\nQuestion: " question',
+  QUESTION_RULE,
+  '',
+].join('\n');
+
 /** Longest answer the teacher may propose, in words (run_qa's max_answer_length is 30 tokens). */
 export const MAX_TEACHER_ANSWER_WORDS = 15;
 
@@ -159,6 +197,7 @@ export const qa: TaskKind = {
         vars: { context },
         long: 'context',
         rationales: [],
+        grammar: QA_PROPOSE_GRAMMAR,
         compose(output) {
           const r = parseQaReply(output);
           const start = occurrences(context, r.answer ?? '', 1)[0] ?? 0;
@@ -177,6 +216,7 @@ export const qa: TaskKind = {
       vars: { context, label: answer.text, examples },
       long: 'context',
       rationales: [],
+      grammar: QA_QUESTION_GRAMMAR,
       compose: (output) => qaExample(context, parseQaReply(output).question, answer.text, answer.start),
       check: (output) => questionProblem(parseQaReply(output).question, context, answer.text),
     };
@@ -190,6 +230,7 @@ export const qa: TaskKind = {
       long: 'context',
       rationales: [],
       promptExample: x.text_pair ?? '',
+      grammar: QA_QUESTION_GRAMMAR,
       compose: (output) => qaExample(x.text, parseQaReply(output).question, answer, start),
       check: (output) => questionProblem(parseQaReply(output).question, x.text, answer),
     };

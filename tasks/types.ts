@@ -101,6 +101,9 @@ export interface PromptPlan {
   rationales: string[];
   /** the example shown in the prompt: a reply that merely copies it is rejected */
   promptExample?: string;
+  /** a GBNF grammar of a well-formed reply, used when `teacher.grammar` is on (constrained
+   * decoding); absent: the kind has none and replies are free text */
+  grammar?: string;
   /** the new example's input from the teacher's (cleaned) reply, e.g. a pair keeps its context;
    * a QA example also carries its answer (`label`, `answers`) */
   compose(output: string): ComposedInput;

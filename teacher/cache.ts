@@ -23,7 +23,8 @@ const KEY_RE = /^[0-9a-f]{64}$/;
 /**
  * The cache key of one call: hex sha256 of the JSON of
  * `{modelId, prompt, sampleIndex, params: {temperature, topP, maxTokens}}`, with `seed` after
- * `sampleIndex` when the call carries the run's seed (fixed key order, so equal calls give
+ * `sampleIndex` when the call carries the run's seed and `grammar` after the params when it
+ * carries a grammar (fixed key order, so equal calls give
  * equal keys whatever order the caller built its objects in).
  * @returns 64 lowercase hex characters
  */
@@ -34,6 +35,7 @@ export function cacheKey(modelId: string, call: TeacherCall, params: SamplingPar
     sampleIndex: call.sampleIndex,
     ...(call.seed === undefined ? {} : { seed: call.seed }),
     params: { temperature: params.temperature, topP: params.topP, maxTokens: params.maxTokens },
+    ...(call.grammar === undefined ? {} : { grammar: call.grammar }),
   });
   return createHash('sha256').update(canonical).digest('hex');
 }

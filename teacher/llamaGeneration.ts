@@ -6,11 +6,13 @@
  * process-wide shared model and hands these pieces a loaded model and context.
  */
 import {
+  LlamaGrammarEvaluationState,
   resolveChatWrapper,
   type ChatHistoryItem,
   type ChatWrapper,
   type LlamaContext,
   type LlamaContextSequence,
+  type LlamaGrammar,
   type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
@@ -33,7 +35,8 @@ export interface GenerationContext {
  * Evaluates `prompt` on the (cleared) sequence and samples until an end-of-generation token,
  * the chat template's textual stop string or `maxTokens`. Sampler settings as LlamaChat's:
  * topK 40 (node-llama-cpp's default), repeat penalty over the last 64 generated tokens
- * (newlines excepted).
+ * (newlines excepted). With `grammar`, only tokens the grammar allows are sampled (a fresh
+ * grammar state per call) and generation also ends where the grammar is complete.
  */
 export async function generate(
   shared: GenerationContext,
@@ -42,6 +45,7 @@ export async function generate(
   params: SamplingParams,
   seed: number,
   signal: AbortSignal | undefined,
+  grammar?: LlamaGrammar,
 ): Promise<{ text: string; completionTokens: number }> {
   const { model, template, barrier } = shared;
   await sequence.clearHistory();
@@ -56,6 +60,7 @@ export async function generate(
       punishTokens: () => out.slice(-REPEAT_PENALTY_LAST_TOKENS).filter((t) => t !== nl),
       maxPunishTokens: REPEAT_PENALTY_LAST_TOKENS,
     },
+    ...(grammar ? { grammarEvaluationState: new LlamaGrammarEvaluationState({ model, grammar }) } : {}),
   });
   try {
     for (;;) {

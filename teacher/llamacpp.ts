@@ -19,7 +19,14 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
+import {
+  getLlama,
+  LlamaLogLevel,
+  type Llama,
+  type LlamaContext,
+  type LlamaGrammar,
+  type LlamaModel,
+} from 'node-llama-cpp';
 import type { TeacherConfigOf } from '../config/schema.js';
 import type { SamplingParams } from '../domain/types.js';
 import { TeacherConfigError, TeacherContextLengthError, TeacherTimeoutError } from './errors.js';
@@ -75,6 +82,8 @@ interface Shared {
   /** e.g. "prebuilt" or "localBuild" */
   binary: string;
   loadMs: number;
+  /** compiled GBNF grammars by their text (TeacherCall.grammar), created on first use */
+  grammars: Map<string, Promise<LlamaGrammar>>;
 }
 
 /** A shared model of one path and the number of teachers using it. */
@@ -117,8 +126,10 @@ export class LlamaCppTeacher implements Teacher {
    * `completionTokens` = the tokens generated (the end-of-turn token not counted).
    * @returns the reply with `cached: false`, `ms` = generation wall time (excluding model load
    *   and any wait for a free sequence)
+   * With `call.grammar` (GBNF) only replies of that grammar are sampled.
    * @throws TeacherContextLengthError when prompt tokens + `params.maxTokens` exceed `contextTokens`
-   * @throws TeacherConfigError when the model (or node-llama-cpp's native binary) cannot be loaded
+   * @throws TeacherConfigError when the model (or node-llama-cpp's native binary) cannot be
+   *   loaded, or `call.grammar` is not a valid GBNF grammar
    * @throws the signal's reason as soon as `opts.signal` aborts (generation stops at the next token)
    */
   async complete(call: TeacherCall, params: SamplingParams, opts: CompleteOptions = {}): Promise<TeacherReply> {
@@ -132,9 +143,10 @@ export class LlamaCppTeacher implements Teacher {
         tokens.length,
         this.contextTokens,
       );
+    const grammar = call.grammar === undefined ? undefined : await grammarOf(shared, call.grammar);
     const sequence = await shared.pool.acquire(signal);
     const t0 = performance.now();
-    const run = generate(shared, sequence, tokens, params, callSeed(call), signal).finally(() =>
+    const run = generate(shared, sequence, tokens, params, callSeed(call), signal, grammar).finally(() =>
       shared.pool.release(sequence),
     );
     const { text, completionTokens } = await abortable(run, signal);
@@ -228,6 +240,20 @@ export class LlamaCppTeacher implements Teacher {
   }
 }
 
+/** The compiled grammar of `gbnf` on the shared model's backend (compiled once per text).
+ * @throws TeacherConfigError when llama.cpp cannot parse it */
+function grammarOf(shared: Shared, gbnf: string): Promise<LlamaGrammar> {
+  let g = shared.grammars.get(gbnf);
+  if (!g) {
+    g = shared.llama.createGrammar({ grammar: gbnf }).catch((err: unknown) => {
+      shared.grammars.delete(gbnf);
+      throw new TeacherConfigError(`invalid teacher grammar: ${(err as Error).message}`, undefined, { cause: err });
+    });
+    shared.grammars.set(gbnf, g);
+  }
+  return g;
+}
+
 /**
  * Disposes every shared model and context and the llama.cpp backend of this process,
  * whoever still uses them. For shutdown and tests, after all calls have settled; a later
@@ -294,5 +320,6 @@ async function createShared(opts: LlamaCppTeacherOptions): Promise<Shared> {
     template: new ChatTemplate(model),
     binary: llama.buildType,
     loadMs: performance.now() - t0,
+    grammars: new Map(),
   };
 }

@@ -108,6 +108,9 @@ export class OpenAITeacher implements Teacher {
           top_p: params.topP,
           max_tokens: params.maxTokens,
           seed: callSeed(call),
+          // llama-server's constrained decoding (TeacherCall.grammar); only llama-server
+          // configs can ask for it (teacher.grammar), other endpoints never see the field
+          ...(call.grammar === undefined ? {} : { grammar: call.grammar }),
         },
         { signal: opts.signal },
       );

@@ -13,6 +13,10 @@ export interface TeacherCall {
   /** the run's seed (`config.seed`): runs with different seeds draw independent samples of the
    * same prompt and sample index; it feeds the sampling seed and the cache key when set */
   seed?: number;
+  /** a GBNF grammar the reply must follow (constrained decoding, `teacher.grammar`): the
+   * embedded teacher samples only tokens the grammar allows, llama-server gets it as its
+   * `grammar` request field; it feeds the cache key when set */
+  grammar?: string;
 }
 
 /** One generation result. Tokens as reported by the provider (or counted with the model's
