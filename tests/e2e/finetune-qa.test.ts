@@ -20,6 +20,7 @@ import { FINETUNE_PYTHON, finetuneUnavailable, spawnFinetuneWorker } from '../..
 import type { ExperimentResult } from '../../workflows/s3Experiment.js';
 import type { S3Result } from '../../workflows/types.js';
 import { startFakeTeacher } from '../helpers/fake-teacher.js';
+import { QA_PROPOSE_GRAMMAR } from '../../tasks/qa.js';
 import { startDevServer } from '../helpers/temporal.js';
 
 const skip = finetuneUnavailable() ?? false;
@@ -118,7 +119,14 @@ describe('s3Synthesis with task.kind "qa" and the span student', { skip }, () =>
           labels: ['answer'],
           source: { type: 'files', validation: file, test: file, validationSize: 16, testSize: 24, answers: 'teacher' },
         },
-        teacher: { provider: 'openai', baseURL: fake.baseURL, model: 'fake-teacher', concurrency: 4 },
+        // llama-server's API on the fake, with constrained decoding: each call carries the grammar
+        teacher: {
+          provider: 'llama-server',
+          baseURL: fake.baseURL,
+          model: 'fake-teacher',
+          concurrency: 4,
+          grammar: true,
+        },
         synthesis: { seedSize: 8, rounds: 0 },
         student: {
           kind: 'finetune',
@@ -143,6 +151,10 @@ describe('s3Synthesis with task.kind "qa" and the span student', { skip }, () =>
       assert.equal(seed.length, 8);
       for (const x of seed)
         assert.equal(x.text.slice(x.answers.answer_start[0], x.answers.answer_start[0] + x.label.length), x.label);
+      // teacher.grammar: every propose call sent QA_PROPOSE_GRAMMAR as llama-server's `grammar` field
+      const propose = fake.requestLog.filter((r) => r.prompt.includes('Choose a short answer'));
+      assert.ok(propose.length >= 8, `${propose.length} propose calls`);
+      assert.ok(propose.every((r) => r.grammar === QA_PROPOSE_GRAMMAR));
     },
   );
 
@@ -206,6 +218,9 @@ describe('s3Synthesis with task.kind "qa" and the span student', { skip }, () =>
         const q = String(x.text_pair);
         assert.ok(q.endsWith('?') && x.text.includes(x.label), JSON.stringify(x));
       }
+      // without teacher.grammar no call carries a grammar (the T_query^(2) and T_mis^(2) prompts)
+      const asked = fake.requestLog.filter((r) => / is the answer to/.test(r.prompt));
+      assert.ok(asked.length > 0 && asked.every((r) => r.grammar === undefined));
       const md = readFileSync(result.reportMd, 'utf8');
       assert.match(md, /\| val EM \| val F1 \| EM 0 \| test EM \| test F1 \|/);
       assert.match(md, /gold test EM \d+\.\d%, F1 \d+\.\d%/);

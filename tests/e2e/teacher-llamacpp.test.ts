@@ -20,6 +20,7 @@ import {
   TeacherContextLengthError,
   type TeacherReply,
 } from '../../teacher/index.js';
+import { QA_QUESTION_GRAMMAR, QUESTION_STARTS } from '../../tasks/qa.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const candidates = [
@@ -166,3 +167,38 @@ test('abort: a long generation stops at once with the signal reason; the sequenc
     await teacher.close();
   }
 });
+
+test(
+  'grammar: replies follow the GBNF of a QA question; an invalid grammar is a TeacherConfigError',
+  { skip },
+  async () => {
+    const teacher = new LlamaCppTeacher({ modelPath: modelPath!, concurrency: 2, threads: os.availableParallelism() });
+    try {
+      const context =
+        'The Hoppings funfair, said to be the largest travelling funfair in Europe, is held on the Town Moor annually in June.';
+      const prompt = `Given a context: ${context} \nthe Town Moor is the answer to the following question:`;
+      const long = { temperature: 0.9, topP: 0.95, maxTokens: 64 };
+      const starts = QUESTION_STARTS.map((w) => w.replace(/ /g, '\\s')).join('|');
+      const form = new RegExp(`^(?:${starts}) [^?\\n]{2,120}\\?$`);
+      const replies = await Promise.all(
+        [0, 1, 2, 3].map((i) => teacher.complete({ prompt, sampleIndex: i, grammar: QA_QUESTION_GRAMMAR }, long)),
+      );
+      // a reply is a question of the grammar, or (cut at maxTokens) a prefix of one without "?"
+      for (const r of replies)
+        assert.ok(
+          form.test(r.text) || (r.completionTokens >= long.maxTokens && !r.text.includes('?')),
+          JSON.stringify(r.text),
+        );
+      assert.ok(
+        replies.some((r) => form.test(r.text)),
+        'at least one finished question',
+      );
+      await assert.rejects(
+        teacher.complete({ prompt, sampleIndex: 0, grammar: 'root ::= (' }, long),
+        (err: Error) => err instanceof TeacherConfigError && /invalid teacher grammar/.test(err.message),
+      );
+    } finally {
+      await teacher.close();
+    }
+  },
+);

@@ -69,6 +69,8 @@ export interface FakeRequest {
   temperature?: number;
   top_p?: number;
   max_tokens?: number;
+  /** llama-server's GBNF `grammar` field, when the request carried one (the fake ignores it) */
+  grammar?: string;
 }
 
 export interface FakeTeacher {
@@ -225,6 +227,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
         temperature: body.temperature as number | undefined,
         top_p: body.top_p as number | undefined,
         max_tokens: body.max_tokens as number | undefined,
+        ...(typeof body.grammar === 'string' ? { grammar: body.grammar } : {}),
       };
       log.push(entry);
       perKey.set(keyOf(prompt, seed), (perKey.get(keyOf(prompt, seed)) ?? 0) + 1);

@@ -16,7 +16,7 @@ import { exportRun } from '../../scripts/export.js';
 import { EXPERIMENT_TABLE_HEAD, experimentTableHead } from '../../report/experimentReport.js';
 import { Rng } from '../../domain/rng.js';
 import type { Example } from '../../domain/types.js';
-import { parseQaReply, questionProblem } from '../../tasks/qa.js';
+import { parseQaReply, QA_PROPOSE_GRAMMAR, QA_QUESTION_GRAMMAR, questionProblem } from '../../tasks/qa.js';
 import { taskKindOf } from '../../tasks/index.js';
 
 const qa = taskKindOf({ kind: 'qa' });
@@ -145,6 +145,21 @@ describe('qa task kind', () => {
       plan.check?.('Answer: Town Moor\nQuestion: Über 🎡 rides: the Town Moor hosts it?'),
       'copy_of_context',
     );
+  });
+
+  test('teacher.grammar: every QA prompt carries its reply grammar; classification prompts carry none', () => {
+    const given = qa.seedPrompt(
+      { rationales: [], context: CONTEXT, answer: { text: 'the Town Moor', start: 86 } },
+      { ...ctx, examples: [] },
+    );
+    assert.equal(given.grammar, QA_QUESTION_GRAMMAR);
+    assert.equal(qa.eesPrompt(gold, undefined, { ...ctx, label: gold.label }).grammar, QA_QUESTION_GRAMMAR);
+    assert.equal(qa.seedPrompt({ rationales: [], context: CONTEXT }, { ...ctx, examples: [] }).grammar, QA_PROPOSE_GRAMMAR);
+    assert.match(QA_QUESTION_GRAMMAR, /^root ::= question\nquestion ::= \("What" \| "Which" \|.* "\?"\n$/);
+    assert.match(QA_PROPOSE_GRAMMAR, /^root ::= "Answer: " \[\^\\n\]\{1,100\} "\\nQuestion: " question\n/);
+    const single = taskKindOf({ kind: 'single' });
+    const plan = single.seedPrompt({ rationales: ['r'] }, { ...ctx, label: 'positive', examples: [] });
+    assert.equal(plan.grammar, undefined);
   });
 
   test('cleaning of questions: reply parsing and the reasons', () => {

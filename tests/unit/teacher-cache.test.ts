@@ -31,8 +31,10 @@ test('cacheKey: 64 hex chars, independent of property order, sensitive to every 
     cacheKey('m', { prompt: 'p', sampleIndex: 0 }, { ...params, maxTokens: 65 }),
     cacheKey('m', { prompt: 'p', sampleIndex: 0, seed: 1 }, params),
     cacheKey('m', { prompt: 'p', sampleIndex: 0, seed: 2 }, params),
+    cacheKey('m', { prompt: 'p', sampleIndex: 0, grammar: 'root ::= "a"' }, params),
+    cacheKey('m', { prompt: 'p', sampleIndex: 0, grammar: 'root ::= "b"' }, params),
   ];
-  assert.equal(new Set([k, ...variants]).size, 9);
+  assert.equal(new Set([k, ...variants]).size, 11);
 });
 
 test('put then get returns the reply with cached: true, stored at <dir>/<key[0..2]>/<key>.json', async () => {

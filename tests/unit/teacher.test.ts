@@ -91,6 +91,14 @@ describe('OpenAITeacher', () => {
     assert.equal(t.modelId, 'openai:fake-model');
   });
 
+  test("a call's grammar travels as llama-server's `grammar` field; without one there is none", async () => {
+    const t = openai();
+    await t.complete({ prompt: 'Ask a question.', sampleIndex: 0, grammar: 'root ::= "Why?"' }, params);
+    assert.equal(fake.requestLog.at(-1)!.grammar, 'root ::= "Why?"');
+    await t.complete({ prompt: 'Ask a question.', sampleIndex: 1 }, params);
+    assert.equal(fake.requestLog.at(-1)!.grammar, undefined);
+  });
+
   test('different sampleIndex => different seed and text; same call => same text', async () => {
     const t = openai();
     const a = await t.complete({ prompt: 'Write a spam e-mail.', sampleIndex: 0 }, params);
