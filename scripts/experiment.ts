@@ -13,7 +13,7 @@ import { loadExperiment } from '../config/load.js';
 import { experimentTableHead, experimentTableRows } from '../report/experimentReport.js';
 import type { ExperimentProgress, ExperimentResult } from '../workflows/s3Experiment.js';
 import type { ArmProgress } from '../workflows/synthesisArm.js';
-import { currentBeat, failureInfo, pollUntilDone, progressBars } from './progress.js';
+import { currentBeat, failureInfo, pollUntilDone, progressBars, testFigure } from './progress.js';
 import { collect, jsonOut } from './cli.js';
 import type { LocalOptions } from './runLocally.js';
 import { queuesNeeded } from '../workers/pollers.js';
@@ -128,7 +128,7 @@ async function watchExperiment(client: Client, handle: WorkflowHandle, budget: n
         const note =
           c.status === 'running'
             ? `${arm?.phase ?? 'starting'}${arm?.round ? ` r${arm.round}` : ''}${calls}`
-            : `${c.status}${c.testAccuracy !== undefined ? ` test acc ${(100 * c.testAccuracy).toFixed(1)}%` : ''}${c.error ? `: ${c.error}` : ''}`;
+            : `${c.status}${testFigure(c)}${c.error ? `: ${c.error}` : ''}`;
         if (bars) {
           let bar = shown.get(c.workflowId);
           if (!bar) shown.set(c.workflowId, (bar = bars.create(budget, 0, { label: c.workflowId.padEnd(34), note })));

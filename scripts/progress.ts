@@ -200,6 +200,19 @@ export function describeFailure(err: unknown, config: Pick<S3Config, 'runId' | '
   ].join('\n');
 }
 
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/**
+ * The final student's gold-test figure of a finished experiment child, for a status line:
+ * " test acc 81.2%", or for extractive QA " test EM 1.7%, F1 6.0%"; '' before it finished.
+ */
+export function testFigure(c: { testAccuracy?: number; testF1?: number }): string {
+  if (c.testAccuracy === undefined) return '';
+  return c.testF1 !== undefined
+    ? ` test EM ${pct(c.testAccuracy)}, F1 ${pct(c.testF1)}`
+    : ` test acc ${pct(c.testAccuracy)}`;
+}
+
 /**
  * A short human-readable view of a workflow's `progress` query: a run's phase, round, rounds so
  * far and budget; an experiment's children by status; an arm's phase and spend.
@@ -209,7 +222,7 @@ export function describeProgress(id: string, progress: unknown): string {
   if (Array.isArray(p.children)) {
     const lines = [`experiment ${id}: ${p.phase}`];
     for (const c of p.children) {
-      const acc = c.testAccuracy !== undefined ? ` test acc ${(100 * c.testAccuracy).toFixed(1)}%` : '';
+      const acc = testFigure(c);
       lines.push(`  ${c.workflowId}: ${c.status}${acc}${c.error ? `: ${c.error}` : ''}`);
     }
     return lines.join('\n');
@@ -219,7 +232,9 @@ export function describeProgress(id: string, progress: unknown): string {
   if (p.budget) lines.push(`  teacher tokens: ${p.budget.spent} of ${p.budget.teacherTokens} spent`);
   for (const r of p.rounds ?? [])
     lines.push(
-      `  round ${r.round}: train ${r.trainSize}, val acc ${(100 * r.validation.accuracy).toFixed(1)}%, test acc ${(100 * r.test.accuracy).toFixed(1)}%`,
+      r.test.f1 !== undefined
+        ? `  round ${r.round}: train ${r.trainSize}, val EM ${pct(r.validation.accuracy)}, test EM ${pct(r.test.accuracy)}, F1 ${pct(r.test.f1)}`
+        : `  round ${r.round}: train ${r.trainSize}, val acc ${pct(r.validation.accuracy)}, test acc ${pct(r.test.accuracy)}`,
     );
   if (p.usage) lines.push(`  teacher: ${p.usage.calls} calls (${p.usage.cachedCalls} cached)`);
   if (p.stopReason) lines.push(`  stopped early: ${p.stopReason}`);
@@ -229,5 +244,5 @@ export function describeProgress(id: string, progress: unknown): string {
 
 /** The parts of an experiment's progress query this module reads. */
 interface ExperimentProgressView {
-  children: { workflowId: string; status: string; testAccuracy?: number; error?: string }[];
+  children: { workflowId: string; status: string; testAccuracy?: number; testF1?: number; error?: string }[];
 }

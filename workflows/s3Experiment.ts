@@ -51,8 +51,10 @@ export interface ChildStatus {
   arm: string;
   seed: number;
   status: 'pending' | 'running' | 'reused' | 'completed' | 'failed' | 'cancelled';
-  /** gold-test accuracy of the final student, when finished */
+  /** gold-test accuracy of the final student, when finished (extractive QA: exact match) */
   testAccuracy?: number;
+  /** extractive QA: gold-test F1 of the final student, when finished */
+  testF1?: number;
   error?: string;
 }
 
@@ -265,6 +267,7 @@ async function runChild(
   if (reused) {
     status.status = 'reused';
     status.testAccuracy = reused.test?.accuracy;
+    if (reused.test?.f1 !== undefined) status.testF1 = reused.test.f1;
     results.push(reused);
     return;
   }
@@ -279,6 +282,7 @@ async function runChild(
     const r = await handle.result();
     status.status = 'completed';
     status.testAccuracy = r.test?.accuracy;
+    if (r.test?.f1 !== undefined) status.testF1 = r.test.f1;
     results.push(r);
   } catch (err) {
     if (run.cancelledRun && (isCancellation(err) || CancellationScope.current().consideredCancelled)) {

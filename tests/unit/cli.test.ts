@@ -112,6 +112,17 @@ test('describeProgress: a run’s phase and rounds, an experiment’s children',
     children: [{ workflowId: 'e/s3/seed-1', status: 'completed', testAccuracy: 0.5 }],
   });
   assert.match(exp, /e\/s3\/seed-1: completed test acc 50\.0%/);
+  // extractive QA: EM and F1, per round and per finished child
+  const qaRun = describeProgress('q', {
+    phase: 'train',
+    rounds: [{ round: 0, trainSize: 8, validation: { accuracy: 0.02 }, test: { accuracy: 0.017, f1: 0.06 } }],
+  });
+  assert.match(qaRun, /round 0: train 8, val EM 2\.0%, test EM 1\.7%, F1 6\.0%/);
+  const qaExp = describeProgress('e', {
+    phase: 'children',
+    children: [{ workflowId: 'e/s3/seed-1', status: 'completed', testAccuracy: 0.017, testF1: 0.06 }],
+  });
+  assert.match(qaExp, /e\/s3\/seed-1: completed test EM 1\.7%, F1 6\.0%$/m);
 });
 
 const fakeRunDir = classificationRunDir;
