@@ -154,7 +154,10 @@ describe('qa task kind', () => {
     );
     assert.equal(given.grammar, QA_QUESTION_GRAMMAR);
     assert.equal(qa.eesPrompt(gold, undefined, { ...ctx, label: gold.label }).grammar, QA_QUESTION_GRAMMAR);
-    assert.equal(qa.seedPrompt({ rationales: [], context: CONTEXT }, { ...ctx, examples: [] }).grammar, QA_PROPOSE_GRAMMAR);
+    assert.equal(
+      qa.seedPrompt({ rationales: [], context: CONTEXT }, { ...ctx, examples: [] }).grammar,
+      QA_PROPOSE_GRAMMAR,
+    );
     assert.match(QA_QUESTION_GRAMMAR, /^root ::= question\nquestion ::= \("What" \| "Which" \|.* "\?"\n$/);
     assert.match(QA_PROPOSE_GRAMMAR, /^root ::= "Answer: " \[\^\\n\]\{1,100\} "\\nQuestion: " question\n/);
     const single = taskKindOf({ kind: 'single' });
