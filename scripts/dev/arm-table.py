@@ -2,7 +2,7 @@
 `temporal workflow show --output json` dumps of the synthesisArm children).
 
 Usage: python3 scripts/dev/arm-table.py <dir with <arm>-<seed>.json> [reference arm]
-Prints mean ± sample std of test accuracy / macro-F1 / label agreement over seeds, the paired
+Prints mean ± sample std of test accuracy / macro-F1 (extractive QA: EM / F1) / label agreement over seeds, the paired
 difference of test accuracy against the reference arm with a 95% paired t interval
 (t quantiles for df 1..9 hard-coded from the t table), calls paid/reused, and per-round picks
 per class. Development aid for docs/results; the product's report is activities/report.
@@ -39,7 +39,10 @@ def main():
     for p in sorted(glob.glob(os.path.join(folder, "*.json"))):
         r = load(p)
         arms.setdefault(r["arm"], {})[r["seed"]] = r
-    print("| arm | n | test acc | macro-F1 | Δ acc vs", ref, "[95% paired t] | label agreement | calls paid/reused |")
+    # extractive QA results carry exactMatch / f1: accuracy is EM, macroF1 is F1, there are no classes
+    qa = any("exactMatch" in r["test"] for a in arms.values() for r in a.values())
+    acc_name, f1_name = ("test EM", "test F1") if qa else ("test acc", "macro-F1")
+    print(f"| arm | n | {acc_name} | {f1_name} | Δ {acc_name.split()[1]} vs", ref, "[95% paired t] | label agreement | calls paid/reused |")
     print("|---|---|---|---|---|---|---|")
     order = sorted(arms, key=lambda a: -statistics.mean(r["test"]["accuracy"] for r in arms[a].values()))
     for a in order:
@@ -62,7 +65,7 @@ def main():
         reused = sum(rs[s]["used"]["reusedCalls"] for s in seeds)
         print(f"| {a} | {len(seeds)} | {ms(acc)} | {ms(f1)} | {delta} | {ms(agr) if agr else '—'} | {paid}/{reused} |")
     print()
-    print("Per seed: test acc / macro-F1 / agreement by origin / final label counts / picks per class per round")
+    print(f"Per seed: {acc_name} / {f1_name}" + ("" if qa else " / agreement by origin / final label counts / picks per class per round"))
     for a in order:
         for s in sorted(arms[a]):
             r = arms[a][s]
@@ -71,6 +74,9 @@ def main():
             picks = [rd.get("acquisition", {}).get("byClass") for rd in r.get("rounds", []) if rd.get("acquisition")]
             counts = (r.get("dataset") or {}).get("labelCounts")
             acc, f1 = 100 * r["test"]["accuracy"], 100 * r["test"]["macroF1"]
+            if qa:  # answers are not classes: no label counts, agreement or picks per class
+                print(f"- {a} seed {s}: {acc:.1f} / {f1:.1f}")
+                continue
             print(f"- {a} seed {s}: {acc:.1f} / {f1:.1f}; agree {orig}; labels {counts}; picks {picks}")
 
 
