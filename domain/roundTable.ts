@@ -80,7 +80,8 @@ export const roundTableHead = (
 export const isQaRounds = (rounds: readonly Pick<RoundResult, 'test'>[]) =>
   rounds.some((r) => r.test.exactMatch !== undefined);
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+/** A fraction as a percentage with one decimal: 0.123 → "12.3%". */
+export const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /**
  * One row of cells per round, in {@link roundTableHead} order (accuracies in %, student time

@@ -14,7 +14,14 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { S3Config } from '../config/schema.js';
-import { isQaRounds, roundColumns, roundTableHead, roundTableRows, type RoundAgreement } from '../domain/roundTable.js';
+import {
+  isQaRounds,
+  pct,
+  roundColumns,
+  roundTableHead,
+  roundTableRows,
+  type RoundAgreement,
+} from '../domain/roundTable.js';
 import type { RoundResult, S3Progress, S3Result } from '../workflows/types.js';
 
 interface Beat {
@@ -200,8 +207,6 @@ export function describeFailure(err: unknown, config: Pick<S3Config, 'runId' | '
   ].join('\n');
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-
 /**
  * The final student's gold-test figure of a finished experiment child, for a status line:
  * " test acc 81.2%", or for extractive QA " test EM 1.7%, F1 6.0%"; '' before it finished.
@@ -230,12 +235,13 @@ export function describeProgress(id: string, progress: unknown): string {
   const lines = [`${id}: phase ${p.phase ?? '?'}${p.round ? `, round ${p.round}` : ''}`];
   if (typeof p.spent === 'number') lines.push(`  spent ${p.spent}; ${p.examples ?? 0} synthetic examples`);
   if (p.budget) lines.push(`  teacher tokens: ${p.budget.spent} of ${p.budget.teacherTokens} spent`);
-  for (const r of p.rounds ?? [])
+  for (const r of p.rounds ?? []) {
+    // extractive QA rounds carry F1: accuracy is EM there
+    const [acc, f1] = r.test.f1 !== undefined ? ['EM', `, F1 ${pct(r.test.f1)}`] : ['acc', ''];
     lines.push(
-      r.test.f1 !== undefined
-        ? `  round ${r.round}: train ${r.trainSize}, val EM ${pct(r.validation.accuracy)}, test EM ${pct(r.test.accuracy)}, F1 ${pct(r.test.f1)}`
-        : `  round ${r.round}: train ${r.trainSize}, val acc ${pct(r.validation.accuracy)}, test acc ${pct(r.test.accuracy)}`,
+      `  round ${r.round}: train ${r.trainSize}, val ${acc} ${pct(r.validation.accuracy)}, test ${acc} ${pct(r.test.accuracy)}${f1}`,
     );
+  }
   if (p.usage) lines.push(`  teacher: ${p.usage.calls} calls (${p.usage.cachedCalls} cached)`);
   if (p.stopReason) lines.push(`  stopped early: ${p.stopReason}`);
   for (const w of p.warnings ?? []) lines.push(`  warning: ${w}`);

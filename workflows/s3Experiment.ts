@@ -266,8 +266,7 @@ async function runChild(
   const reused = await acts.findFinishedArm({ config: child.config, armInput: childInput });
   if (reused) {
     status.status = 'reused';
-    status.testAccuracy = reused.test?.accuracy;
-    if (reused.test?.f1 !== undefined) status.testF1 = reused.test.f1;
+    noteTest(status, reused);
     results.push(reused);
     return;
   }
@@ -281,8 +280,7 @@ async function runChild(
     if (steering.finishAfterRound) await handle.signal(steerSignal, { op: 'finishAfterRound' });
     const r = await handle.result();
     status.status = 'completed';
-    status.testAccuracy = r.test?.accuracy;
-    if (r.test?.f1 !== undefined) status.testF1 = r.test.f1;
+    noteTest(status, r);
     results.push(r);
   } catch (err) {
     if (run.cancelledRun && (isCancellation(err) || CancellationScope.current().consideredCancelled)) {
@@ -295,6 +293,12 @@ async function runChild(
     status.error = message;
     results.push(failedResult(child, message));
   }
+}
+
+/** Copies a finished child's final test accuracy (QA: EM) and, for QA, F1 into its status. */
+function noteTest(status: ChildStatus, r: ArmSeedResult): void {
+  status.testAccuracy = r.test?.accuracy;
+  if (r.test?.f1 !== undefined) status.testF1 = r.test.f1;
 }
 
 function failedResult(child: ArmInput, error: string): ArmSeedResult {

@@ -15,8 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadQaJsonl } from '../../data/qa.js';
 import { PROJECT_ROOT } from '../../activities/paths.js';
+import { renderPrompt } from '../../domain/prompts.js';
+import { taskKindOf } from '../../tasks/index.js';
 import { disposeLlamaModels, LlamaCppTeacher } from '../../teacher/index.js';
-import { parseQaReply, QA_QUESTION_GRAMMAR, questionProblem } from '../../tasks/qa.js';
 
 const file = process.argv[2] ?? path.join(PROJECT_ROOT, '..', 'shared', 'datasets', 'adversarial_qa', 'test.jsonl');
 const n = Number(process.argv[3] ?? 40);
@@ -24,6 +25,14 @@ const every = Number(process.argv[4] ?? 20);
 const modelPath = process.env.S3_TEACHER_MODEL ?? path.join(PROJECT_ROOT, 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
 
 const rows = (await loadQaJsonl(file)).filter((_, i) => i % every === 0).slice(0, n);
+// the product's seed prompt of each row (T_query^(2)), its reply grammar and its question check
+const qa = taskKindOf({ kind: 'qa' });
+const plans = rows.map((r) =>
+  qa.seedPrompt(
+    { rationales: [], context: r.context, answer: { text: r.answers.text[0], start: r.answers.answer_start[0] } },
+    { prompts: {}, item: 'question', label: 'answer', examples: [] },
+  ),
+);
 const teacher = new LlamaCppTeacher({ modelPath, concurrency: 2, threads: os.availableParallelism() });
 const params = { temperature: 0.9, topP: 0.95, maxTokens: 48 };
 console.log(`${rows.length} AdQA prompts from ${path.basename(file)}, ${path.basename(modelPath)}, maxTokens 48`);
@@ -33,12 +42,12 @@ for (const grammar of [false, true]) {
   const reasons: Record<string, number> = {};
   const t0 = performance.now();
   const replies = await Promise.all(
-    rows.map((r, i) =>
+    plans.map((plan, i) =>
       teacher.complete(
         {
-          prompt: `Given a context: ${r.context} \n${r.answers.text[0]} is the answer to the following question:`,
+          prompt: renderPrompt(plan.template, plan.vars),
           sampleIndex: i,
-          ...(grammar ? { grammar: QA_QUESTION_GRAMMAR } : {}),
+          ...(grammar ? { grammar: plan.grammar } : {}),
         },
         params,
       ),
@@ -46,7 +55,7 @@ for (const grammar of [false, true]) {
   );
   const s = (performance.now() - t0) / 1000;
   replies.forEach((reply, i) => {
-    const why = questionProblem(parseQaReply(reply.text).question, rows[i].context, rows[i].answers.text[0]) ?? 'kept';
+    const why = plans[i].check?.(reply.text) ?? 'kept';
     reasons[why] = (reasons[why] ?? 0) + 1;
   });
   const kept = reasons.kept ?? 0;
